@@ -1,0 +1,153 @@
+//! The types that cross between a running program and a patch.
+//!
+//! A patch is a cdylib built from a new version of the program's own crate. It links its
+//! own copy of `std`, of `dsu-rt` and of every dependency, so nothing but these `#[repr(C)]`
+//! types may be exchanged before the runtime has checked that both sides were built alike.
+//! The patch exports a [`PatchManifestRef`] as an `abi_stable` root module: when a patch built
+//! against an incompatible `dsu-abi` is loaded, `abi_stable`'s layout check refuses it before
+//! any of its code runs.
+//!
+//! Everything here is plain data and function pointers, built in `const` where it can be.
+
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    package_version_strings,
+    sabi_types::VersionStrings,
+    std_types::{RSlice, RStr},
+    StableAbi,
+};
+
+/// One updateable item (a function or a method) as an image registers it.
+///
+/// The item's identity is its `path` plus its `signature` fingerprint: a changed signature
+/// makes a new item, and code compiled against the old one keeps calling the old one.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct ItemDesc {
+    /// Where the item lives in its crate, e.g. `kvstore::handlers::get` or
+    /// `kvstore::Store::insert` or `<kvstore::Counter as core::fmt::Display>::fmt`.
+    pub path: RStr<'static>,
+    /// The signature as written, with `Self` and lifetimes normalised, for messages and as
+    /// a second check beside `signature`.
+    pub signature_text: RStr<'static>,
+    /// Structural fingerprint of the parameter and return types.
+    pub signature: u64,
+    /// Fingerprint of the item's tokens: a changed body gives a changed fingerprint.
+    pub body: u64,
+    /// This image's implementation of the item, as an untyped code pointer. It is only ever
+    /// called through the typed stub generated for the same `path` and `signature`.
+    pub implementation: *const (),
+    /// This image's slot for the item: an `AtomicPtr<()>` that the image's stub loads on
+    /// every call.
+    pub slot: *const (),
+}
+
+// SAFETY: the two pointers are a code address and the address of a `static` atomic; neither
+// is ever written through except by atomic operations, so sharing the descriptor is sound.
+unsafe impl Sync for ItemDesc {}
+// SAFETY: as for `Sync`: the descriptor holds only addresses of immutable code and of atomics.
+unsafe impl Send for ItemDesc {}
+
+/// The build facts that decide whether two images can exchange Rust values.
+///
+/// Rust has no stable ABI: the layout of `String`, of closures or of any `repr(Rust)` type may
+/// change with the compiler, the target or the flags. A patch is accepted only when every
+/// field here equals the running program's.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildFingerprint {
+    /// `rustc -vV` of the compiler, including its commit hash.
+    pub rustc: RStr<'static>,
+    /// The target triple.
+    pub target: RStr<'static>,
+    /// The panic strategy (`unwind` or `abort`).
+    pub panic: RStr<'static>,
+    /// The enabled target features.
+    pub target_features: RStr<'static>,
+    /// The flags given to rustc through cargo (`RUSTFLAGS` and friends).
+    pub rustflags: RStr<'static>,
+    /// The version of `dsu-rt` (and so of `dsu-abi` and the types they exchange).
+    pub dsu: RStr<'static>,
+    /// Sizes and alignments of the runtime types that cross between images by pointer.
+    pub runtime_layout: RStr<'static>,
+}
+
+/// What a patch reports about its allocator when it is attached.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttachReply {
+    /// The patch's global allocator is `dsu::SharedAllocator`, which now forwards every
+    /// allocation to the running program's allocator.
+    pub forwards_allocations: bool,
+}
+
+/// The running program's allocator, as functions a patch's `SharedAllocator` forwards to.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct AllocTable {
+    /// `std::alloc::alloc` of the running program.
+    pub alloc: unsafe extern "C" fn(size: usize, align: usize) -> *mut u8,
+    /// `std::alloc::alloc_zeroed` of the running program.
+    pub alloc_zeroed: unsafe extern "C" fn(size: usize, align: usize) -> *mut u8,
+    /// `std::alloc::dealloc` of the running program.
+    pub dealloc: unsafe extern "C" fn(ptr: *mut u8, size: usize, align: usize),
+    /// `std::alloc::realloc` of the running program.
+    pub realloc:
+        unsafe extern "C" fn(ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8,
+}
+
+/// What the running program hands a patch when it attaches it: the way back to the one
+/// runtime of the process.
+///
+/// `runtime` and the `call` entry point exchange `dsu-rt` values by pointer. That is sound
+/// only because the patch's [`BuildFingerprint`] (compiler, flags, `dsu` version and the
+/// runtime's layouts) has been checked equal to the program's before `attach` is called.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct HostContext {
+    /// The build the program was made with.
+    pub build: BuildFingerprint,
+    /// The program's allocator.
+    pub alloc: AllocTable,
+    /// Runs a runtime operation of the program on behalf of patch code: `op` names the
+    /// operation, `input` and `output` point to the `dsu-rt` values it reads and writes.
+    pub call: unsafe extern "C" fn(op: u32, input: *const (), output: *mut ()),
+}
+
+/// The root module a patch exports.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PatchManifestRef)))]
+#[sabi(missing_field(panic))]
+pub struct PatchManifest {
+    /// The name of the crate the patch was built from (`CARGO_PKG_NAME`).
+    pub crate_name: RStr<'static>,
+    /// The version of that crate (`CARGO_PKG_VERSION`): how the patch is named in reports.
+    pub crate_version: RStr<'static>,
+    /// How the patch was built.
+    pub build: BuildFingerprint,
+    /// Every updateable item of the patch image: its own registry, not the program's.
+    pub items: RSlice<'static, ItemDesc>,
+    /// Connects the patch's copy of the runtime to the program's. Called once, after every
+    /// check on the manifest passed and before any other code of the patch runs.
+    #[sabi(last_prefix_field)]
+    pub attach: extern "C" fn(&HostContext) -> AttachReply,
+}
+
+impl RootModule for PatchManifestRef {
+    declare_root_module_statics! {PatchManifestRef}
+    const BASE_NAME: &'static str = "dsu_patch";
+    const NAME: &'static str = "dsu_patch";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// Operations a patch can ask of the program through [`HostContext::call`].
+pub mod op {
+    /// `dsu::update(path)`: input `&Path`, output `Option<Result<UpdateReport, UpdateError>>`.
+    pub const UPDATE: u32 = 1;
+    /// `dsu::rollback()`: input unused, output `Option<Result<UpdateReport, UpdateError>>`.
+    pub const ROLLBACK: u32 = 2;
+    /// `dsu::status()`: input unused, output `Option<Status>`.
+    pub const STATUS: u32 = 3;
+}
