@@ -1,0 +1,208 @@
+//! One heap for the program and its patches.
+//!
+//! A patch links its own copy of std, and with it its own global allocator. With the default
+//! allocator both copies call the one `malloc` of the process and a `String` made in a patch
+//! can be freed by the program. With a custom `#[global_allocator]` each image would have a
+//! heap of its own: [`SharedAllocator`] makes a patch forward to the program's allocator
+//! instead, and the updater refuses a patch whose allocator would not be the program's.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::any::TypeId;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::OnceLock;
+
+use dsu_abi::AllocTable;
+
+/// Set in a patch image when it is attached: where its allocations go.
+static FORWARD: AtomicPtr<AllocTable> = AtomicPtr::new(std::ptr::null_mut());
+/// Set the first time this image's `SharedAllocator` allocates.
+static SHARED_IN_USE: AtomicBool = AtomicBool::new(false);
+/// Whether that `SharedAllocator` wraps `std::alloc::System`.
+static SHARED_WRAPS_SYSTEM: AtomicBool = AtomicBool::new(false);
+
+/// A global allocator that a patch shares with the running program.
+///
+/// Declare it in the library crate, wrapping the allocator the program wants:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOCATOR: dsu::SharedAllocator<MyAllocator> = dsu::SharedAllocator::new(MyAllocator);
+/// ```
+///
+/// In the running program it is `A`. In a patch it forwards every call to the program's
+/// allocator from the moment the patch is attached, before any of its code runs.
+#[derive(Debug)]
+pub struct SharedAllocator<A> {
+    inner: A,
+}
+
+impl<A> SharedAllocator<A> {
+    /// Wraps `inner`.
+    pub const fn new(inner: A) -> Self {
+        SharedAllocator { inner }
+    }
+}
+
+#[inline]
+fn forwarded<A: 'static>() -> Option<&'static AllocTable> {
+    if !SHARED_IN_USE.load(Ordering::Relaxed) {
+        note_in_use::<A>();
+    }
+    // Acquire pairs with the Release in `forward_to`: the table is fully written before use.
+    let table = FORWARD.load(Ordering::Acquire);
+    // SAFETY: `FORWARD` is null or points to the program's `AllocTable`, which lives in a
+    // static of the program for as long as the process.
+    unsafe { table.as_ref() }
+}
+
+#[cold]
+fn note_in_use<A: 'static>() {
+    SHARED_WRAPS_SYSTEM.store(TypeId::of::<A>() == TypeId::of::<System>(), Ordering::Relaxed);
+    SHARED_IN_USE.store(true, Ordering::Relaxed);
+}
+
+// SAFETY: every method either calls the same method of `inner` with the caller's arguments, or
+// calls the program's allocator, which upholds the same contract; a block is always freed by
+// the allocator that made it because forwarding starts before the patch's first allocation
+// that can outlive its attach (see `patch::attach`).
+unsafe impl<A: GlobalAlloc + 'static> GlobalAlloc for SharedAllocator<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match forwarded::<A>() {
+            // SAFETY: the caller's layout is valid and of nonzero size, as `alloc` requires.
+            Some(table) => unsafe { (table.alloc)(layout.size(), layout.align()) },
+            // SAFETY: as above.
+            None => unsafe { self.inner.alloc(layout) },
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match forwarded::<A>() {
+            // SAFETY: as in `alloc`.
+            Some(table) => unsafe { (table.alloc_zeroed)(layout.size(), layout.align()) },
+            // SAFETY: as in `alloc`.
+            None => unsafe { self.inner.alloc_zeroed(layout) },
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match forwarded::<A>() {
+            // SAFETY: `ptr` was allocated by this allocator with `layout`, so (see the impl's
+            // comment) by the program's allocator.
+            Some(table) => unsafe { (table.dealloc)(ptr, layout.size(), layout.align()) },
+            // SAFETY: `ptr` was allocated by `inner` with `layout`.
+            None => unsafe { self.inner.dealloc(ptr, layout) },
+        }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        match forwarded::<A>() {
+            // SAFETY: as in `dealloc`, and `new_size` is valid for `layout.align()`.
+            Some(table) => unsafe { (table.realloc)(ptr, layout.size(), layout.align(), new_size) },
+            // SAFETY: as in `dealloc`.
+            None => unsafe { self.inner.realloc(ptr, layout, new_size) },
+        }
+    }
+}
+
+/// Makes this (patch) image's `SharedAllocator` forward to `table`.
+pub(crate) fn forward_to(table: &'static AllocTable) {
+    FORWARD.store((table as *const AllocTable).cast_mut(), Ordering::Release);
+}
+
+/// Whether this image's global allocator is a `SharedAllocator` now forwarding.
+pub(crate) fn forwards() -> bool {
+    // Allocate once so that a `SharedAllocator` notes itself even if nothing did yet.
+    drop(std::hint::black_box(Box::new(0u64)));
+    SHARED_IN_USE.load(Ordering::Relaxed) && !FORWARD.load(Ordering::Relaxed).is_null()
+}
+
+/// The running program's allocator, as the table a patch forwards to.
+pub(crate) fn program_table() -> &'static AllocTable {
+    unsafe extern "C" fn alloc(size: usize, align: usize) -> *mut u8 {
+        // SAFETY: the patch's `SharedAllocator` passes the size and alignment of a valid
+        // `Layout` it was given.
+        unsafe { std::alloc::alloc(Layout::from_size_align_unchecked(size, align)) }
+    }
+    unsafe extern "C" fn alloc_zeroed(size: usize, align: usize) -> *mut u8 {
+        // SAFETY: as in `alloc`.
+        unsafe { std::alloc::alloc_zeroed(Layout::from_size_align_unchecked(size, align)) }
+    }
+    unsafe extern "C" fn dealloc(ptr: *mut u8, size: usize, align: usize) {
+        // SAFETY: as in `alloc`; `ptr` came from this allocator with that layout.
+        unsafe { std::alloc::dealloc(ptr, Layout::from_size_align_unchecked(size, align)) }
+    }
+    unsafe extern "C" fn realloc(
+        ptr: *mut u8,
+        size: usize,
+        align: usize,
+        new_size: usize,
+    ) -> *mut u8 {
+        // SAFETY: as in `dealloc`.
+        unsafe {
+            std::alloc::realloc(ptr, Layout::from_size_align_unchecked(size, align), new_size)
+        }
+    }
+    static TABLE: AllocTable = AllocTable { alloc, alloc_zeroed, dealloc, realloc };
+    &TABLE
+}
+
+/// What an image allocates with, as far as can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Heap {
+    /// The default global allocator: the process's one `malloc`.
+    Malloc,
+    /// A `#[global_allocator]` of its own.
+    Custom,
+    /// The symbol table is stripped: cannot be told.
+    Unknown,
+}
+
+impl Heap {
+    /// Reads an image's symbol table: rustc links `__rdl_alloc` (the default allocator's
+    /// entry point) only into images that declare no `#[global_allocator]`.
+    pub(crate) fn of_image(bytes: &[u8]) -> Heap {
+        use object::{Object, ObjectSymbol};
+        let Ok(file) = object::read::File::parse(bytes) else { return Heap::Unknown };
+        let mut any = false;
+        for symbol in file.symbols() {
+            any = true;
+            if symbol.name().is_ok_and(|n| n.ends_with("__rdl_alloc")) {
+                return Heap::Malloc;
+            }
+        }
+        if any {
+            Heap::Custom
+        } else {
+            Heap::Unknown
+        }
+    }
+
+    /// The running program's heap.
+    pub(crate) fn of_program() -> Heap {
+        static PROGRAM: OnceLock<Heap> = OnceLock::new();
+        *PROGRAM.get_or_init(|| {
+            // A `SharedAllocator<System>` is malloc whatever the symbol table says.
+            drop(std::hint::black_box(Box::new(0u64)));
+            if SHARED_IN_USE.load(Ordering::Relaxed) {
+                return if SHARED_WRAPS_SYSTEM.load(Ordering::Relaxed) {
+                    Heap::Malloc
+                } else {
+                    Heap::Custom
+                };
+            }
+            std::fs::read("/proc/self/exe").map_or(Heap::Unknown, |bytes| Heap::of_image(&bytes))
+        })
+    }
+
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Heap::Malloc => "the system allocator",
+            Heap::Custom => "a custom #[global_allocator]",
+            Heap::Unknown => "an allocator that cannot be told (stripped symbols)",
+        }
+    }
+}

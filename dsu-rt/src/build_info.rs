@@ -1,0 +1,59 @@
+//! The build fingerprint of this image (see `dsu_abi::BuildFingerprint`).
+
+use std::sync::OnceLock;
+
+use abi_stable::std_types::RStr;
+use dsu_abi::BuildFingerprint;
+
+use crate::error::{BuildDifference, UpdateError};
+use crate::report::{Status, UpdateReport};
+
+/// How this image was built. Computed once; the strings live as long as the image.
+pub(crate) fn this_build() -> BuildFingerprint {
+    static LAYOUT: OnceLock<String> = OnceLock::new();
+    let layout = LAYOUT.get_or_init(|| {
+        use std::mem::{align_of, size_of};
+        type Outcome = Option<Result<UpdateReport, UpdateError>>;
+        format!(
+            "outcome {}/{}, status {}/{}",
+            size_of::<Outcome>(),
+            align_of::<Outcome>(),
+            size_of::<Option<Status>>(),
+            align_of::<Option<Status>>(),
+        )
+    });
+    BuildFingerprint {
+        rustc: RStr::from_str(env!("DSU_BUILD_RUSTC")),
+        target: RStr::from_str(env!("DSU_BUILD_TARGET")),
+        panic: RStr::from_str(env!("DSU_BUILD_PANIC")),
+        target_features: RStr::from_str(env!("DSU_BUILD_TARGET_FEATURES")),
+        rustflags: RStr::from_str(env!("DSU_BUILD_RUSTFLAGS")),
+        dsu: RStr::from_str(env!("CARGO_PKG_VERSION")),
+        runtime_layout: RStr::from_str(layout),
+    }
+}
+
+/// Every field in which `patch` differs from `running`.
+pub(crate) fn differences(
+    running: &BuildFingerprint,
+    patch: &BuildFingerprint,
+) -> Vec<BuildDifference> {
+    let fields: [(&'static str, RStr<'static>, RStr<'static>); 7] = [
+        ("compiler", running.rustc, patch.rustc),
+        ("target", running.target, patch.target),
+        ("panic strategy", running.panic, patch.panic),
+        ("target features", running.target_features, patch.target_features),
+        ("rustflags", running.rustflags, patch.rustflags),
+        ("dsu version", running.dsu, patch.dsu),
+        ("runtime layout", running.runtime_layout, patch.runtime_layout),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(field, a, b)| BuildDifference {
+            field,
+            running: a.as_str().to_owned(),
+            patch: b.as_str().to_owned(),
+        })
+        .collect()
+}

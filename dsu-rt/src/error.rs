@@ -1,0 +1,193 @@
+//! Why an update or a rollback was refused. In every case nothing in the program changed.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// One way in which a patch was built differently from the running program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildDifference {
+    /// What differs: `compiler`, `target`, `panic strategy`, `target features`, `rustflags`,
+    /// `dsu version` or `runtime layout`.
+    pub field: &'static str,
+    /// The running program's value.
+    pub running: String,
+    /// The patch's value.
+    pub patch: String,
+}
+
+/// An update or rollback that did not happen. The program runs exactly as before.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// The patch file could not be read.
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The file is not a shared library for this platform.
+    NotASharedLibrary {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The dynamic loader refused the file.
+    LoadFailed {
+        /// The path given.
+        path: PathBuf,
+        /// What the loader said.
+        reason: String,
+    },
+    /// The library exports no dsu manifest: it was not built from a crate with `dsu::patch!()`.
+    NotAPatch {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The patch was built against a `dsu-abi` whose types do not match the program's.
+    IncompatibleAbi {
+        /// The path given.
+        path: PathBuf,
+        /// What the layout or version check found.
+        reason: String,
+    },
+    /// The patch was built with another compiler, target or set of ABI-relevant flags.
+    BuildMismatch {
+        /// The path given.
+        path: PathBuf,
+        /// Each fact that differs.
+        differences: Vec<BuildDifference>,
+    },
+    /// The patch was built from another crate than the running program.
+    WrongProgram {
+        /// The running program's crate.
+        running: String,
+        /// The patch's crate.
+        patch: String,
+    },
+    /// This very file is already part of the running version chain.
+    AlreadyApplied {
+        /// The path given.
+        path: PathBuf,
+        /// The version it was applied as.
+        version: String,
+    },
+    /// The patch describes an item with the running item's path and signature fingerprint but
+    /// another signature: the fingerprints collided or the manifest is corrupt.
+    SignatureMismatch {
+        /// The item.
+        item: String,
+        /// The running item's signature.
+        running: String,
+        /// The patch's.
+        patch: String,
+    },
+    /// The patch's manifest lists the same item twice: it is corrupt.
+    DuplicateItem {
+        /// The item.
+        item: String,
+    },
+    /// Memory allocated on one side would be freed by another allocator on the other side.
+    AllocatorMismatch {
+        /// The running program's allocator.
+        running: String,
+        /// The patch's allocator.
+        patch: String,
+    },
+    /// The patch's attach step panicked.
+    AttachFailed {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// `rollback` was called with no update to undo.
+    NothingToRollBack,
+}
+
+impl fmt::Display for UpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use UpdateError::*;
+        match self {
+            Unreadable { path, source } => write!(
+                f,
+                "cannot read patch {}: {source}; check the path and its permissions",
+                path.display()
+            ),
+            NotASharedLibrary { path } => write!(
+                f,
+                "{} is not a shared library; give the lib<crate>.so that `cargo build --lib` \
+                 writes for a crate with crate-type cdylib",
+                path.display()
+            ),
+            LoadFailed { path, reason } => write!(
+                f,
+                "the dynamic loader refused {}: {reason}; rebuild the patch for this machine",
+                path.display()
+            ),
+            NotAPatch { path } => write!(
+                f,
+                "{} is not a dsu patch: it exports no manifest; add `dsu::patch!();` to the \
+                 crate's lib.rs and build it as a cdylib",
+                path.display()
+            ),
+            IncompatibleAbi { path, reason } => write!(
+                f,
+                "{} was built against an incompatible dsu-abi: {reason}; rebuild it with the \
+                 dsu version of the running program",
+                path.display()
+            ),
+            BuildMismatch { path, differences } => {
+                write!(
+                    f,
+                    "{} was built differently from the running program; rebuild it with the \
+                     same toolchain and flags:",
+                    path.display()
+                )?;
+                for d in differences {
+                    write!(f, "\n  {}: running `{}`, patch `{}`", d.field, d.running, d.patch)?;
+                }
+                Ok(())
+            }
+            WrongProgram { running, patch } => write!(
+                f,
+                "the patch is a build of `{patch}`, but the running program is `{running}`; \
+                 give a patch built from `{running}`"
+            ),
+            AlreadyApplied { path, version } => write!(
+                f,
+                "{} is already applied (as version {version}); build a new version to update \
+                 again, or roll back first",
+                path.display()
+            ),
+            SignatureMismatch { item, running, patch } => write!(
+                f,
+                "the patch's `{item}` claims the running signature `{running}` but declares \
+                 `{patch}`; the patch is corrupt, rebuild it"
+            ),
+            DuplicateItem { item } => {
+                write!(f, "the patch lists `{item}` twice; the patch is corrupt, rebuild it")
+            }
+            AllocatorMismatch { running, patch } => write!(
+                f,
+                "the running program allocates with {running} but the patch with {patch}; \
+                 memory would be freed by the wrong allocator. Declare the program's \
+                 allocator as `#[global_allocator] static A: dsu::SharedAllocator<..>` in the \
+                 library crate, so that a patch forwards to it"
+            ),
+            AttachFailed { path } => write!(
+                f,
+                "{} panicked while attaching to the running program; nothing was switched",
+                path.display()
+            ),
+            NothingToRollBack => write!(f, "there is no update to roll back"),
+        }
+    }
+}
+
+impl std::error::Error for UpdateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UpdateError::Unreadable { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

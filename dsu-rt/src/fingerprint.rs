@@ -1,0 +1,245 @@
+//! Structural fingerprints of types, computed at compile time.
+//!
+//! The running program and a patch are separate images: `TypeId` differs between them and
+//! `type_name` says nothing about layout. A fingerprint is instead a hash of a type's
+//! structure: for a user type, its kind, the names of its fields and variants and their
+//! types' fingerprints (written by `#[derive(dsu::Fingerprint)]`); for a std type, its name and
+//! its parameters' fingerprints, the rest of its layout being fixed by the compiler that the
+//! build fingerprint pins. Two images agree on a type's fingerprint exactly when the type has
+//! the same shape in both.
+//!
+//! Everything is `const`, so a signature fingerprint costs nothing at run time.
+
+/// A type whose structure has a fingerprint that both sides of an update can compare.
+///
+/// Implemented here for the primitive and std types; user types get it from
+/// `#[derive(dsu::Fingerprint)]`. Every type in the signature of an updateable item needs it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no dsu fingerprint",
+    label = "used in the signature of an updateable item",
+    note = "add `#[derive(dsu::Fingerprint)]` to the definition of `{Self}`, so that an update \
+            can tell whether its shape changed"
+)]
+pub trait Fingerprint {
+    /// The structural fingerprint of `Self`.
+    const FINGERPRINT: u64;
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a of `bytes`, continuing from `state`.
+const fn fnv(mut state: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        state ^= bytes[i] as u64;
+        state = state.wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    state
+}
+
+/// The fingerprint of a name or a piece of text.
+pub const fn of_str(text: &str) -> u64 {
+    fnv(FNV_OFFSET, text.as_bytes())
+}
+
+/// The fingerprint of a byte string (a patch file, for instance).
+pub(crate) fn of_bytes(bytes: &[u8]) -> u64 {
+    fnv(FNV_OFFSET, bytes)
+}
+
+/// Combines fingerprints in order: `combine(&[a, b]) != combine(&[b, a])`.
+pub const fn combine(parts: &[u64]) -> u64 {
+    let mut state = fnv(FNV_OFFSET, &(parts.len() as u64).to_le_bytes());
+    let mut i = 0;
+    while i < parts.len() {
+        state = fnv(state, &parts[i].to_le_bytes());
+        i += 1;
+    }
+    state
+}
+
+macro_rules! named {
+    ($($ty:ty => $name:literal,)*) => {
+        $(impl Fingerprint for $ty {
+            const FINGERPRINT: u64 = of_str($name);
+        })*
+    };
+}
+
+named! {
+    () => "()", bool => "bool", char => "char", str => "str",
+    u8 => "u8", u16 => "u16", u32 => "u32", u64 => "u64", u128 => "u128", usize => "usize",
+    i8 => "i8", i16 => "i16", i32 => "i32", i64 => "i64", i128 => "i128", isize => "isize",
+    f32 => "f32", f64 => "f64",
+    String => "String",
+    std::ffi::OsStr => "OsStr", std::ffi::OsString => "OsString",
+    std::ffi::CStr => "CStr", std::ffi::CString => "CString",
+    std::path::Path => "Path", std::path::PathBuf => "PathBuf",
+    std::time::Duration => "Duration", std::time::Instant => "Instant",
+    std::time::SystemTime => "SystemTime",
+    std::fmt::Error => "fmt::Error", std::fmt::Formatter<'_> => "fmt::Formatter",
+    std::fmt::Arguments<'_> => "fmt::Arguments",
+    std::io::Error => "io::Error", std::io::ErrorKind => "io::ErrorKind",
+    std::net::TcpStream => "TcpStream", std::net::TcpListener => "TcpListener",
+    std::net::UdpSocket => "UdpSocket", std::net::SocketAddr => "SocketAddr",
+    std::net::IpAddr => "IpAddr", std::net::Ipv4Addr => "Ipv4Addr",
+    std::net::Ipv6Addr => "Ipv6Addr", std::net::Shutdown => "Shutdown",
+    std::os::unix::net::UnixStream => "UnixStream",
+    std::os::unix::net::UnixListener => "UnixListener",
+    std::process::ExitCode => "ExitCode",
+    std::cmp::Ordering => "cmp::Ordering",
+    std::sync::atomic::AtomicBool => "AtomicBool",
+    std::sync::atomic::AtomicU32 => "AtomicU32", std::sync::atomic::AtomicU64 => "AtomicU64",
+    std::sync::atomic::AtomicUsize => "AtomicUsize", std::sync::atomic::AtomicI64 => "AtomicI64",
+    std::thread::Thread => "Thread", std::thread::ThreadId => "ThreadId",
+    std::any::TypeId => "TypeId",
+    std::num::NonZeroU32 => "NonZeroU32", std::num::NonZeroU64 => "NonZeroU64",
+    std::num::NonZeroUsize => "NonZeroUsize",
+    dyn std::any::Any => "dyn Any", dyn std::any::Any + Send => "dyn Any + Send",
+    dyn std::any::Any + Send + Sync => "dyn Any + Send + Sync",
+    dyn std::error::Error => "dyn Error", dyn std::error::Error + Send + Sync => "dyn Error + Send + Sync",
+    dyn std::fmt::Display => "dyn Display", dyn std::fmt::Debug => "dyn Debug",
+    dyn std::io::Read => "dyn Read", dyn std::io::Write => "dyn Write",
+    dyn std::io::Read + Send => "dyn Read + Send", dyn std::io::Write + Send => "dyn Write + Send",
+}
+
+macro_rules! generic {
+    ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
+        $(impl<$($param: Fingerprint + ?Sized),+> Fingerprint for $ty {
+            const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+        })*
+    };
+}
+
+generic! {
+    "&" => [T] &T,
+    "&mut" => [T] &mut T,
+    "*const" => [T] *const T,
+    "*mut" => [T] *mut T,
+    "Box" => [T] Box<T>,
+    "Rc" => [T] std::rc::Rc<T>,
+    "Arc" => [T] std::sync::Arc<T>,
+    "Weak" => [T] std::sync::Weak<T>,
+    "Cell" => [T] std::cell::Cell<T>,
+    "RefCell" => [T] std::cell::RefCell<T>,
+    "Mutex" => [T] std::sync::Mutex<T>,
+    "RwLock" => [T] std::sync::RwLock<T>,
+    "MutexGuard" => [T] std::sync::MutexGuard<'_, T>,
+    "PhantomData" => [T] std::marker::PhantomData<T>,
+    "NonNull" => [T] std::ptr::NonNull<T>,
+    "ManuallyDrop" => [T] std::mem::ManuallyDrop<T>,
+    "io::BufReader" => [T] std::io::BufReader<T>,
+}
+
+macro_rules! generic_sized {
+    ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
+        $(impl<$($param: Fingerprint),+> Fingerprint for $ty {
+            const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+        })*
+    };
+}
+
+generic_sized! {
+    "Vec" => [T] Vec<T>,
+    "VecDeque" => [T] std::collections::VecDeque<T>,
+    "LinkedList" => [T] std::collections::LinkedList<T>,
+    "BinaryHeap" => [T] std::collections::BinaryHeap<T>,
+    "BTreeSet" => [T] std::collections::BTreeSet<T>,
+    "BTreeMap" => [K, V] std::collections::BTreeMap<K, V>,
+    "Option" => [T] Option<T>,
+    "Result" => [T, E] Result<T, E>,
+    "Range" => [T] std::ops::Range<T>,
+    "RangeInclusive" => [T] std::ops::RangeInclusive<T>,
+    "Reverse" => [T] std::cmp::Reverse<T>,
+    "Wrapping" => [T] std::num::Wrapping<T>,
+    "mpsc::Sender" => [T] std::sync::mpsc::Sender<T>,
+    "mpsc::SyncSender" => [T] std::sync::mpsc::SyncSender<T>,
+    "mpsc::Receiver" => [T] std::sync::mpsc::Receiver<T>,
+    "JoinHandle" => [T] std::thread::JoinHandle<T>,
+    "OnceLock" => [T] std::sync::OnceLock<T>,
+}
+
+impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {
+    const FINGERPRINT: u64 = combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT]);
+}
+
+impl<T: Fingerprint, S> Fingerprint for std::collections::HashSet<T, S> {
+    const FINGERPRINT: u64 = combine(&[of_str("HashSet"), T::FINGERPRINT]);
+}
+
+impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
+    const FINGERPRINT: u64 = combine(&[of_str("Cow"), T::FINGERPRINT]);
+}
+
+impl<T: Fingerprint> Fingerprint for [T] {
+    const FINGERPRINT: u64 = combine(&[of_str("[]"), T::FINGERPRINT]);
+}
+
+impl<T: Fingerprint> Fingerprint for std::pin::Pin<T> {
+    const FINGERPRINT: u64 = combine(&[of_str("Pin"), T::FINGERPRINT]);
+}
+
+impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<T> {
+    const FINGERPRINT: u64 = combine(&[of_str("io::BufWriter"), T::FINGERPRINT]);
+}
+
+impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
+    const FINGERPRINT: u64 = combine(&[of_str("[;]"), T::FINGERPRINT, N as u64]);
+}
+
+macro_rules! tuples {
+    ($(($($param:ident),+),)*) => {
+        $(impl<$($param: Fingerprint),+> Fingerprint for ($($param,)+) {
+            const FINGERPRINT: u64 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
+        })*
+    };
+}
+
+tuples! {
+    (A), (A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E), (A, B, C, D, E, F),
+    (A, B, C, D, E, F, G), (A, B, C, D, E, F, G, H),
+}
+
+macro_rules! fn_pointers {
+    ($(($($param:ident),*),)*) => {
+        $(impl<R: Fingerprint, $($param: Fingerprint),*> Fingerprint for fn($($param),*) -> R {
+            const FINGERPRINT: u64 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
+        })*
+    };
+}
+
+fn_pointers! {
+    (), (A), (A, B), (A, B, C), (A, B, C, D),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_of_parts_matters() {
+        assert_ne!(combine(&[1, 2]), combine(&[2, 1]));
+        assert_ne!(combine(&[1]), combine(&[1, 0]));
+    }
+
+    #[test]
+    fn parameters_change_the_fingerprint() {
+        assert_ne!(<Vec<u32>>::FINGERPRINT, <Vec<u64>>::FINGERPRINT);
+        assert_ne!(<&str>::FINGERPRINT, <&String>::FINGERPRINT);
+        assert_ne!(<[u8; 4]>::FINGERPRINT, <[u8; 5]>::FINGERPRINT);
+        assert_ne!(<Result<u8, ()>>::FINGERPRINT, <Result<(), u8>>::FINGERPRINT);
+        assert_eq!(<Option<String>>::FINGERPRINT, <Option<String>>::FINGERPRINT);
+    }
+
+    #[test]
+    fn lifetimes_do_not_change_the_fingerprint() {
+        fn of<T: Fingerprint + ?Sized>(_: &T) -> u64 {
+            T::FINGERPRINT
+        }
+        let owned = String::from("x");
+        let local: &str = &owned;
+        assert_eq!(of(&local), <&'static str>::FINGERPRINT);
+    }
+}

@@ -1,0 +1,64 @@
+//! The delta between the running program and a patch: which items the patch replaces, adds,
+//! leaves alone, and which it no longer has.
+
+use std::collections::{HashMap, HashSet};
+
+use dsu_abi::ItemDesc;
+
+use crate::error::UpdateError;
+use crate::registry::{Key, Registry};
+
+/// What applying a patch would do. Computed without touching anything.
+#[derive(Debug, Default)]
+pub(crate) struct Plan<'m> {
+    /// Items whose body changed.
+    pub(crate) replaced: Vec<&'m ItemDesc>,
+    /// Items the program does not have.
+    pub(crate) added: Vec<&'m ItemDesc>,
+    /// Keys of the added items whose path exists with another signature.
+    pub(crate) signature_changed: Vec<Key>,
+    /// Items with the running body.
+    pub(crate) unchanged: Vec<&'m ItemDesc>,
+    /// Live items the patch does not have.
+    pub(crate) removed: Vec<Key>,
+}
+
+pub(crate) fn plan<'m>(
+    registry: &Registry,
+    items: &'m [ItemDesc],
+) -> Result<Plan<'m>, UpdateError> {
+    let mut plan = Plan::default();
+    let mut seen = HashSet::with_capacity(items.len());
+    let live_paths: HashMap<&str, ()> = registry.items.keys().map(|k| (k.path, ())).collect();
+    for desc in items {
+        let key = Key::of(desc);
+        if !seen.insert(key) {
+            return Err(UpdateError::DuplicateItem { item: key.path.to_owned() });
+        }
+        match registry.items.get(&key) {
+            Some(item) => {
+                if item.signature_text != desc.signature_text.as_str() {
+                    return Err(UpdateError::SignatureMismatch {
+                        item: key.path.to_owned(),
+                        running: item.signature_text.to_owned(),
+                        patch: desc.signature_text.as_str().to_owned(),
+                    });
+                }
+                if item.current().body == desc.body {
+                    plan.unchanged.push(desc);
+                } else {
+                    plan.replaced.push(desc);
+                }
+            }
+            None => {
+                if live_paths.contains_key(key.path) {
+                    plan.signature_changed.push(key);
+                }
+                plan.added.push(desc);
+            }
+        }
+    }
+    plan.removed = registry.items.keys().filter(|k| !seen.contains(k)).copied().collect();
+    plan.removed.sort_by_key(|k| k.path);
+    Ok(plan)
+}

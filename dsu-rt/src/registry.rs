@@ -1,0 +1,174 @@
+//! The one registry of the process: which updateable items exist, which slots every image
+//! has for them, and which version's code each one runs.
+//!
+//! Only the running program's copy of the runtime keeps a registry; a patch's copy reaches it
+//! through the host context (see `patch.rs`).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use dsu_abi::ItemDesc;
+use parking_lot::Mutex;
+
+use crate::report::{ItemRef, ItemStatus, Status, VersionInfo};
+use crate::slot::ErasedSlot;
+
+/// Every updateable item of this image, registered by the macros.
+#[linkme::distributed_slice]
+pub static ITEMS: [ItemDesc];
+
+/// The crate this image was built from, registered by `dsu::patch!()`.
+#[linkme::distributed_slice]
+pub static PROGRAMS: [ProgramInfo];
+
+/// Name and version of the crate that declared `dsu::patch!()`.
+#[derive(Debug)]
+pub struct ProgramInfo {
+    /// `CARGO_PKG_NAME`.
+    pub name: &'static str,
+    /// `CARGO_PKG_VERSION`.
+    pub version: &'static str,
+}
+
+/// An item's identity: its path plus its signature fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) path: &'static str,
+    pub(crate) signature: u64,
+}
+
+impl Key {
+    pub(crate) fn of(desc: &ItemDesc) -> Key {
+        Key { path: desc.path.as_str(), signature: desc.signature }
+    }
+}
+
+/// One implementation of an item, from one version.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Implementation {
+    pub(crate) version: u64,
+    pub(crate) code: *const (),
+    pub(crate) body: u64,
+}
+
+/// A live item.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) signature_text: &'static str,
+    /// The item's slot in every image that has it, program first.
+    pub(crate) slots: Vec<&'static ErasedSlot>,
+    /// Its implementations, oldest first; the last one runs.
+    pub(crate) history: Vec<Implementation>,
+}
+
+impl Item {
+    pub(crate) fn current(&self) -> Implementation {
+        *self.history.last().expect("a live item has an implementation")
+    }
+
+    pub(crate) fn item_ref(&self, key: &Key) -> ItemRef {
+        ItemRef { path: key.path.to_owned(), signature: self.signature_text.to_owned() }
+    }
+
+    pub(crate) fn switch_to(&self, code: *const ()) {
+        for slot in &self.slots {
+            slot.set(code);
+        }
+    }
+}
+
+/// One applied version.
+#[derive(Debug)]
+pub(crate) struct Version {
+    pub(crate) info: VersionInfo,
+    /// Hash of the patch file (0 for the program).
+    pub(crate) file_hash: u64,
+    /// Items the version replaced.
+    pub(crate) replaced: Vec<Key>,
+    /// Items the version added.
+    pub(crate) added: Vec<Key>,
+}
+
+/// The registry.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub(crate) program: Option<&'static ProgramInfo>,
+    pub(crate) versions: Vec<Version>,
+    pub(crate) items: HashMap<Key, Item>,
+    /// Numbers the versions and the unique copies patches are loaded from.
+    pub(crate) next_id: u64,
+}
+
+// SAFETY: the raw pointers in `Implementation` are code addresses of images that are never
+// unloaded; the registry only copies them into slots, so moving it between threads is sound.
+unsafe impl Send for Registry {}
+
+impl Registry {
+    fn new() -> Registry {
+        let program = PROGRAMS.first();
+        let label =
+            program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
+        let mut items = HashMap::with_capacity(ITEMS.len());
+        for desc in ITEMS.iter() {
+            items.entry(Key::of(desc)).or_insert_with(|| Item {
+                signature_text: desc.signature_text.as_str(),
+                slots: vec![slot_of(desc)],
+                history: vec![Implementation {
+                    version: 0,
+                    code: desc.implementation,
+                    body: desc.body,
+                }],
+            });
+        }
+        Registry {
+            program,
+            versions: vec![Version {
+                info: VersionInfo {
+                    id: 0,
+                    label,
+                    path: Default::default(),
+                    applied_at: std::time::SystemTime::now(),
+                },
+                file_hash: 0,
+                replaced: Vec::new(),
+                added: Vec::new(),
+            }],
+            items,
+            next_id: 1,
+        }
+    }
+
+    pub(crate) fn running(&self) -> &VersionInfo {
+        &self.versions.last().expect("the program itself is always in the chain").info
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        let mut items: Vec<ItemStatus> = self
+            .items
+            .iter()
+            .map(|(key, item)| ItemStatus {
+                item: item.item_ref(key),
+                version: item.current().version,
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            a.item.path.cmp(&b.item.path).then(a.item.signature.cmp(&b.item.signature))
+        });
+        Status { versions: self.versions.iter().map(|v| v.info.clone()).collect(), items }
+    }
+}
+
+/// The slot an item descriptor points at.
+pub(crate) fn slot_of(desc: &ItemDesc) -> &'static ErasedSlot {
+    // SAFETY: `desc.slot` is the address of a `static Slot<F>` (one `AtomicPtr`, like
+    // `ErasedSlot`) generated next to the item by `#[updateable]` in an image that is never
+    // unloaded (descriptors of a patch are read only
+    // after abi_stable checked the manifest's layout).
+    unsafe { &*desc.slot.cast::<ErasedSlot>() }
+}
+
+/// The process's registry, built from the program's own items on first use.
+pub(crate) fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(Registry::new()))
+}

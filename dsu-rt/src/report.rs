@@ -1,0 +1,117 @@
+//! What an update did and what the program runs now.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// One version in the chain the program has run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// 0 for the program as started, then one more for every applied patch.
+    pub id: u64,
+    /// `crate@version` of the build.
+    pub label: String,
+    /// The patch file given to `update` (empty for the program itself).
+    pub path: PathBuf,
+    /// When the version was switched in.
+    pub applied_at: SystemTime,
+}
+
+impl fmt::Display for VersionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} {}", self.id, self.label)
+    }
+}
+
+/// An updateable item named in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRef {
+    /// The item's path in its crate.
+    pub path: String,
+    /// Its signature.
+    pub signature: String,
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.path, self.signature)
+    }
+}
+
+/// What `update` or `rollback` changed.
+#[derive(Debug, Clone)]
+pub struct UpdateReport {
+    /// The version now running.
+    pub version: VersionInfo,
+    /// Items whose body changed: every call now runs the new body.
+    pub replaced: Vec<ItemRef>,
+    /// Items that did not exist before. Later patches can replace them.
+    pub added: Vec<ItemRef>,
+    /// Items of the added whose path existed with another signature: code compiled against
+    /// the old signature keeps calling the old item.
+    pub signature_changed: Vec<ItemRef>,
+    /// Items the patch no longer has: they stay callable by the code that names them.
+    pub removed: Vec<ItemRef>,
+    /// How many items the patch has with an unchanged body.
+    pub unchanged: usize,
+    /// How long the commit (every slot switched) took.
+    pub pause: Duration,
+    /// How long the whole call took, from reading the file to the end of the commit.
+    pub total: Duration,
+}
+
+impl fmt::Display for UpdateReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "now running {}: {} replaced, {} added, {} removed, {} unchanged; pause {:?}, total {:?}",
+            self.version,
+            self.replaced.len(),
+            self.added.len(),
+            self.removed.len(),
+            self.unchanged,
+            self.pause,
+            self.total
+        )?;
+        for (what, items) in [
+            ("replaced", &self.replaced),
+            ("added", &self.added),
+            ("signature changed", &self.signature_changed),
+            ("removed", &self.removed),
+        ] {
+            for item in items {
+                writeln!(f, "  {what:<17} {item}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One updateable item and where its running code comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemStatus {
+    /// The item.
+    pub item: ItemRef,
+    /// The version whose code it runs.
+    pub version: u64,
+}
+
+/// What the program runs now: see [`status`](crate::status).
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The versions applied, oldest first; the last one is running.
+    pub versions: Vec<VersionInfo>,
+    /// Every live updateable item, sorted by path.
+    pub items: Vec<ItemStatus>,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chain: Vec<String> = self.versions.iter().map(ToString::to_string).collect();
+        writeln!(f, "versions: {}", chain.join(" -> "))?;
+        for item in &self.items {
+            writeln!(f, "  #{:<3} {}", item.version, item.item)?;
+        }
+        Ok(())
+    }
+}

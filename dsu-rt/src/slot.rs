@@ -1,0 +1,102 @@
+//! The indirection every updateable call goes through.
+//!
+//! Each image (the program and every patch) has one slot per updateable item it contains.
+//! The item's stub loads the slot and calls what it finds; an update stores the new
+//! implementation into the slots of every image that has the item, so old code and new code
+//! alike reach the current version.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// A function pointer of type `F` that an update can swap while other threads call it.
+///
+/// The runtime only ever stores into a slot the implementation of the same item (same path,
+/// same signature fingerprint) from another image, which has the same type `F`.
+#[repr(transparent)]
+pub struct Slot<F> {
+    code: AtomicPtr<()>,
+    _type: PhantomData<F>,
+}
+
+/// The form of every slot the runtime stores into: the pointer without its type.
+#[repr(transparent)]
+pub(crate) struct ErasedSlot(AtomicPtr<()>);
+
+/// Converts between a function pointer and an untyped one.
+union Code<F: Copy> {
+    typed: F,
+    untyped: *const (),
+}
+
+impl<F: Copy> Slot<F> {
+    /// A slot holding `implementation`, a function pointer.
+    pub const fn new(implementation: F) -> Self {
+        const { assert!(size_of::<F>() == size_of::<*const ()>(), "a slot holds a function pointer") };
+        // SAFETY: `F` has the size of a pointer (checked above) and is a function pointer type,
+        // so its value is a code address.
+        let untyped = unsafe { Code { typed: implementation }.untyped };
+        Slot { code: AtomicPtr::new(untyped.cast_mut()), _type: PhantomData }
+    }
+
+    /// The implementation to call now.
+    #[inline(always)]
+    pub fn get(&self) -> F {
+        // Acquire pairs with the Release in `ErasedSlot::set`: a thread that calls a patch's
+        // code sees everything the updater wrote before the commit (the patch's attached
+        // context, the other slots of the patch image).
+        let untyped = self.code.load(Ordering::Acquire);
+        // SAFETY: the slot only ever holds a value of `F`: its initial one, or an
+        // implementation of the same item from another image, stored by the runtime.
+        unsafe { Code::<F> { untyped }.typed }
+    }
+
+    /// The address the runtime stores through.
+    pub const fn as_erased(&'static self) -> *const () {
+        (self as *const Self).cast()
+    }
+}
+
+impl<F> fmt::Debug for Slot<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Slot").field(&self.code.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl ErasedSlot {
+    /// Switches the slot to another implementation of the same item.
+    pub(crate) fn set(&self, implementation: *const ()) {
+        // Release: see `Slot::get`.
+        self.0.store(implementation.cast_mut(), Ordering::Release);
+    }
+}
+
+impl fmt::Debug for ErasedSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Slot").field(&self.0.load(Ordering::Relaxed)).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one() -> u32 {
+        1
+    }
+
+    fn two() -> u32 {
+        2
+    }
+
+    #[test]
+    fn a_stored_implementation_is_called() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        assert_eq!((SLOT.get())(), 1);
+        // SAFETY: `as_erased` points at the `static` above, a `Slot` of one pointer.
+        let erased = unsafe { &*SLOT.as_erased().cast::<ErasedSlot>() };
+        erased.set(two as fn() -> u32 as *const ());
+        assert_eq!((SLOT.get())(), 2);
+    }
+}

@@ -1,0 +1,257 @@
+//! `update`, `rollback` and `status`: one update is one commit.
+//!
+//! Load, check, plan and prepare touch nothing the program runs; then every slot switches
+//! under the registry lock, and that is the commit. An error at any step before it leaves the
+//! program as it was.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use dsu_abi::{op, PatchManifestRef};
+
+use crate::alloc::Heap;
+use crate::error::UpdateError;
+use crate::host::Outcome;
+use crate::patch::host;
+use crate::plan::{plan, Plan};
+use crate::registry::{registry, slot_of, Implementation, Item, Key, Registry, Version};
+use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
+use crate::{build_info, fingerprint, loader};
+
+/// Loads the patch at `path` and switches the program to it.
+///
+/// Returns what changed and how long the switch took, or why the patch was refused; then
+/// nothing in the program changed. Updates from several threads run one after another; calls
+/// go on running on every thread meanwhile, each in exactly one version's code.
+///
+/// Called from a patch's code, it acts on the running program (the one registry).
+pub fn update(path: impl AsRef<Path>) -> Result<UpdateReport, UpdateError> {
+    let path = path.as_ref();
+    match host() {
+        Some(context) => {
+            let mut out: Outcome = None;
+            // SAFETY: UPDATE takes `&&Path` and writes an `Outcome` (see `host::call`).
+            unsafe {
+                (context.call)(
+                    op::UPDATE,
+                    (&path as *const &Path).cast(),
+                    (&mut out as *mut Outcome).cast(),
+                )
+            };
+            out.expect("the running program's updater panicked")
+        }
+        None => update_here(path),
+    }
+}
+
+/// Returns to the version before the last update, the same way an update commits.
+pub fn rollback() -> Result<UpdateReport, UpdateError> {
+    match host() {
+        Some(context) => {
+            let mut out: Outcome = None;
+            // SAFETY: ROLLBACK writes an `Outcome` (see `host::call`).
+            unsafe {
+                (context.call)(op::ROLLBACK, std::ptr::null(), (&mut out as *mut Outcome).cast())
+            };
+            out.expect("the running program's updater panicked")
+        }
+        None => rollback_here(),
+    }
+}
+
+/// What the program runs now: the version chain, and each item with the version its code
+/// comes from.
+pub fn status() -> Status {
+    match host() {
+        Some(context) => {
+            let mut out: Option<Status> = None;
+            // SAFETY: STATUS writes an `Option<Status>` (see `host::call`).
+            unsafe {
+                (context.call)(
+                    op::STATUS,
+                    std::ptr::null(),
+                    (&mut out as *mut Option<Status>).cast(),
+                )
+            };
+            out.expect("the running program's registry panicked")
+        }
+        None => status_here(),
+    }
+}
+
+pub(crate) fn status_here() -> Status {
+    registry().lock().status()
+}
+
+pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
+    let started = Instant::now();
+    // One update at a time, from reading the file to the commit.
+    let mut registry = registry().lock();
+
+    // Load and check.
+    let bytes = fs::read(path)
+        .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
+    loader::check_shared_library(path, &bytes)?;
+    let file_hash = fingerprint::of_bytes(&bytes);
+    if let Some(version) = registry.versions.iter().find(|v| v.file_hash == file_hash) {
+        return Err(UpdateError::AlreadyApplied {
+            path: path.to_owned(),
+            version: version.info.to_string(),
+        });
+    }
+    let manifest = loader::load(path, &bytes)?;
+    check_manifest(&registry, path, manifest)?;
+
+    // Plan: the delta.
+    let items = manifest.items().as_slice();
+    let plan = plan(&registry, items)?;
+
+    // Attach the patch's runtime to ours, and make sure both allocate from one heap.
+    let reply = (manifest.attach())(crate::host::context());
+    if !reply.forwards_allocations {
+        let (running, patch) = (Heap::of_program(), Heap::of_image(&bytes));
+        if running != Heap::Malloc || patch != Heap::Malloc {
+            return Err(UpdateError::AllocatorMismatch {
+                running: running.describe().to_owned(),
+                patch: if patch == Heap::Malloc { patch.describe() } else { "its own allocator" }
+                    .to_owned(),
+            });
+        }
+    }
+
+    // Prepare: the patch's slots of the items it leaves alone point to the running code.
+    // Nothing reaches the patch's code before the commit, so this changes nothing yet.
+    for desc in &plan.unchanged {
+        slot_of(desc).set(registry.items[&Key::of(desc)].current().code);
+    }
+
+    // Commit.
+    let version = VersionInfo {
+        id: registry.next_id,
+        label: format!("{}@{}", manifest.crate_name(), manifest.crate_version()),
+        path: path.to_owned(),
+        applied_at: SystemTime::now(),
+    };
+    let commit = Instant::now();
+    let report = commit_plan(&mut registry, &plan, version, file_hash);
+    registry.next_id += 1;
+    let pause = commit.elapsed();
+    Ok(UpdateReport { pause, total: started.elapsed(), ..report })
+}
+
+/// Refuses a patch built differently or from another crate.
+fn check_manifest(
+    registry: &Registry,
+    path: &Path,
+    manifest: PatchManifestRef,
+) -> Result<(), UpdateError> {
+    let differences = build_info::differences(&build_info::this_build(), &manifest.build());
+    if !differences.is_empty() {
+        return Err(UpdateError::BuildMismatch { path: path.to_owned(), differences });
+    }
+    if let Some(program) = registry.program {
+        if program.name != manifest.crate_name().as_str() {
+            return Err(UpdateError::WrongProgram {
+                running: program.name.to_owned(),
+                patch: manifest.crate_name().as_str().to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Switches every slot the plan changes and records the version. Nothing here can fail.
+fn commit_plan(
+    registry: &mut Registry,
+    plan: &Plan<'_>,
+    version: VersionInfo,
+    file_hash: u64,
+) -> UpdateReport {
+    let id = version.id;
+    let mut replaced = Vec::with_capacity(plan.replaced.len());
+    for desc in &plan.replaced {
+        let key = Key::of(desc);
+        let item = registry.items.get_mut(&key).expect("planned against this registry");
+        item.slots.push(slot_of(desc));
+        item.history.push(Implementation {
+            version: id,
+            code: desc.implementation,
+            body: desc.body,
+        });
+        item.switch_to(desc.implementation);
+        replaced.push(key);
+    }
+    for desc in &plan.unchanged {
+        let item = registry.items.get_mut(&Key::of(desc)).expect("planned against this registry");
+        item.slots.push(slot_of(desc));
+    }
+    let mut added = Vec::with_capacity(plan.added.len());
+    for desc in &plan.added {
+        let key = Key::of(desc);
+        registry.items.insert(
+            key,
+            Item {
+                signature_text: desc.signature_text.as_str(),
+                slots: vec![slot_of(desc)],
+                history: vec![Implementation {
+                    version: id,
+                    code: desc.implementation,
+                    body: desc.body,
+                }],
+            },
+        );
+        added.push(key);
+    }
+    let refs = |keys: &[Key], items: &HashMap<Key, Item>| -> Vec<ItemRef> {
+        keys.iter().map(|k| items[k].item_ref(k)).collect()
+    };
+    let report = UpdateReport {
+        version: version.clone(),
+        replaced: refs(&replaced, &registry.items),
+        added: refs(&added, &registry.items),
+        signature_changed: refs(&plan.signature_changed, &registry.items),
+        removed: refs(&plan.removed, &registry.items),
+        unchanged: plan.unchanged.len(),
+        pause: Default::default(),
+        total: Default::default(),
+    };
+    registry.versions.push(Version { info: version, file_hash, replaced, added });
+    report
+}
+
+pub(crate) fn rollback_here() -> Result<UpdateReport, UpdateError> {
+    let started = Instant::now();
+    let mut registry = registry().lock();
+    if registry.versions.len() < 2 {
+        return Err(UpdateError::NothingToRollBack);
+    }
+    let undone = registry.versions.pop().expect("checked above");
+    let commit = Instant::now();
+    let mut restored = Vec::with_capacity(undone.replaced.len());
+    for key in &undone.replaced {
+        let item = registry.items.get_mut(key).expect("a replaced item stays live");
+        item.history.pop();
+        item.switch_to(item.current().code);
+        restored.push(item.item_ref(key));
+    }
+    let mut removed = Vec::with_capacity(undone.added.len());
+    for key in &undone.added {
+        // Updates are undone last first, so nothing later refers to what this version added.
+        if let Some(item) = registry.items.remove(key) {
+            removed.push(item.item_ref(key));
+        }
+    }
+    let pause = commit.elapsed();
+    Ok(UpdateReport {
+        version: registry.running().clone(),
+        replaced: restored,
+        added: Vec::new(),
+        signature_changed: Vec::new(),
+        removed,
+        unchanged: 0,
+        pause,
+        total: started.elapsed(),
+    })
+}
