@@ -1,0 +1,88 @@
+//! `#[derive(Fingerprint)]`: a type's structural fingerprint, from its kind, its `repr`, the
+//! names of its fields and variants, and their types' fingerprints.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{Data, DeriveInput, Fields, Path};
+
+pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
+    let input: DeriveInput = syn::parse2(input)?;
+    let krate = crate_path(&input)?;
+    let private = quote!(#krate::__private);
+    let mut parts = Vec::new();
+    let repr: Vec<String> = input
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("repr"))
+        .map(|attr| attr.meta.to_token_stream().to_string())
+        .collect();
+    let repr = repr.join(",");
+    parts.push(quote!(#private::of_str(#repr)));
+    match &input.data {
+        Data::Struct(data) => {
+            parts.push(quote!(#private::of_str("struct")));
+            fields(&data.fields, &krate, &mut parts);
+        }
+        Data::Enum(data) => {
+            parts.push(quote!(#private::of_str("enum")));
+            for variant in &data.variants {
+                let name = variant.ident.to_string();
+                parts.push(quote!(#private::of_str(#name)));
+                if let Some((_, discriminant)) = &variant.discriminant {
+                    let text = discriminant.to_token_stream().to_string();
+                    parts.push(quote!(#private::of_str(#text)));
+                }
+                fields(&variant.fields, &krate, &mut parts);
+            }
+        }
+        Data::Union(data) => {
+            parts.push(quote!(#private::of_str("union")));
+            fields(&Fields::Named(data.fields.clone()), &krate, &mut parts);
+        }
+    }
+    let name = &input.ident;
+    let mut generics = input.generics.clone();
+    for param in generics.type_params_mut() {
+        param.bounds.push(syn::parse_quote!(#krate::Fingerprint));
+    }
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
+            const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
+        }
+    })
+}
+
+fn fields(fields: &Fields, krate: &Path, parts: &mut Vec<TokenStream>) {
+    let kind = match fields {
+        Fields::Named(_) => "{}",
+        Fields::Unnamed(_) => "()",
+        Fields::Unit => "unit",
+    };
+    parts.push(quote!(#krate::__private::of_str(#kind)));
+    for (i, field) in fields.iter().enumerate() {
+        let name = field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
+        let ty = &field.ty;
+        parts.push(quote!(#krate::__private::of_str(#name)));
+        parts.push(quote!(<#ty as #krate::Fingerprint>::FINGERPRINT));
+    }
+}
+
+/// `#[dsu(crate = path)]`, or `::dsu`.
+fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
+    let mut found: Option<Path> = None;
+    for attr in input.attrs.iter().filter(|attr| attr.path().is_ident("dsu")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                if found.is_some() {
+                    return Err(meta.error("`crate` is given twice; keep one"));
+                }
+                found = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown argument; the only one is `crate = path`"))
+            }
+        })?;
+    }
+    Ok(found.unwrap_or_else(|| syn::parse_quote!(::dsu)))
+}

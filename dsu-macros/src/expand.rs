@@ -1,0 +1,222 @@
+//! The code `#[updateable]` writes: a stub with the item's own signature that calls through
+//! the item's slot, the body as this version's implementation, and the item's registration.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
+
+use crate::args::Args;
+use crate::hash;
+use crate::model::Item;
+use crate::signature::{argument_names, tidy, Shape};
+
+pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
+    if cfg!(feature = "disabled") {
+        return match item {
+            Item::Fn(function) => function.to_token_stream(),
+            Item::Impl(block) => block.to_token_stream(),
+        };
+    }
+    match item {
+        Item::Fn(function) => function_item(&args.krate, function),
+        Item::Impl(block) => impl_block(&args.krate, block),
+    }
+}
+
+/// On error, the user's item goes out unchanged beside the error, so that one mistake makes
+/// one error and the rest of the crate still type-checks.
+pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!(#original #error)
+}
+
+/// ```ignore
+/// fn name(__dsu_arg0: A) -> R {
+///     fn __dsu_impl(a: A) -> R { body }
+///     /* slot and registration, see `registration` */
+///     (__DSU_SLOT.get())(__dsu_arg0)
+/// }
+/// ```
+fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
+    let ItemFn { attrs, vis, sig, block } = function;
+    let shape = Shape::of(sig, None);
+    let name = sig.ident.to_string();
+    let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
+    let implementation = Signature { ident: format_ident!("__dsu_impl"), ..sig.clone() };
+    // Attributes (doc comments) are not code: only the signature and body make the fingerprint.
+    let registration = registration(
+        krate,
+        path,
+        &shape,
+        quote!(__dsu_impl),
+        hash::of_tokens(&quote!(#sig #block)),
+    );
+    let stub = stub_signature(sig);
+    let call = call(sig);
+    let inline = inline(attrs);
+    quote! {
+        #(#attrs)*
+        #inline
+        #vis #stub {
+            #[allow(clippy::too_many_arguments)]
+            #implementation #block
+            #registration
+            #call
+        }
+    }
+}
+
+/// ```ignore
+/// impl Trait for Type {
+///     fn method(&self, __dsu_arg1: A) -> R {
+///         /* slot and registration of `<Type>::__dsu_impl_<trait>_method` */
+///         (__DSU_SLOT.get())(self, __dsu_arg1)
+///     }
+/// }
+/// impl Type {
+///     fn __dsu_impl_<trait>_method(&self, a: A) -> R { body }
+/// }
+/// ```
+/// For an inherent impl the hidden methods stay in the block itself.
+fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
+    let self_ty = &*block.self_ty;
+    let self_text = tidy(&self_ty.to_token_stream().to_string());
+    let trait_part = block.trait_.as_ref().map(|(_, path, _)| {
+        let last = path.segments.last().expect("a trait path has a segment");
+        (tidy(&last.to_token_stream().to_string()), hash::of_tokens(&path.to_token_stream()))
+    });
+    let mut stubs = Vec::with_capacity(block.items.len());
+    let mut implementations = Vec::new();
+    for member in &block.items {
+        let ImplItem::Fn(method) = member else {
+            stubs.push(member.to_token_stream());
+            continue;
+        };
+        let method_name = method.sig.ident.to_string();
+        let (path, hidden) = match &trait_part {
+            Some((trait_text, trait_hash)) => (
+                quote!(
+                    ::core::concat!("<", ::core::module_path!(), "::", #self_text, " as ", #trait_text, ">::", #method_name)
+                ),
+                format_ident!("__dsu_impl_{:x}_{}", trait_hash, method.sig.ident),
+            ),
+            None => (
+                quote!(
+                    ::core::concat!(::core::module_path!(), "::", #self_text, "::", #method_name)
+                ),
+                format_ident!("__dsu_impl_{}", method.sig.ident),
+            ),
+        };
+        let shape = Shape::of(&method.sig, Some(self_ty));
+        let (trait_path, sig_tokens, body_tokens) =
+            (block.trait_.as_ref().map(|t| &t.1), &method.sig, &method.block);
+        let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig_tokens #body_tokens));
+        let registration =
+            registration(krate, path, &shape, quote!(<#self_ty>::#hidden), body_hash);
+        let ImplItemFn { attrs, vis, defaultness, sig, block: body } = method;
+        let stub = stub_signature(sig);
+        let call = call(sig);
+        let inline = inline(attrs);
+        stubs.push(quote! {
+            #(#attrs)*
+            #inline
+            #vis #defaultness #stub {
+                #registration
+                #call
+            }
+        });
+        let hidden_sig = Signature { ident: hidden, ..sig.clone() };
+        implementations.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, clippy::too_many_arguments)]
+            #hidden_sig #body
+        });
+    }
+    let ItemImpl { attrs, defaultness, unsafety, impl_token, generics, trait_, .. } = block;
+    let trait_ = trait_.as_ref().map(|(bang, path, for_token)| quote!(#bang #path #for_token));
+    if trait_.is_some() {
+        quote! {
+            #(#attrs)*
+            #defaultness #unsafety #impl_token #generics #trait_ #self_ty {
+                #(#stubs)*
+            }
+            impl #self_ty {
+                #(#implementations)*
+            }
+        }
+    } else {
+        quote! {
+            #(#attrs)*
+            #defaultness #unsafety #impl_token #generics #self_ty {
+                #(#stubs)*
+                #(#implementations)*
+            }
+        }
+    }
+}
+
+/// The item's slot, which starts at this image's implementation, and its descriptor in the
+/// image's registry.
+///
+/// ```ignore
+/// static __DSU_SLOT: Slot<fn(A) -> R> = Slot::new(implementation as fn(A) -> R);
+/// #[distributed_slice(ITEMS)]
+/// static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation, slot };
+/// ```
+fn registration(
+    krate: &Path,
+    path: TokenStream,
+    shape: &Shape,
+    implementation: TokenStream,
+    body: u64,
+) -> TokenStream {
+    let fn_pointer = shape.fn_pointer();
+    let text = shape.text();
+    let types = shape.fingerprinted_types();
+    let private = quote!(#krate::__private);
+    quote! {
+        static __DSU_SLOT: #private::Slot<#fn_pointer> = #private::Slot::new(#implementation as #fn_pointer);
+        #[#private::linkme::distributed_slice(#private::ITEMS)]
+        #[linkme(crate = #private::linkme)]
+        static __DSU_ITEM: #private::ItemDesc = #private::ItemDesc {
+            path: #private::RStr::from_str(#path),
+            signature_text: #private::RStr::from_str(#text),
+            signature: #private::combine(&[
+                #private::of_str("fn"),
+                #(<#types as #krate::Fingerprint>::FINGERPRINT),*
+            ]),
+            body: #body,
+            implementation: #implementation as #fn_pointer as *const (),
+            slot: __DSU_SLOT.as_erased(),
+        };
+    }
+}
+
+/// The item's signature with every parameter pattern replaced by a plain name.
+fn stub_signature(sig: &Signature) -> Signature {
+    let mut stub = sig.clone();
+    for (i, input) in stub.inputs.iter_mut().enumerate() {
+        if let FnArg::Typed(pat) = input {
+            let name = format_ident!("__dsu_arg{}", i);
+            *pat.pat = Pat::Verbatim(quote!(#name));
+        }
+    }
+    stub
+}
+
+/// Calls whatever the slot holds now with the stub's arguments.
+fn call(sig: &Signature) -> TokenStream {
+    let arguments = argument_names(sig);
+    let call = quote!((__DSU_SLOT.get())(#(#arguments),*));
+    match sig.unsafety {
+        // SAFETY: the stub is itself `unsafe fn` with the same contract as the implementation.
+        Some(_) => quote!(unsafe { #call }),
+        None => call,
+    }
+}
+
+/// `#[inline]`, unless the user chose how the function is inlined.
+fn inline(attrs: &[syn::Attribute]) -> Option<TokenStream> {
+    let chosen = attrs.iter().any(|attr| attr.path().is_ident("inline"));
+    (!chosen).then(|| quote!(#[inline]))
+}

@@ -1,0 +1,77 @@
+//! The attributes of dsu. Users name them through the `dsu` crate; see its documentation
+//! for the whole picture.
+#![forbid(unsafe_code)]
+
+mod args;
+mod derive;
+mod expand;
+mod hash;
+mod model;
+mod signature;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Makes a function, or every method of an impl block, replaceable by a later version of
+/// the program while it runs.
+///
+/// ```ignore
+/// #[dsu::updateable]
+/// pub fn greet(name: &str) -> String {
+///     format!("hello, {name}")
+/// }
+/// ```
+///
+/// becomes, in outline:
+///
+/// ```ignore
+/// pub fn greet(__dsu_arg0: &str) -> String {
+///     fn __dsu_impl(name: &str) -> String {
+///         format!("hello, {name}")
+///     }
+///     static __DSU_SLOT: Slot = Slot::new(__dsu_impl as fn(&str) -> String as *const ());
+///     #[distributed_slice(ITEMS)]
+///     static __DSU_ITEM: ItemDesc = ItemDesc {
+///         path: "my_crate::greet",
+///         signature: /* structural fingerprint of fn(&str) -> String */,
+///         body: /* fingerprint of the item's tokens */,
+///         implementation: __dsu_impl as fn(&str) -> String as *const (),
+///         slot: &__DSU_SLOT,
+///         ..
+///     };
+///     let f: fn(&str) -> String = unsafe { transmute(__DSU_SLOT.get()) };
+///     f(__dsu_arg0)
+/// }
+/// ```
+///
+/// On `impl Type { .. }` or `impl Trait for Type { .. }` every method becomes updateable;
+/// each method's body moves to a hidden inherent method of `Type`, and the method itself
+/// becomes the stub.
+///
+/// Every type in the signature needs [`Fingerprint`](derive@Fingerprint). Generic, `const`,
+/// `async`, `extern` and variadic functions cannot be updateable and are refused.
+///
+/// `#[updateable(crate = path)]` names the `dsu` crate when it is not a direct dependency
+/// called `dsu`.
+#[proc_macro_attribute]
+pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
+    let original: proc_macro2::TokenStream = input.clone().into();
+    args::parse(args.into())
+        .and_then(|args| {
+            let item = model::parse(input.into())?;
+            valid::check(&item)?;
+            Ok(expand::item(&args, &item))
+        })
+        .unwrap_or_else(|error| expand::fallback(original, error))
+        .into()
+}
+
+/// Gives a type the structural fingerprint an update compares: its kind, the names of its
+/// fields and variants, and their types' fingerprints.
+///
+/// Needed by every user type in the signature of an updateable item. `#[dsu(crate = path)]`
+/// names the `dsu` crate when it is not a direct dependency called `dsu`.
+#[proc_macro_derive(Fingerprint, attributes(dsu))]
+pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
+    derive::fingerprint(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,145 @@
+//! The shapes an updateable signature takes in generated code: the function pointer type
+//! the slot holds, the types whose fingerprints make the signature's, and the text that names
+//! it in reports.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, Lifetime, ReturnType, Signature, Type};
+
+/// An updateable signature, with `Self` replaced by the implementing type.
+pub(crate) struct Shape {
+    /// The parameter types, the receiver's first.
+    pub(crate) inputs: Vec<Type>,
+    /// The return type (`()` when none is written).
+    pub(crate) output: Type,
+    /// `for<'a, ..>` when the function declares lifetimes.
+    lifetimes: Vec<Lifetime>,
+    unsafety: Option<syn::token::Unsafe>,
+}
+
+impl Shape {
+    pub(crate) fn of(sig: &Signature, self_ty: Option<&Type>) -> Shape {
+        let mut replace = ReplaceSelf(self_ty);
+        let inputs = sig
+            .inputs
+            .iter()
+            .map(|input| {
+                let mut ty = match input {
+                    FnArg::Receiver(receiver) => (*receiver.ty).clone(),
+                    FnArg::Typed(pat) => (*pat.ty).clone(),
+                };
+                replace.visit_type_mut(&mut ty);
+                ty
+            })
+            .collect();
+        let mut output = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
+        };
+        replace.visit_type_mut(&mut output);
+        Shape {
+            inputs,
+            output,
+            lifetimes: sig.generics.lifetimes().map(|l| l.lifetime.clone()).collect(),
+            unsafety: sig.unsafety,
+        }
+    }
+
+    /// `unsafe for<'a> fn(A, B) -> R`: the type of the slot's function pointer.
+    pub(crate) fn fn_pointer(&self) -> TokenStream {
+        let Shape { inputs, output, lifetimes, unsafety } = self;
+        let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
+        quote!(#binder #unsafety fn(#(#inputs),*) -> #output)
+    }
+
+    /// The types whose fingerprints make up the signature's, with every lifetime `'static`
+    /// (lifetimes do not change a layout).
+    pub(crate) fn fingerprinted_types(&self) -> Vec<Type> {
+        self.inputs
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .map(|ty| {
+                let mut ty = ty.clone();
+                StaticLifetimes.visit_type_mut(&mut ty);
+                ty
+            })
+            .collect()
+    }
+
+    /// `fn(&str) -> String`, as reports show it.
+    pub(crate) fn text(&self) -> String {
+        let Shape { inputs, output, unsafety, .. } = self;
+        let text = quote!(#unsafety fn(#(#inputs),*) -> #output).to_string();
+        tidy(&text)
+    }
+}
+
+/// The names the stub gives its parameters, the receiver keeping `self`.
+pub(crate) fn argument_names(sig: &Signature) -> Vec<TokenStream> {
+    sig.inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| match input {
+            FnArg::Receiver(_) => quote!(self),
+            FnArg::Typed(_) => {
+                let name = format_ident!("__dsu_arg{}", i);
+                quote!(#name)
+            }
+        })
+        .collect()
+}
+
+/// Token text without the spaces `to_string` puts around punctuation.
+pub(crate) fn tidy(text: &str) -> String {
+    let mut out = text.replace(" -> ", "->");
+    for (from, to) in [
+        (" ,", ","),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        ("& ", "&"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ::", "::"),
+        (":: ", "::"),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+        ("' ", "'"),
+    ] {
+        while out.contains(from) {
+            out = out.replace(from, to);
+        }
+    }
+    out.replace("->", " -> ")
+}
+
+struct ReplaceSelf<'a>(Option<&'a Type>);
+
+impl VisitMut for ReplaceSelf<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let (Type::Path(path), Some(self_ty)) = (&*ty, self.0) {
+            if path.qself.is_none() && path.path.is_ident("Self") {
+                *ty = self_ty.clone();
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+struct StaticLifetimes;
+
+impl VisitMut for StaticLifetimes {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        *lifetime = Lifetime::new("'static", Span::call_site());
+    }
+
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        reference.lifetime.get_or_insert_with(|| Lifetime::new("'static", Span::call_site()));
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+}

@@ -1,0 +1,153 @@
+//! What cannot be updateable, refused at the user's mistake with what to do instead. Every
+//! problem of an item is reported at once.
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{FnArg, ImplItem, ReturnType, Signature};
+
+use crate::model::Item;
+
+pub(crate) fn check(item: &Item) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    match item {
+        Item::Fn(function) => {
+            signature(&function.sig, &mut errors);
+            if let Some(receiver) = function.sig.receiver() {
+                errors.push(
+                    receiver,
+                    "a method is updateable through its impl block: put #[dsu::updateable] on \
+                     the `impl` (every method of it becomes updateable)",
+                );
+            } else if mentions_self(&function.sig) {
+                errors.push(
+                    &function.sig,
+                    "an associated function is updateable through its impl block: put \
+                     #[dsu::updateable] on the `impl`",
+                );
+            }
+        }
+        Item::Impl(block) => {
+            if let Some(param) = block.generics.params.first() {
+                errors.push(
+                    param,
+                    "a generic impl block cannot be updateable: each instantiation is compiled \
+                     separately; move the code into a non-generic impl or function",
+                );
+            }
+            if let Some(clause) = &block.generics.where_clause {
+                errors.push(clause, "a where clause is not supported on an updateable impl block");
+            }
+            for member in &block.items {
+                if let ImplItem::Fn(method) = member {
+                    signature(&method.sig, &mut errors);
+                }
+            }
+        }
+    }
+    errors.finish()
+}
+
+fn signature(sig: &Signature, errors: &mut Errors) {
+    if let Some(token) = &sig.constness {
+        errors.push(
+            token,
+            "a `const fn` cannot be updateable: it may be evaluated at compile time, where no \
+             update can reach it; remove `const`, or call it from an updateable function",
+        );
+    }
+    if let Some(token) = &sig.asyncness {
+        errors.push(
+            token,
+            "an `async fn` cannot be updateable yet: make the work an updateable plain function \
+             that the `async fn` calls",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(
+            abi,
+            "an `extern` function cannot be updateable: its callers outside Rust hold its address; \
+             make the body an updateable Rust function that the `extern` function calls",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(variadic, "a variadic function cannot be updateable");
+    }
+    for param in &sig.generics.params {
+        match param {
+            syn::GenericParam::Lifetime(lifetime) if lifetime.bounds.is_empty() => {}
+            syn::GenericParam::Lifetime(lifetime) => errors.push(
+                lifetime,
+                "lifetime bounds are not supported on an updateable function; remove the bound",
+            ),
+            _ => errors.push(
+                param,
+                "a generic function cannot be updateable: it is compiled once per use, so there \
+                 is no one body to replace; make a non-generic updateable function for each use, \
+                 or take `&dyn Trait`",
+            ),
+        }
+    }
+    if let Some(clause) = &sig.generics.where_clause {
+        errors.push(clause, "a where clause is not supported on an updateable function");
+    }
+    let mut impl_trait = ImplTrait(None);
+    for input in &sig.inputs {
+        if let FnArg::Typed(pat) = input {
+            impl_trait.visit_type(&pat.ty);
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        impl_trait.visit_type(ty);
+    }
+    if let Some(span) = impl_trait.0 {
+        errors.push_span(
+            span,
+            "`impl Trait` cannot appear in an updateable signature: it names a type only the \
+             compiler knows; use a concrete type or `Box<dyn Trait>`",
+        );
+    }
+}
+
+fn mentions_self(sig: &Signature) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+            self.0 |= ident == "Self";
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_signature(sig);
+    finder.0
+}
+
+struct ImplTrait(Option<proc_macro2::Span>);
+
+impl Visit<'_> for ImplTrait {
+    fn visit_type_impl_trait(&mut self, node: &syn::TypeImplTrait) {
+        self.0.get_or_insert(node.span());
+    }
+}
+
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, at: &impl quote::ToTokens, message: &str) {
+        self.add(syn::Error::new_spanned(at, message));
+    }
+
+    fn push_span(&mut self, span: proc_macro2::Span, message: &str) {
+        self.add(syn::Error::new(span, message));
+    }
+
+    fn add(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
