@@ -1,0 +1,39 @@
+//! Update a running Rust program: new code from a freshly built cdylib, switched in without a
+//! restart and never at a moment where that would be unsafe.
+//!
+//! ```ignore
+//! // lib.rs of the program; Cargo.toml says crate-type = ["rlib", "cdylib"]
+//! dsu::patch!();
+//!
+//! #[dsu::updateable]
+//! pub fn handle(request: &str) -> String {
+//!     format!("v1 says {request}")
+//! }
+//!
+//! // later, from an admin endpoint, after `cargo build --lib` of the next version:
+//! let report = dsu::update("target/release/libmy_server.so")?;
+//! println!("{report}");
+//! ```
+//!
+//! See the README for the whole flow and `docs/limits.md` for what cannot be updated.
+
+pub use dsu_macros::{updateable, Fingerprint};
+pub use dsu_rt::{
+    rollback, status, update, BuildDifference, Fingerprint, ItemRef, ItemStatus, SharedAllocator,
+    Status, UpdateError, UpdateReport, VersionInfo,
+};
+
+/// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the
+/// library crate: `dsu::patch!();`.
+#[cfg(not(feature = "disabled"))]
+pub use dsu_rt::patch;
+
+/// With the `disabled` feature nothing is exported: the program cannot be updated.
+#[cfg(feature = "disabled")]
+#[macro_export]
+macro_rules! patch {
+    () => {};
+}
+
+#[doc(hidden)]
+pub use dsu_rt::__private;

@@ -1,0 +1,88 @@
+//! Builds the fixture patches with cargo, the way a user builds a new version.
+//!
+//! Fixtures build in a target directory of their own, so the nested cargo never waits for the
+//! lock of the `cargo test` that runs it; all tests share it, so dependencies build once.
+//! Every version of a fixture writes the same `lib<name>.so`, so a build and the copy of its
+//! output happen under a file lock.
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where fixtures build.
+pub(crate) fn fixture_target() -> PathBuf {
+    root().join("target").join("dsu-fixtures")
+}
+
+/// Builds `tests/fixtures/<fixture>` as a cdylib with `features` and returns a copy of the
+/// library named after the fixture and features.
+pub(crate) fn build(fixture: &str, features: &[&str]) -> PathBuf {
+    build_with(fixture, features, &[])
+}
+
+/// As `build`, with extra environment for cargo (and so for rustc).
+pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)]) -> PathBuf {
+    let dir = root().join("tests").join("fixtures").join(fixture);
+    let target = if env.is_empty() {
+        fixture_target()
+    } else {
+        // Other flags rebuild every dependency: keep those builds apart.
+        fixture_target().join("other-flags")
+    };
+    fs::create_dir_all(&target).unwrap();
+    let lock = File::create(fixture_target().join(".build-lock")).unwrap();
+    lock.lock().unwrap();
+
+    // Every version writes the same unhashed `lib<name>.so`, and cargo does not rebuild a
+    // version it thinks fresh even when another version overwrote that file: touch the
+    // sources so that this version's library is the one written.
+    let source = dir.join("src").join("lib.rs");
+    File::options()
+        .append(true)
+        .open(&source)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.current_dir(&dir).args(["build", "--lib", "--quiet"]).env("CARGO_TARGET_DIR", &target);
+    if !features.is_empty() {
+        cargo.arg("--features").arg(features.join(","));
+    }
+    for (key, value) in env {
+        cargo.env(key, value);
+    }
+    let status = cargo.status().expect("cargo runs");
+    assert!(status.success(), "building fixture {fixture} failed");
+
+    let name = lib_name(&dir);
+    let built = target.join("debug").join(format!("lib{name}.so"));
+    let patches = fixture_target().join("patches");
+    fs::create_dir_all(&patches).unwrap();
+    let label = format!(
+        "{}{}{}",
+        fixture.replace('/', "-"),
+        if features.is_empty() { "" } else { "+" },
+        features.join("+")
+    );
+    let copy =
+        patches.join(format!("{label}{}.so", if env.is_empty() { "" } else { "-other-flags" }));
+    fs::copy(&built, &copy).unwrap();
+    copy
+}
+
+fn lib_name(dir: &Path) -> String {
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let name = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("name = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("the fixture's Cargo.toml names its package");
+    name.replace('-', "_")
+}
