@@ -1,0 +1,151 @@
+//! Every way an update can be refused, each with a real file, and each leaving the running
+//! program exactly as it was: same version chain, same items, same code running.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use dsu::UpdateError;
+
+/// The tests share one process, and so one running program: one at a time.
+static PROGRAM: Mutex<()> = Mutex::new(());
+
+/// What the program runs, as comparable data.
+fn snapshot() -> (Vec<String>, Vec<(String, String, u64)>, u32, String) {
+    let status = dsu::status();
+    let versions = status.versions.iter().map(|v| v.label.clone()).collect();
+    let items =
+        status.items.iter().map(|i| (i.item.path.clone(), i.item.signature.clone(), i.version)).collect();
+    (versions, items, app::version(), app::greet("x"))
+}
+
+/// Asserts that `update(path)` is refused with an error `matches` accepts, that the error
+/// says what to do, and that nothing changed.
+fn refused(path: &PathBuf, matches: impl Fn(&UpdateError) -> bool) -> UpdateError {
+    let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
+    let before = snapshot();
+    let error = dsu::update(path).expect_err("the update must be refused");
+    assert!(matches(&error), "unexpected error: {error:?}");
+    assert!(error.to_string().len() > 40, "the message must say what to do: {error}");
+    assert_eq!(snapshot(), before, "a refused update changed the program");
+    assert_eq!(app::version(), 1);
+    error
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = support::fixture_target().join("scratch");
+    fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn missing_file() {
+    let error = refused(&scratch("does-not-exist.so"), |e| matches!(e, UpdateError::Unreadable { .. }));
+    assert!(error.to_string().contains("does-not-exist.so"));
+}
+
+#[test]
+fn directory_instead_of_file() {
+    refused(&support::fixture_target(), |e| matches!(e, UpdateError::Unreadable { .. }));
+}
+
+#[test]
+fn text_file() {
+    let path = scratch("notes.so");
+    fs::write(&path, "not a library\n").unwrap();
+    refused(&path, |e| matches!(e, UpdateError::NotASharedLibrary { .. }));
+}
+
+#[test]
+fn truncated_library() {
+    let v2 = fs::read(support::build("app/v2", &[])).unwrap();
+    let path = scratch("truncated.so");
+    fs::write(&path, &v2[..v2.len() / 3]).unwrap();
+    refused(&path, |e| matches!(e, UpdateError::NotASharedLibrary { .. } | UpdateError::LoadFailed { .. }));
+}
+
+#[test]
+fn library_for_another_machine() {
+    let mut bytes = fs::read(support::build("app/v2", &[])).unwrap();
+    // e_machine, at offset 18 of the ELF header: make it AArch64 (183).
+    bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
+    let path = scratch("aarch64.so");
+    fs::write(&path, &bytes).unwrap();
+    refused(&path, |e| matches!(e, UpdateError::LoadFailed { .. }));
+}
+
+#[test]
+fn library_without_dsu() {
+    refused(&support::build("plain", &[]), |e| matches!(e, UpdateError::NotAPatch { .. }));
+}
+
+#[test]
+fn incompatible_dsu_abi() {
+    refused(&support::build("bad-abi", &[]), |e| matches!(e, UpdateError::IncompatibleAbi { .. }));
+}
+
+#[test]
+fn built_with_other_flags() {
+    let path = support::build_with("app/v2", &[], &[("RUSTFLAGS", "--cfg dsu_other_flags")]);
+    let error = refused(&path, |e| matches!(e, UpdateError::BuildMismatch { .. }));
+    let UpdateError::BuildMismatch { differences, .. } = &error else { unreachable!() };
+    assert_eq!(differences.len(), 1, "{error}");
+    assert_eq!(differences[0].field, "rustflags");
+    assert!(differences[0].patch.contains("dsu_other_flags"));
+    assert!(error.to_string().contains("rustflags: running ``, patch `--cfg dsu_other_flags`"), "{error}");
+}
+
+#[test]
+fn patch_of_another_program() {
+    let error = refused(&support::build("other", &[]), |e| matches!(e, UpdateError::WrongProgram { .. }));
+    assert!(error.to_string().contains("`other`"), "{error}");
+}
+
+#[test]
+fn lying_signature() {
+    refused(&support::build("app/v2", &["corrupt-signature"]), |e| {
+        matches!(e, UpdateError::SignatureMismatch { item, .. } if item == "app::removed_in_v2")
+    });
+}
+
+#[test]
+fn item_listed_twice() {
+    refused(&support::build("app/v2", &["corrupt-duplicate"]), |e| {
+        matches!(e, UpdateError::DuplicateItem { item } if item == "app::made_up")
+    });
+}
+
+#[test]
+fn allocator_of_its_own() {
+    refused(&support::build("app/v2", &["custom-alloc"]), |e| {
+        matches!(e, UpdateError::AllocatorMismatch { .. })
+    });
+}
+
+#[test]
+fn nothing_to_roll_back() {
+    let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
+    let before = snapshot();
+    assert!(matches!(dsu::rollback(), Err(UpdateError::NothingToRollBack)));
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn same_patch_twice() {
+    let v2 = support::build("app/v2", &[]);
+    let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
+    dsu::update(&v2).expect("v2 applies");
+    assert_eq!(app::version(), 2);
+    let applied = snapshot();
+    let error = dsu::update(&v2).expect_err("the same file again is refused");
+    assert!(matches!(error, UpdateError::AlreadyApplied { .. }), "{error:?}");
+    // Also under another name: it is the content that counts.
+    let renamed = scratch("v2-again.so");
+    fs::copy(&v2, &renamed).unwrap();
+    assert!(matches!(dsu::update(&renamed), Err(UpdateError::AlreadyApplied { .. })));
+    assert_eq!(snapshot(), applied);
+    dsu::rollback().expect("back to v1");
+    assert_eq!(app::version(), 1);
+}
