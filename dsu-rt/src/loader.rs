@@ -12,6 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use dsu_abi::PatchManifestRef;
@@ -38,9 +39,26 @@ pub(crate) fn check_shared_library(path: &Path, bytes: &[u8]) -> Result<(), Upda
     }
 }
 
-/// Where the copies of this process's patches go.
+/// Where the copies of this process's patches go. The copies stay while the process runs
+/// (debuggers and backtraces read the code's file by its path); the first update of a process
+/// removes the copies left by processes that are gone.
 fn copy_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("dsu-{}", std::process::id()))
+    static SWEPT: Once = Once::new();
+    let temp = std::env::temp_dir();
+    SWEPT.call_once(|| remove_stale_copies(&temp));
+    temp.join(format!("dsu-{}", std::process::id()))
+}
+
+fn remove_stale_copies(temp: &Path) {
+    let Ok(entries) = fs::read_dir(temp) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("dsu-")) else { continue };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            // Best effort: a directory that cannot be removed is left for the next sweep.
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Writes `bytes` (the file as read and checked) to a path no other patch used, and loads it.
