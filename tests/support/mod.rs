@@ -70,7 +70,8 @@ pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)])
         fixture.replace('/', "-"),
         if features.is_empty() { "" } else { "+" },
         features.join("+")
-    );
+    )
+    .replace('/', "-");
     let copy =
         patches.join(format!("{label}{}.so", if env.is_empty() { "" } else { "-other-flags" }));
     fs::copy(&built, &copy).unwrap();
