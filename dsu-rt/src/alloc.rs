@@ -121,7 +121,7 @@ pub(crate) fn forwards() -> bool {
 }
 
 /// The running program's allocator, as the table a patch forwards to.
-pub(crate) fn program_table() -> &'static AllocTable {
+pub(crate) const fn program_table() -> &'static AllocTable {
     unsafe extern "C" fn alloc(size: usize, align: usize) -> *mut u8 {
         // SAFETY: the patch's `SharedAllocator` passes the size and alignment of a valid
         // `Layout` it was given.
@@ -204,5 +204,54 @@ impl Heap {
             Heap::Custom => "a custom #[global_allocator]",
             Heap::Unknown => "an allocator that cannot be told (stripped symbols)",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+
+    /// A program allocator that counts, standing in for the program's side of the table.
+    fn counting_table() -> &'static AllocTable {
+        unsafe extern "C" fn alloc(size: usize, align: usize) -> *mut u8 {
+            ALLOCATED.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the sizes come from a valid `Layout`.
+            unsafe { System.alloc(Layout::from_size_align_unchecked(size, align)) }
+        }
+        unsafe extern "C" fn dealloc(ptr: *mut u8, size: usize, align: usize) {
+            FREED.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: as in `alloc`, and `ptr` came from it.
+            unsafe { System.dealloc(ptr, Layout::from_size_align_unchecked(size, align)) }
+        }
+        static TABLE: AllocTable =
+            AllocTable { alloc, alloc_zeroed: alloc, dealloc, realloc: program_table().realloc };
+        &TABLE
+    }
+
+    #[test]
+    fn an_attached_shared_allocator_forwards_everything() {
+        let shared = SharedAllocator::new(System);
+        let layout = Layout::new::<[u64; 4]>();
+        // SAFETY: a valid, nonzero layout; the block is freed below with the same layout.
+        let before = unsafe { shared.alloc(layout) };
+        assert!(!before.is_null());
+        // SAFETY: allocated above by `System` (nothing forwarded yet).
+        unsafe { shared.dealloc(before, layout) };
+        assert_eq!(ALLOCATED.load(Ordering::Relaxed), 0);
+
+        forward_to(counting_table());
+        // SAFETY: as above.
+        let block = unsafe { shared.alloc(layout) };
+        // SAFETY: `block` was allocated just above, through the same table.
+        unsafe { shared.dealloc(block, layout) };
+        assert_eq!((ALLOCATED.load(Ordering::Relaxed), FREED.load(Ordering::Relaxed)), (1, 1));
+        assert!(
+            SHARED_IN_USE.load(Ordering::Relaxed) && SHARED_WRAPS_SYSTEM.load(Ordering::Relaxed)
+        );
     }
 }

@@ -104,12 +104,16 @@ pub(crate) struct Registry {
 unsafe impl Send for Registry {}
 
 impl Registry {
+    /// The registry of this image: its own items, as version 0.
     fn new() -> Registry {
-        let program = PROGRAMS.first();
+        Registry::with_items(PROGRAMS.first(), &ITEMS)
+    }
+
+    pub(crate) fn with_items(program: Option<&'static ProgramInfo>, own: &[ItemDesc]) -> Registry {
         let label =
             program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
-        let mut items = HashMap::with_capacity(ITEMS.len());
-        for desc in ITEMS.iter() {
+        let mut items = HashMap::with_capacity(own.len());
+        for desc in own {
             items.entry(Key::of(desc)).or_insert_with(|| Item {
                 signature_text: desc.signature_text.as_str(),
                 slots: vec![slot_of(desc)],

@@ -121,11 +121,7 @@ pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
         }
     }
 
-    // Prepare: the patch's slots of the items it leaves alone point to the running code.
-    // Nothing reaches the patch's code before the commit, so this changes nothing yet.
-    for desc in &plan.unchanged {
-        slot_of(desc).set(registry.items[&Key::of(desc)].current().code);
-    }
+    prepare(&registry, &plan);
 
     // Commit.
     let version = VersionInfo {
@@ -160,6 +156,14 @@ fn check_manifest(
         }
     }
     Ok(())
+}
+
+/// Points the patch's slots of the items it leaves alone to the running code. Nothing reaches
+/// the patch's code before the commit, so this changes nothing the program runs.
+fn prepare(registry: &Registry, plan: &Plan<'_>) {
+    for desc in &plan.unchanged {
+        slot_of(desc).set(registry.items[&Key::of(desc)].current().code);
+    }
 }
 
 /// Switches every slot the plan changes and records the version. Nothing here can fail.
@@ -222,8 +226,11 @@ fn commit_plan(
 }
 
 pub(crate) fn rollback_here() -> Result<UpdateReport, UpdateError> {
+    rollback_in(&mut registry().lock())
+}
+
+fn rollback_in(registry: &mut Registry) -> Result<UpdateReport, UpdateError> {
     let started = Instant::now();
-    let mut registry = registry().lock();
     if registry.versions.len() < 2 {
         return Err(UpdateError::NothingToRollBack);
     }
@@ -254,4 +261,157 @@ pub(crate) fn rollback_here() -> Result<UpdateReport, UpdateError> {
         pause,
         total: started.elapsed(),
     })
+}
+
+/// The commit and rollback logic on descriptors made here, without loading anything: these
+/// run under miri, which checks the slot stores and loads.
+#[cfg(test)]
+mod tests {
+    use abi_stable::std_types::RStr;
+    use dsu_abi::ItemDesc;
+
+    use super::*;
+    use crate::slot::Slot;
+
+    fn one() -> u32 {
+        1
+    }
+
+    fn two() -> u32 {
+        2
+    }
+
+    fn three() -> u32 {
+        3
+    }
+
+    fn desc(
+        path: &'static str,
+        body: u64,
+        code: fn() -> u32,
+        slot: &'static Slot<fn() -> u32>,
+    ) -> ItemDesc {
+        ItemDesc {
+            path: RStr::from_str(path),
+            signature_text: RStr::from_str("fn() -> u32"),
+            signature: 7,
+            body,
+            implementation: code as *const (),
+            slot: slot.as_erased(),
+        }
+    }
+
+    fn version(id: u64) -> VersionInfo {
+        VersionInfo {
+            id,
+            label: format!("v{id}"),
+            path: Default::default(),
+            applied_at: SystemTime::now(),
+        }
+    }
+
+    fn apply(registry: &mut Registry, patch: &[ItemDesc]) -> UpdateReport {
+        let plan = plan(registry, patch).expect("a valid patch");
+        prepare(registry, &plan);
+        let id = registry.next_id;
+        registry.next_id += 1;
+        commit_plan(registry, &plan, version(id), id)
+    }
+
+    #[test]
+    fn every_image_calls_the_newest_code_and_rollback_restores_it() {
+        static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
+        static V2: Slot<fn() -> u32> = Slot::new(two);
+        static V3: Slot<fn() -> u32> = Slot::new(three);
+        let mut registry = Registry::with_items(None, &[desc("t::f", 1, one, &PROGRAM)]);
+
+        let report = apply(&mut registry, &[desc("t::f", 2, two, &V2)]);
+        assert_eq!(report.replaced.len(), 1);
+        assert_eq!(((PROGRAM.get())(), (V2.get())()), (2, 2));
+
+        apply(&mut registry, &[desc("t::f", 3, three, &V3)]);
+        assert_eq!(((PROGRAM.get())(), (V2.get())(), (V3.get())()), (3, 3, 3));
+
+        let report = rollback_in(&mut registry).expect("back to v2");
+        assert_eq!(report.version.label, "v1");
+        assert_eq!(((PROGRAM.get())(), (V2.get())(), (V3.get())()), (2, 2, 2));
+        rollback_in(&mut registry).expect("back to the program");
+        assert_eq!(((PROGRAM.get())(), (V2.get())()), (1, 1));
+        assert!(matches!(rollback_in(&mut registry), Err(UpdateError::NothingToRollBack)));
+    }
+
+    #[test]
+    fn an_unchanged_item_in_a_patch_calls_the_running_code() {
+        static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
+        static V2: Slot<fn() -> u32> = Slot::new(two);
+        let mut registry = Registry::with_items(None, &[desc("t::f", 1, one, &PROGRAM)]);
+        // The same body fingerprint: the patch's copy is left alone and its slot points to
+        // the program's code.
+        let report = apply(&mut registry, &[desc("t::f", 1, two, &V2)]);
+        assert_eq!((report.replaced.len(), report.unchanged), (0, 1));
+        assert_eq!(((PROGRAM.get())(), (V2.get())()), (1, 1));
+    }
+
+    #[test]
+    fn added_items_can_be_replaced_and_go_with_their_version() {
+        static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
+        static V2_F: Slot<fn() -> u32> = Slot::new(one);
+        static V2_NEW: Slot<fn() -> u32> = Slot::new(two);
+        static V3_F: Slot<fn() -> u32> = Slot::new(one);
+        static V3_NEW: Slot<fn() -> u32> = Slot::new(three);
+        let mut registry = Registry::with_items(None, &[desc("t::f", 1, one, &PROGRAM)]);
+
+        let report =
+            apply(&mut registry, &[desc("t::f", 1, one, &V2_F), desc("t::new", 2, two, &V2_NEW)]);
+        assert_eq!(report.added.len(), 1);
+        let report =
+            apply(&mut registry, &[desc("t::f", 1, one, &V3_F), desc("t::new", 3, three, &V3_NEW)]);
+        assert_eq!(report.replaced[0].path, "t::new");
+        assert_eq!((V2_NEW.get())(), 3, "v2's code calls v3's replacement of v2's item");
+
+        rollback_in(&mut registry).expect("back to v2");
+        assert_eq!((V2_NEW.get())(), 2);
+        let report = rollback_in(&mut registry).expect("back to the program");
+        assert_eq!(report.removed[0].path, "t::new");
+        assert!(!registry.items.keys().any(|k| k.path == "t::new"));
+    }
+
+    #[test]
+    fn plan_sorts_every_item() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        let registry = Registry::with_items(
+            None,
+            &[
+                desc("t::same", 1, one, &SLOT),
+                desc("t::changed", 1, one, &SLOT),
+                desc("t::gone", 1, one, &SLOT),
+            ],
+        );
+        let mut resigned = desc("t::same", 1, one, &SLOT);
+        resigned.signature = 8;
+        let patch = [
+            desc("t::same", 1, one, &SLOT),
+            desc("t::changed", 2, one, &SLOT),
+            desc("t::new", 1, one, &SLOT),
+            resigned,
+        ];
+        let plan = plan(&registry, &patch).expect("valid");
+        let paths = |items: &[&ItemDesc]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
+        assert_eq!(paths(&plan.unchanged), ["t::same"]);
+        assert_eq!(paths(&plan.replaced), ["t::changed"]);
+        assert_eq!(paths(&plan.added), ["t::new", "t::same"]);
+        assert_eq!(plan.signature_changed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::same"]);
+        assert_eq!(plan.removed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::gone"]);
+    }
+
+    #[test]
+    fn plan_refuses_corrupt_manifests() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
+        let twice = [desc("t::g", 1, one, &SLOT), desc("t::g", 2, one, &SLOT)];
+        assert!(matches!(plan(&registry, &twice), Err(UpdateError::DuplicateItem { .. })));
+        let mut lying = desc("t::f", 2, one, &SLOT);
+        lying.signature_text = RStr::from_str("fn() -> u64");
+        assert!(matches!(plan(&registry, &[lying]), Err(UpdateError::SignatureMismatch { .. })));
+    }
 }
