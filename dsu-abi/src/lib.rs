@@ -73,10 +73,12 @@ pub struct BuildFingerprint {
     pub runtime_layout: RStr<'static>,
 }
 
-/// What a patch reports about its allocator when it is attached.
+/// What a patch answers when it is attached.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttachReply {
+    /// The patch's runtime now acts through the program's. False if attaching panicked.
+    pub attached: bool,
     /// The patch's global allocator is `dsu::SharedAllocator`, which now forwards every
     /// allocation to the running program's allocator.
     pub forwards_allocations: bool,

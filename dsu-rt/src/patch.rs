@@ -36,9 +36,9 @@ extern "C" fn attach(context: &HostContext) -> AttachReply {
         HOST.store((context as *const HostContext).cast_mut(), Ordering::Release);
         crate::alloc::forwards()
     }) {
-        Ok(forwards_allocations) => AttachReply { forwards_allocations },
+        Ok(forwards_allocations) => AttachReply { attached: true, forwards_allocations },
         // Unwinding out of an `extern "C"` function would abort the program.
-        Err(_) => AttachReply { forwards_allocations: false },
+        Err(_) => AttachReply { attached: false, forwards_allocations: false },
     }
 }
 

@@ -4,7 +4,6 @@
 //! under the registry lock, and that is the commit. An error at any step before it leaves the
 //! program as it was.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
@@ -110,6 +109,9 @@ pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
 
     // Attach the patch's runtime to ours, and make sure both allocate from one heap.
     let reply = (manifest.attach())(crate::host::context());
+    if !reply.attached {
+        return Err(UpdateError::AttachFailed { path: path.to_owned() });
+    }
     if !reply.forwards_allocations {
         let (running, patch) = (Heap::of_program(), Heap::of_image(&bytes));
         if running != Heap::Malloc || patch != Heap::Malloc {
@@ -131,9 +133,10 @@ pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
         applied_at: SystemTime::now(),
     };
     let commit = Instant::now();
-    let report = commit_plan(&mut registry, &plan, version, file_hash);
-    registry.next_id += 1;
+    let (replaced, added) = commit_plan(&mut registry, &plan, version.clone(), file_hash);
     let pause = commit.elapsed();
+    registry.next_id += 1;
+    let report = report(&registry, &plan, version, &replaced, &added);
     Ok(UpdateReport { pause, total: started.elapsed(), ..report })
 }
 
@@ -167,12 +170,13 @@ fn prepare(registry: &Registry, plan: &Plan<'_>) {
 }
 
 /// Switches every slot the plan changes and records the version. Nothing here can fail.
+/// Returns the keys replaced and added.
 fn commit_plan(
     registry: &mut Registry,
     plan: &Plan<'_>,
     version: VersionInfo,
     file_hash: u64,
-) -> UpdateReport {
+) -> (Vec<Key>, Vec<Key>) {
     let id = version.id;
     let mut replaced = Vec::with_capacity(plan.replaced.len());
     for desc in &plan.replaced {
@@ -208,21 +212,36 @@ fn commit_plan(
         );
         added.push(key);
     }
-    let refs = |keys: &[Key], items: &HashMap<Key, Item>| -> Vec<ItemRef> {
-        keys.iter().map(|k| items[k].item_ref(k)).collect()
+    registry.versions.push(Version {
+        info: version,
+        file_hash,
+        replaced: replaced.clone(),
+        added: added.clone(),
+    });
+    (replaced, added)
+}
+
+/// What a commit did, for the operator. Built after the commit, outside the pause.
+fn report(
+    registry: &Registry,
+    plan: &Plan<'_>,
+    version: VersionInfo,
+    replaced: &[Key],
+    added: &[Key],
+) -> UpdateReport {
+    let refs = |keys: &[Key]| -> Vec<ItemRef> {
+        keys.iter().map(|k| registry.items[k].item_ref(k)).collect()
     };
-    let report = UpdateReport {
-        version: version.clone(),
-        replaced: refs(&replaced, &registry.items),
-        added: refs(&added, &registry.items),
-        signature_changed: refs(&plan.signature_changed, &registry.items),
-        removed: refs(&plan.removed, &registry.items),
+    UpdateReport {
+        version,
+        replaced: refs(replaced),
+        added: refs(added),
+        signature_changed: refs(&plan.signature_changed),
+        removed: refs(&plan.removed),
         unchanged: plan.unchanged.len(),
         pause: Default::default(),
         total: Default::default(),
-    };
-    registry.versions.push(Version { info: version, file_hash, replaced, added });
-    report
+    }
 }
 
 pub(crate) fn rollback_here() -> Result<UpdateReport, UpdateError> {
@@ -236,27 +255,21 @@ fn rollback_in(registry: &mut Registry) -> Result<UpdateReport, UpdateError> {
     }
     let undone = registry.versions.pop().expect("checked above");
     let commit = Instant::now();
-    let mut restored = Vec::with_capacity(undone.replaced.len());
     for key in &undone.replaced {
         let item = registry.items.get_mut(key).expect("a replaced item stays live");
         item.history.pop();
         item.switch_to(item.current().code);
-        restored.push(item.item_ref(key));
     }
-    let mut removed = Vec::with_capacity(undone.added.len());
-    for key in &undone.added {
-        // Updates are undone last first, so nothing later refers to what this version added.
-        if let Some(item) = registry.items.remove(key) {
-            removed.push(item.item_ref(key));
-        }
-    }
+    // Updates are undone last first, so nothing later refers to what this version added.
+    let removed: Vec<(Key, Item)> =
+        undone.added.iter().filter_map(|key| registry.items.remove_entry(key)).collect();
     let pause = commit.elapsed();
     Ok(UpdateReport {
         version: registry.running().clone(),
-        replaced: restored,
+        replaced: undone.replaced.iter().map(|k| registry.items[k].item_ref(k)).collect(),
         added: Vec::new(),
         signature_changed: Vec::new(),
-        removed,
+        removed: removed.iter().map(|(key, item)| item.item_ref(key)).collect(),
         unchanged: 0,
         pause,
         total: started.elapsed(),
@@ -315,7 +328,8 @@ mod tests {
         prepare(registry, &plan);
         let id = registry.next_id;
         registry.next_id += 1;
-        commit_plan(registry, &plan, version(id), id)
+        let (replaced, added) = commit_plan(registry, &plan, version(id), id);
+        report(registry, &plan, version(id), &replaced, &added)
     }
 
     #[test]
