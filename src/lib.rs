@@ -18,6 +18,7 @@
 //! See the README for the whole flow and `docs/limits.md` for what cannot be updated.
 
 pub use dsu_macros::{updateable, Fingerprint};
+pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     rollback, status, update, BuildDifference, Fingerprint, ItemRef, ItemStatus, SharedAllocator,
     Status, UpdateError, UpdateReport, VersionInfo,

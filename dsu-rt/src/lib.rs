@@ -4,7 +4,7 @@
 mod alloc;
 mod build_info;
 mod error;
-mod fingerprint;
+pub mod fingerprint;
 mod host;
 mod loader;
 mod patch;
