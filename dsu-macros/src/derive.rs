@@ -5,6 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Data, DeriveInput, Fields, Path};
 
+use crate::args;
+
 pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let krate = crate_path(&input)?;
@@ -77,10 +79,13 @@ fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
                 if found.is_some() {
                     return Err(meta.error("`crate` is given twice; keep one"));
                 }
-                found = Some(meta.value()?.parse()?);
+                if !meta.input.peek(syn::Token![=]) {
+                    return Err(meta.error(args::CRATE_WITHOUT_PATH));
+                }
+                found = Some(args::crate_path(meta.value()?)?);
                 Ok(())
             } else {
-                Err(meta.error("unknown argument; the only one is `crate = path`"))
+                Err(meta.error(args::UNKNOWN))
             }
         })?;
     }

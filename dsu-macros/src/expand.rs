@@ -1,14 +1,15 @@
 //! The code `#[updateable]` writes: a stub with the item's own signature that calls through
 //! the item's slot, the body as this version's implementation, and the item's registration.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 
 use crate::args::Args;
 use crate::hash;
 use crate::model::Item;
 use crate::signature::{argument_names, tidy, Shape};
+use crate::valid::mentions_self;
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     if cfg!(feature = "disabled") {
@@ -33,13 +34,13 @@ pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream 
 /// ```ignore
 /// fn name(__dsu_arg0: A) -> R {
 ///     fn __dsu_impl(a: A) -> R { body }
-///     /* slot and registration, see `registration` */
-///     (__DSU_SLOT.get())(__dsu_arg0)
+///     let __dsu_slot = { /* slot and registration, see `registration` */ };
+///     (__dsu_slot.get())(__dsu_arg0)
 /// }
 /// ```
 fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
     let ItemFn { attrs, vis, sig, block } = function;
-    let shape = Shape::of(sig, None);
+    let shape = Shape::of(sig, None, None);
     let name = sig.ident.to_string();
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     let implementation = Signature { ident: format_ident!("__dsu_impl"), ..sig.clone() };
@@ -60,7 +61,7 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
         #vis #stub {
             #[allow(clippy::too_many_arguments)]
             #implementation #block
-            #registration
+            let __dsu_slot = #registration;
             #call
         }
     }
@@ -69,8 +70,8 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 /// ```ignore
 /// impl Trait for Type {
 ///     fn method(&self, __dsu_arg1: A) -> R {
-///         /* slot and registration of `<Type>::__dsu_impl_<trait>_method` */
-///         (__DSU_SLOT.get())(self, __dsu_arg1)
+///         let __dsu_slot = { /* slot and registration of `<Type>::__dsu_impl_<trait>_method` */ };
+///         (__dsu_slot.get())(self, __dsu_arg1)
 ///     }
 /// }
 /// impl Type {
@@ -78,8 +79,19 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 /// }
 /// ```
 /// For an inherent impl the hidden methods stay in the block itself.
+///
+/// When a signature mentions `Self` (a receiver does), the block also gets a stand-in for
+/// `Self` in the fingerprinted types (see `self_fingerprint`).
 fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
     let self_ty = &*block.self_ty;
+    let uses_self = block
+        .items
+        .iter()
+        .any(|member| matches!(member, ImplItem::Fn(method) if mentions_self(&method.sig)));
+    let stand_in = uses_self.then(|| {
+        let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&block.to_token_stream()));
+        syn::Type::Verbatim(quote!(#name))
+    });
     let self_text = tidy(&self_ty.to_token_stream().to_string());
     let trait_part = block.trait_.as_ref().map(|(_, path, _)| {
         let last = path.segments.last().expect("a trait path has a segment");
@@ -107,7 +119,7 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
                 format_ident!("__dsu_impl_{}", method.sig.ident),
             ),
         };
-        let shape = Shape::of(&method.sig, Some(self_ty));
+        let shape = Shape::of(&method.sig, Some(self_ty), stand_in.as_ref());
         let (trait_path, sig_tokens, body_tokens) =
             (block.trait_.as_ref().map(|t| &t.1), &method.sig, &method.block);
         let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig_tokens #body_tokens));
@@ -121,7 +133,7 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
             #(#attrs)*
             #inline
             #vis #defaultness #stub {
-                #registration
+                let __dsu_slot = #registration;
                 #call
             }
         });
@@ -134,6 +146,7 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
     }
     let ItemImpl { attrs, defaultness, unsafety, impl_token, generics, trait_, .. } = block;
     let trait_ = trait_.as_ref().map(|(bang, path, for_token)| quote!(#bang #path #for_token));
+    let stand_in = stand_in.map(|stand_in| self_fingerprint(krate, self_ty, &stand_in));
     if trait_.is_some() {
         quote! {
             #(#attrs)*
@@ -143,6 +156,7 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
             impl #self_ty {
                 #(#implementations)*
             }
+            #stand_in
         }
     } else {
         quote! {
@@ -151,18 +165,54 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
                 #(#stubs)*
                 #(#implementations)*
             }
+            #stand_in
         }
     }
 }
 
-/// The item's slot, which starts at this image's implementation, and its descriptor in the
-/// image's registry.
+/// A type with the fingerprint of the impl block's `Self`, for the fingerprinted types of its
+/// signatures:
 ///
 /// ```ignore
-/// static __DSU_SLOT: Slot<fn(A) -> R> = Slot::new(implementation as fn(A) -> R);
-/// #[distributed_slice(ITEMS)]
-/// static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation, slot };
+/// struct __DsuSelf_<hash>;
+/// impl Fingerprint for __DsuSelf_<hash> {
+///     const FINGERPRINT: u64 = <Type as Fingerprint>::FINGERPRINT;
+/// }
 /// ```
+///
+/// `&__DsuSelf_<hash>` has the fingerprint of `&Type`, and a `Type` without `Fingerprint` is
+/// one error at the `Type` of `impl Type`, not one at each receiver.
+fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> TokenStream {
+    let use_krate = use_krate(krate);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        struct #stand_in;
+        const _: () = {
+            #use_krate
+            impl __dsu::Fingerprint for #stand_in {
+                const FINGERPRINT: u64 = <#self_ty as __dsu::Fingerprint>::FINGERPRINT;
+            }
+        };
+    }
+}
+
+/// A block that declares the item's slot, which starts at this image's implementation, and
+/// its descriptor in the image's registry, and evaluates to the slot.
+///
+/// ```ignore
+/// {
+///     use dsu as __dsu;
+///     static __DSU_SLOT: Slot<fn(A) -> R> = Slot::new(implementation as fn(A) -> R);
+///     #[distributed_slice(ITEMS)]
+///     static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation, slot };
+///     &__DSU_SLOT
+/// }
+/// ```
+///
+/// The generated code names the dsu crate only through the `use`: a wrong `crate = path` is
+/// one error there, and the rest goes quiet. The block keeps these names out of the user's
+/// body.
 fn registration(
     krate: &Path,
     path: TokenStream,
@@ -173,32 +223,53 @@ fn registration(
     let fn_pointer = shape.fn_pointer();
     let text = shape.text();
     let types = shape.fingerprinted_types();
-    let private = quote!(#krate::__private);
-    quote! {
+    let private = quote!(__dsu::__private);
+    let use_krate = use_krate(krate);
+    quote! {{
+        #use_krate
+        // Through `__dsu`, so that the attributes below are quiet when `krate` is wrong.
+        use __dsu::__private::linkme;
         static __DSU_SLOT: #private::Slot<#fn_pointer> = #private::Slot::new(#implementation as #fn_pointer);
-        #[#private::linkme::distributed_slice(#private::ITEMS)]
+        #[linkme::distributed_slice(#private::ITEMS)]
         #[linkme(crate = #private::linkme)]
         static __DSU_ITEM: #private::ItemDesc = #private::ItemDesc {
             path: #private::RStr::from_str(#path),
             signature_text: #private::RStr::from_str(#text),
             signature: #private::combine(&[
                 #private::of_str("fn"),
-                #(<#types as #krate::Fingerprint>::FINGERPRINT),*
+                #(<#types as __dsu::Fingerprint>::FINGERPRINT),*
             ]),
             body: #body,
             implementation: #implementation as #fn_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),
         };
-    }
+        &__DSU_SLOT
+    }}
 }
 
-/// The item's signature with every parameter pattern replaced by a plain name.
+/// `use path as __dsu;`, the one place generated code names the dsu crate, so that a wrong
+/// `crate = path` is one error, at the user's path.
+fn use_krate(krate: &Path) -> TokenStream {
+    // The whole `use` tree is the error's span: `as __dsu` gets the span of the path's end.
+    let end = krate.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span());
+    let alias = quote_spanned!(end=> as __dsu);
+    quote!(use #krate #alias;)
+}
+
+/// The item's signature with every parameter pattern replaced by a plain name, and without
+/// the `mut` of `mut self`, which only the body needs.
 fn stub_signature(sig: &Signature) -> Signature {
     let mut stub = sig.clone();
     for (i, input) in stub.inputs.iter_mut().enumerate() {
-        if let FnArg::Typed(pat) = input {
-            let name = format_ident!("__dsu_arg{}", i);
-            *pat.pat = Pat::Verbatim(quote!(#name));
+        match input {
+            FnArg::Typed(pat) => {
+                let name = format_ident!("__dsu_arg{}", i);
+                *pat.pat = Pat::Verbatim(quote!(#name));
+            }
+            FnArg::Receiver(receiver) if receiver.reference.is_none() => {
+                receiver.mutability = None;
+            }
+            FnArg::Receiver(_) => {}
         }
     }
     stub
@@ -207,7 +278,7 @@ fn stub_signature(sig: &Signature) -> Signature {
 /// Calls whatever the slot holds now with the stub's arguments.
 fn call(sig: &Signature) -> TokenStream {
     let arguments = argument_names(sig);
-    let call = quote!((__DSU_SLOT.get())(#(#arguments),*));
+    let call = quote!((__dsu_slot.get())(#(#arguments),*));
     match sig.unsafety {
         // SAFETY: the stub is itself `unsafe fn` with the same contract as the implementation.
         Some(_) => quote!(unsafe { #call }),

@@ -2,6 +2,7 @@
 //! tokens for spans.
 
 use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 
 pub(crate) enum Item {
@@ -12,26 +13,54 @@ pub(crate) enum Item {
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
+    const TYPE: &str = "is not supported yet; put it on functions and impl blocks, and derive \
+                        `dsu::Fingerprint` for types used in their signatures";
+    const OTHER: &str = "is not supported; put it on functions and impl blocks";
     match syn::parse2::<syn::Item>(tokens)? {
         syn::Item::Fn(item) => Ok(Item::Fn(item)),
         syn::Item::Impl(item) => Ok(Item::Impl(item)),
-        syn::Item::Struct(item) => Err(not_here(&item, "a struct")),
-        syn::Item::Enum(item) => Err(not_here(&item, "an enum")),
-        syn::Item::Union(item) => Err(not_here(&item, "a union")),
-        syn::Item::Static(item) => Err(not_here(&item, "a static")),
-        other => Err(syn::Error::new(
-            other.span(),
-            "#[dsu::updateable] goes on a function or on an impl block",
+        syn::Item::Struct(item) => Err(not_here(item.struct_token, &item.ident, "a struct", TYPE)),
+        syn::Item::Enum(item) => Err(not_here(item.enum_token, &item.ident, "an enum", TYPE)),
+        syn::Item::Union(item) => Err(not_here(item.union_token, &item.ident, "a union", TYPE)),
+        syn::Item::Static(item) => Err(not_here(item.static_token, &item.ident, "a static", TYPE)),
+        syn::Item::Trait(item) => Err(not_here(
+            item.trait_token,
+            &item.ident,
+            "a trait",
+            "is not supported; put it on the impl blocks that implement the trait",
         )),
+        syn::Item::Mod(item) => Err(not_here(
+            item.mod_token,
+            &item.ident,
+            "a module",
+            "is not supported; put it on the functions and impl blocks inside the module",
+        )),
+        // `fn f();`: a method of a trait, or a function of an `extern` block.
+        syn::Item::Verbatim(tokens) => match syn::parse2::<syn::ForeignItemFn>(tokens.clone()) {
+            Ok(syn::ForeignItemFn { sig: syn::Signature { fn_token, ident, .. }, .. }) => {
+                Err(syn::Error::new_spanned(
+                    quote!(#fn_token #ident),
+                    "#[dsu::updateable] needs a function with a body: a trait method is \
+                     updateable through the impl blocks that implement it, and a function of an \
+                     `extern` block has no Rust body to replace",
+                ))
+            }
+            Err(_) => Err(anything_else(tokens.span())),
+        },
+        syn::Item::Const(item) => Err(not_here(item.const_token, &item.ident, "a constant", OTHER)),
+        syn::Item::Type(item) => Err(not_here(item.type_token, &item.ident, "a type alias", OTHER)),
+        other => Err(anything_else(other.span())),
     }
 }
 
-fn not_here(item: &impl Spanned, what: &str) -> syn::Error {
-    syn::Error::new(
-        item.span(),
-        format!(
-            "#[dsu::updateable] on {what} is not supported yet; put it on functions and impl \
-             blocks, and derive `dsu::Fingerprint` for types used in their signatures"
-        ),
+/// An error on `struct Name`, `trait Name`..: the item's keyword and name.
+fn not_here(keyword: impl ToTokens, name: &syn::Ident, what: &str, advice: &str) -> syn::Error {
+    syn::Error::new_spanned(
+        quote!(#keyword #name),
+        format!("#[dsu::updateable] on {what} {advice}"),
     )
+}
+
+fn anything_else(span: proc_macro2::Span) -> syn::Error {
+    syn::Error::new(span, "#[dsu::updateable] goes on a function or on an impl block")
 }

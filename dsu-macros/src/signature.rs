@@ -13,34 +13,54 @@ pub(crate) struct Shape {
     pub(crate) inputs: Vec<Type>,
     /// The return type (`()` when none is written).
     pub(crate) output: Type,
+    /// The types whose fingerprints make up the signature's, see `fingerprinted_types`.
+    fingerprinted: Vec<Type>,
     /// `for<'a, ..>` when the function declares lifetimes.
     lifetimes: Vec<Lifetime>,
     unsafety: Option<syn::token::Unsafe>,
 }
 
 impl Shape {
-    pub(crate) fn of(sig: &Signature, self_ty: Option<&Type>) -> Shape {
-        let mut replace = ReplaceSelf(self_ty);
-        let inputs = sig
+    /// The shape of `sig`, a method of `self_ty` if given. `self_fingerprint` stands for `Self`
+    /// in the fingerprinted types: a type with the fingerprint of `self_ty`, that reports a
+    /// missing `Fingerprint` once for the whole impl block rather than at every receiver.
+    pub(crate) fn of(
+        sig: &Signature,
+        self_ty: Option<&Type>,
+        self_fingerprint: Option<&Type>,
+    ) -> Shape {
+        let written: Vec<Type> = sig
             .inputs
             .iter()
-            .map(|input| {
-                let mut ty = match input {
-                    FnArg::Receiver(receiver) => (*receiver.ty).clone(),
-                    FnArg::Typed(pat) => (*pat.ty).clone(),
-                };
-                replace.visit_type_mut(&mut ty);
-                ty
+            .map(|input| match input {
+                FnArg::Receiver(receiver) => (*receiver.ty).clone(),
+                FnArg::Typed(pat) => (*pat.ty).clone(),
             })
+            .chain(std::iter::once(match &sig.output {
+                ReturnType::Default => syn::parse_quote!(()),
+                ReturnType::Type(_, ty) => (**ty).clone(),
+            }))
             .collect();
-        let mut output = match &sig.output {
-            ReturnType::Default => syn::parse_quote!(()),
-            ReturnType::Type(_, ty) => (**ty).clone(),
+        let replaced = |with: Option<&Type>| -> Vec<Type> {
+            written
+                .iter()
+                .map(|ty| {
+                    let mut ty = ty.clone();
+                    ReplaceSelf(with).visit_type_mut(&mut ty);
+                    ty
+                })
+                .collect()
         };
-        replace.visit_type_mut(&mut output);
+        let mut inputs = replaced(self_ty);
+        let output = inputs.pop().expect("the return type is always there");
+        let mut fingerprinted = replaced(self_fingerprint.or(self_ty));
+        for ty in &mut fingerprinted {
+            StaticLifetimes.visit_type_mut(ty);
+        }
         Shape {
             inputs,
             output,
+            fingerprinted,
             lifetimes: sig.generics.lifetimes().map(|l| l.lifetime.clone()).collect(),
             unsafety: sig.unsafety,
         }
@@ -48,23 +68,15 @@ impl Shape {
 
     /// `unsafe for<'a> fn(A, B) -> R`: the type of the slot's function pointer.
     pub(crate) fn fn_pointer(&self) -> TokenStream {
-        let Shape { inputs, output, lifetimes, unsafety } = self;
+        let Shape { inputs, output, lifetimes, unsafety, .. } = self;
         let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
         quote!(#binder #unsafety fn(#(#inputs),*) -> #output)
     }
 
     /// The types whose fingerprints make up the signature's, with every lifetime `'static`
     /// (lifetimes do not change a layout).
-    pub(crate) fn fingerprinted_types(&self) -> Vec<Type> {
-        self.inputs
-            .iter()
-            .chain(std::iter::once(&self.output))
-            .map(|ty| {
-                let mut ty = ty.clone();
-                StaticLifetimes.visit_type_mut(&mut ty);
-                ty
-            })
-            .collect()
+    pub(crate) fn fingerprinted_types(&self) -> &[Type] {
+        &self.fingerprinted
     }
 
     /// `fn(&str) -> String`, as reports show it.

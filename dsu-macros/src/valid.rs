@@ -27,15 +27,24 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
             }
         }
         Item::Impl(block) => {
-            if let Some(param) = block.generics.params.first() {
-                errors.push(
+            match block.generics.params.first() {
+                Some(syn::GenericParam::Lifetime(param)) => errors.push(
+                    param,
+                    "an impl block with a lifetime parameter cannot be updateable yet: make its \
+                     methods updateable free functions that declare the lifetime themselves",
+                ),
+                Some(param) => errors.push(
                     param,
                     "a generic impl block cannot be updateable: each instantiation is compiled \
                      separately; move the code into a non-generic impl or function",
-                );
+                ),
+                None => {}
             }
             if let Some(clause) = &block.generics.where_clause {
-                errors.push(clause, "a where clause is not supported on an updateable impl block");
+                errors.push(
+                    clause,
+                    "a where clause is not supported on an updateable impl block; remove it",
+                );
             }
             for member in &block.items {
                 if let ImplItem::Fn(method) = member {
@@ -62,15 +71,19 @@ fn signature(sig: &Signature, errors: &mut Errors) {
              that the `async fn` calls",
         );
     }
-    if let Some(abi) = &sig.abi {
+    if let Some(variadic) = &sig.variadic {
+        // Only an `extern` function can be variadic: this one error says it all.
+        errors.push(
+            variadic,
+            "a variadic function cannot be updateable: make the work an updateable Rust function \
+             with fixed parameters that the variadic function calls",
+        );
+    } else if let Some(abi) = &sig.abi {
         errors.push(
             abi,
             "an `extern` function cannot be updateable: its callers outside Rust hold its address; \
              make the body an updateable Rust function that the `extern` function calls",
         );
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push(variadic, "a variadic function cannot be updateable");
     }
     for param in &sig.generics.params {
         match param {
@@ -88,7 +101,7 @@ fn signature(sig: &Signature, errors: &mut Errors) {
         }
     }
     if let Some(clause) = &sig.generics.where_clause {
-        errors.push(clause, "a where clause is not supported on an updateable function");
+        errors.push(clause, "a where clause is not supported on an updateable function; remove it");
     }
     let mut impl_trait = ImplTrait(None);
     for input in &sig.inputs {
@@ -108,7 +121,8 @@ fn signature(sig: &Signature, errors: &mut Errors) {
     }
 }
 
-fn mentions_self(sig: &Signature) -> bool {
+/// Whether `Self` appears in the signature, a receiver's implicit `Self` included.
+pub(crate) fn mentions_self(sig: &Signature) -> bool {
     struct Finder(bool);
     impl Visit<'_> for Finder {
         fn visit_ident(&mut self, ident: &proc_macro2::Ident) {

@@ -1,0 +1,10 @@
+#[derive(dsu::Fingerprint)]
+#[dsu(crate = ::dsu, crate = ::dsu)]
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
+
+fn main() {
+    let _ = Point { x: 1, y: 2 };
+}

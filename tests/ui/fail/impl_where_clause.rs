@@ -1,0 +1,18 @@
+#[derive(dsu::Fingerprint)]
+pub struct Counter {
+    count: u64,
+}
+
+#[dsu::updateable]
+impl Counter
+where
+    u64: Copy,
+{
+    pub fn get(&self) -> u64 {
+        self.count
+    }
+}
+
+fn main() {
+    assert_eq!(Counter { count: 1 }.get(), 1);
+}

@@ -1,0 +1,16 @@
+pub struct Counter {
+    count: u64,
+}
+
+impl Counter {
+    #[dsu::updateable]
+    pub fn bump(&mut self) -> u64 {
+        self.count += 1;
+        self.count
+    }
+}
+
+fn main() {
+    let mut counter = Counter { count: 0 };
+    assert_eq!(counter.bump(), 1);
+}
