@@ -25,7 +25,8 @@ fn calls_go_on_while_updates_serialise() {
                     seen[version as usize] = true;
                     let greeting = app::greet("t");
                     assert!(
-                        ["hello t from v1", "hi t from v2", "hey t from v3"].contains(&greeting.as_str()),
+                        ["hello t from v1", "hi t from v2", "hey t from v3"]
+                            .contains(&greeting.as_str()),
                         "a call mixed versions: {greeting}"
                     );
                     let before = counter.count;

@@ -49,7 +49,10 @@ fn patches_share_the_programs_allocator() {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     let greeting = app::greet("shared"); // allocated by the patch's code
     assert_eq!(greeting, "hi shared from v2");
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > allocations, "the patch's String came from Counting");
+    assert!(
+        ALLOCATIONS.load(Ordering::Relaxed) > allocations,
+        "the patch's String came from Counting"
+    );
     let frees = FREES.load(Ordering::Relaxed);
     drop(greeting); // freed by the program
     assert!(FREES.load(Ordering::Relaxed) > frees);

@@ -29,6 +29,7 @@ fn v1_to_v4_and_back() {
             "<app::Counter as Display>::fmt",
             "app::Counter::bump",
             "app::describe",
+            "app::divide",
             "app::greet",
             "app::version"
         ]
@@ -39,8 +40,8 @@ fn v1_to_v4_and_back() {
     assert_eq!(names(&report.signature_changed), ["app::scale"]);
     assert_eq!(names(&report.removed), ["app::removed_in_v2", "app::scale"]);
     assert_eq!(
-        report.unchanged, 4,
-        "admin_update, admin_versions, Counter::new, Counter::into_count"
+        report.unchanged, 5,
+        "admin_update, admin_versions, fail, Counter::new, Counter::into_count"
     );
 
     assert_eq!(app::version(), 2);
@@ -53,7 +54,7 @@ fn v1_to_v4_and_back() {
 
     // v3 replaces what v2 introduced, and v2's code calls v3's.
     let report = dsu::update(&v3).expect("v3 applies");
-    assert_eq!(names(&report.replaced).len(), 3, "{report}");
+    assert_eq!(names(&report.replaced).len(), 4, "version, greet, added_in_v2, divide: {report}");
     assert_eq!(app::version(), 3);
     assert_eq!(
         app::describe(),

@@ -12,12 +12,18 @@ use dsu::UpdateError;
 /// The tests share one process, and so one running program: one at a time.
 static PROGRAM: Mutex<()> = Mutex::new(());
 
-/// What the program runs, as comparable data.
-fn snapshot() -> (Vec<String>, Vec<(String, String, u64)>, u32, String) {
+/// What the program runs, as comparable data: the version chain, every item with its
+/// signature and version, and what two items answer.
+type Snapshot = (Vec<String>, Vec<(String, String, u64)>, u32, String);
+
+fn snapshot() -> Snapshot {
     let status = dsu::status();
     let versions = status.versions.iter().map(|v| v.label.clone()).collect();
-    let items =
-        status.items.iter().map(|i| (i.item.path.clone(), i.item.signature.clone(), i.version)).collect();
+    let items = status
+        .items
+        .iter()
+        .map(|i| (i.item.path.clone(), i.item.signature.clone(), i.version))
+        .collect();
     (versions, items, app::version(), app::greet("x"))
 }
 
@@ -42,7 +48,8 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn missing_file() {
-    let error = refused(&scratch("does-not-exist.so"), |e| matches!(e, UpdateError::Unreadable { .. }));
+    let error =
+        refused(&scratch("does-not-exist.so"), |e| matches!(e, UpdateError::Unreadable { .. }));
     assert!(error.to_string().contains("does-not-exist.so"));
 }
 
@@ -63,7 +70,9 @@ fn truncated_library() {
     let v2 = fs::read(support::build("app/v2", &[])).unwrap();
     let path = scratch("truncated.so");
     fs::write(&path, &v2[..v2.len() / 3]).unwrap();
-    refused(&path, |e| matches!(e, UpdateError::NotASharedLibrary { .. } | UpdateError::LoadFailed { .. }));
+    refused(&path, |e| {
+        matches!(e, UpdateError::NotASharedLibrary { .. } | UpdateError::LoadFailed { .. })
+    });
 }
 
 #[test]
@@ -94,27 +103,33 @@ fn built_with_other_flags() {
     assert_eq!(differences.len(), 1, "{error}");
     assert_eq!(differences[0].field, "rustflags");
     assert!(differences[0].patch.contains("dsu_other_flags"));
-    assert!(error.to_string().contains("rustflags: running ``, patch `--cfg dsu_other_flags`"), "{error}");
+    assert!(
+        error.to_string().contains("rustflags: running ``, patch `--cfg dsu_other_flags`"),
+        "{error}"
+    );
 }
 
 #[test]
 fn patch_of_another_program() {
-    let error = refused(&support::build("other", &[]), |e| matches!(e, UpdateError::WrongProgram { .. }));
+    let error =
+        refused(&support::build("other", &[]), |e| matches!(e, UpdateError::WrongProgram { .. }));
     assert!(error.to_string().contains("`other`"), "{error}");
 }
 
 #[test]
 fn lying_signature() {
-    refused(&support::build("app/v2", &["corrupt-signature"]), |e| {
-        matches!(e, UpdateError::SignatureMismatch { item, .. } if item == "app::removed_in_v2")
-    });
+    refused(
+        &support::build("app/v2", &["corrupt-signature"]),
+        |e| matches!(e, UpdateError::SignatureMismatch { item, .. } if item == "app::removed_in_v2"),
+    );
 }
 
 #[test]
 fn item_listed_twice() {
-    refused(&support::build("app/v2", &["corrupt-duplicate"]), |e| {
-        matches!(e, UpdateError::DuplicateItem { item } if item == "app::made_up")
-    });
+    refused(
+        &support::build("app/v2", &["corrupt-duplicate"]),
+        |e| matches!(e, UpdateError::DuplicateItem { item } if item == "app::made_up"),
+    );
 }
 
 #[test]

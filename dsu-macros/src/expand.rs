@@ -34,8 +34,8 @@ pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream 
 /// ```ignore
 /// fn name(__dsu_arg0: A) -> R {
 ///     fn __dsu_impl(a: A) -> R { body }
-///     let __dsu_slot = { /* slot and registration, see `registration` */ };
-///     (__dsu_slot.get())(__dsu_arg0)
+///     let __dsu_slot = { /* bridge, slot and registration: `registration` */ };
+///     /* this image's implementation, or another's through its bridge: `call` */
 /// }
 /// ```
 fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
@@ -53,7 +53,7 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
         hash::of_tokens(&quote!(#sig #block)),
     );
     let stub = stub_signature(sig);
-    let call = call(sig);
+    let call = call(sig, registration, quote!(__dsu_impl));
     let inline = inline(attrs);
     quote! {
         #(#attrs)*
@@ -61,7 +61,6 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
         #vis #stub {
             #[allow(clippy::too_many_arguments)]
             #implementation #block
-            let __dsu_slot = #registration;
             #call
         }
     }
@@ -70,8 +69,8 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 /// ```ignore
 /// impl Trait for Type {
 ///     fn method(&self, __dsu_arg1: A) -> R {
-///         let __dsu_slot = { /* slot and registration of `<Type>::__dsu_impl_<trait>_method` */ };
-///         (__dsu_slot.get())(self, __dsu_arg1)
+///         let __dsu_slot = { /* registration of `<Type>::__dsu_impl_<trait>_method` */ };
+///         /* this image's implementation, or another's through its bridge: `call` */
 ///     }
 /// }
 /// impl Type {
@@ -123,17 +122,16 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
         let (trait_path, sig_tokens, body_tokens) =
             (block.trait_.as_ref().map(|t| &t.1), &method.sig, &method.block);
         let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig_tokens #body_tokens));
-        let registration =
-            registration(krate, path, &shape, quote!(<#self_ty>::#hidden), body_hash);
+        let implementation = quote!(<#self_ty>::#hidden);
+        let registration = registration(krate, path, &shape, implementation.clone(), body_hash);
         let ImplItemFn { attrs, vis, defaultness, sig, block: body } = method;
         let stub = stub_signature(sig);
-        let call = call(sig);
+        let call = call(sig, registration, implementation);
         let inline = inline(attrs);
         stubs.push(quote! {
             #(#attrs)*
             #inline
             #vis #defaultness #stub {
-                let __dsu_slot = #registration;
                 #call
             }
         });
@@ -197,15 +195,16 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
     }
 }
 
-/// A block that declares the item's slot, which starts at this image's implementation, and
-/// its descriptor in the image's registry, and evaluates to the slot.
+/// A block that declares the item's bridge (see `Shape::bridge`), its slot, which starts at
+/// this image's bridge, and its descriptor in the image's registry, and evaluates to the slot.
 ///
 /// ```ignore
 /// {
 ///     use dsu as __dsu;
-///     static __DSU_SLOT: Slot<fn(A) -> R> = Slot::new(implementation as fn(A) -> R);
+///     fn __dsu_bridge(__dsu_arg0: A) -> Returned<R> { catch(move || implementation(__dsu_arg0)) }
+///     static __DSU_SLOT: Slot<fn(A) -> Returned<R>> = Slot::new(__dsu_bridge);
 ///     #[distributed_slice(ITEMS)]
-///     static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation, slot };
+///     static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation: __dsu_bridge, slot };
 ///     &__DSU_SLOT
 /// }
 /// ```
@@ -220,16 +219,18 @@ fn registration(
     implementation: TokenStream,
     body: u64,
 ) -> TokenStream {
-    let fn_pointer = shape.fn_pointer();
+    let private = quote!(__dsu::__private);
+    let bridge_pointer = shape.bridge_pointer(&private);
+    let bridge = shape.bridge(&private, &implementation);
     let text = shape.text();
     let types = shape.fingerprinted_types();
-    let private = quote!(__dsu::__private);
     let use_krate = use_krate(krate);
     quote! {{
         #use_krate
         // Through `__dsu`, so that the attributes below are quiet when `krate` is wrong.
         use __dsu::__private::linkme;
-        static __DSU_SLOT: #private::Slot<#fn_pointer> = #private::Slot::new(#implementation as #fn_pointer);
+        #bridge
+        static __DSU_SLOT: #private::Slot<#bridge_pointer> = #private::Slot::new(__dsu_bridge as #bridge_pointer);
         #[linkme::distributed_slice(#private::ITEMS)]
         #[linkme(crate = #private::linkme)]
         static __DSU_ITEM: #private::ItemDesc = #private::ItemDesc {
@@ -240,7 +241,7 @@ fn registration(
                 #(<#types as __dsu::Fingerprint>::FINGERPRINT),*
             ]),
             body: #body,
-            implementation: #implementation as #fn_pointer as *const (),
+            implementation: __dsu_bridge as #bridge_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),
         };
         &__DSU_SLOT
@@ -275,14 +276,34 @@ fn stub_signature(sig: &Signature) -> Signature {
     stub
 }
 
-/// Calls whatever the slot holds now with the stub's arguments.
-fn call(sig: &Signature) -> TokenStream {
+/// Calls this image's implementation directly while the slot holds this image's bridge, and
+/// otherwise the other image's bridge, raising its panic again here.
+///
+/// ```ignore
+/// let __dsu_slot = { /* registration */ };
+/// match __dsu_slot.foreign() {
+///     None => implementation(__dsu_arg0),
+///     Some(__dsu_bridge) => __dsu_slot.finish(__dsu_bridge(__dsu_arg0)),
+/// }
+/// ```
+fn call(sig: &Signature, registration: TokenStream, implementation: TokenStream) -> TokenStream {
     let arguments = argument_names(sig);
-    let call = quote!((__dsu_slot.get())(#(#arguments),*));
-    match sig.unsafety {
+    let call = quote! {
+        match __dsu_slot.foreign() {
+            ::core::option::Option::None => #implementation(#(#arguments),*),
+            ::core::option::Option::Some(__dsu_bridge) => {
+                __dsu_slot.finish(__dsu_bridge(#(#arguments),*))
+            }
+        }
+    };
+    let call = match sig.unsafety {
         // SAFETY: the stub is itself `unsafe fn` with the same contract as the implementation.
         Some(_) => quote!(unsafe { #call }),
         None => call,
+    };
+    quote! {
+        let __dsu_slot = #registration;
+        #call
     }
 }
 

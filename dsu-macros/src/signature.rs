@@ -66,11 +66,38 @@ impl Shape {
         }
     }
 
-    /// `unsafe for<'a> fn(A, B) -> R`: the type of the slot's function pointer.
-    pub(crate) fn fn_pointer(&self) -> TokenStream {
+    /// `unsafe for<'a> fn(A, B) -> Returned<R>`: the type of the item's bridge, which the slot
+    /// holds (see `dsu-rt/src/unwind.rs`).
+    pub(crate) fn bridge_pointer(&self, private: &TokenStream) -> TokenStream {
         let Shape { inputs, output, lifetimes, unsafety, .. } = self;
         let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
-        quote!(#binder #unsafety fn(#(#inputs),*) -> #output)
+        quote!(#binder #unsafety fn(#(#inputs),*) -> #private::Returned<#output>)
+    }
+
+    /// The bridge: `implementation` called with the bridge's arguments under this image's
+    /// `catch_unwind`.
+    ///
+    /// ```ignore
+    /// fn __dsu_bridge<'a>(__dsu_arg0: &'a str) -> Returned<&'a str> {
+    ///     catch(move || implementation(__dsu_arg0))
+    /// }
+    /// ```
+    pub(crate) fn bridge(
+        &self,
+        private: &TokenStream,
+        implementation: &TokenStream,
+    ) -> TokenStream {
+        let Shape { inputs, output, lifetimes, unsafety, .. } = self;
+        let names: Vec<_> = (0..inputs.len()).map(|i| format_ident!("__dsu_arg{}", i)).collect();
+        let call = quote!(#implementation(#(#names),*));
+        // SAFETY: the bridge is itself `unsafe fn`, with the implementation's contract.
+        let call = if unsafety.is_some() { quote!(unsafe { #call }) } else { call };
+        quote! {
+            #[allow(clippy::too_many_arguments)]
+            #unsafety fn __dsu_bridge<#(#lifetimes),*>(#(#names: #inputs),*) -> #private::Returned<#output> {
+                #private::catch(move || #call)
+            }
+        }
     }
 
     /// The types whose fingerprints make up the signature's, with every lifetime `'static`

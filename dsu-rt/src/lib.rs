@@ -12,6 +12,7 @@ mod plan;
 mod registry;
 mod report;
 mod slot;
+mod unwind;
 mod update;
 
 pub use alloc::SharedAllocator;
@@ -27,6 +28,7 @@ pub mod __private {
     pub use crate::patch::{header, manifest};
     pub use crate::registry::{ProgramInfo, ITEMS, PROGRAMS};
     pub use crate::slot::Slot;
+    pub use crate::unwind::{catch, Returned};
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::RStr;
     pub use dsu_abi::{ItemDesc, PatchManifestRef};

@@ -164,8 +164,8 @@ impl Registry {
 
 /// The slot an item descriptor points at.
 pub(crate) fn slot_of(desc: &ItemDesc) -> &'static ErasedSlot {
-    // SAFETY: `desc.slot` is the address of a `static Slot<F>` (one `AtomicPtr`, like
-    // `ErasedSlot`) generated next to the item by `#[updateable]` in an image that is never
+    // SAFETY: `desc.slot` is the address of a `static Slot<F>` (`repr(C)`, its first field an
+    // `AtomicPtr<()>` like `ErasedSlot`) generated next to the item by `#[updateable]` in an image that is never
     // unloaded (descriptors of a patch are read only
     // after abi_stable checked the manifest's layout).
     unsafe { &*desc.slot.cast::<ErasedSlot>() }

@@ -10,15 +10,22 @@ use std::marker::PhantomData;
 use std::mem::size_of;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use crate::unwind::Returned;
+
 /// A function pointer of type `F` that an update can swap while other threads call it.
 ///
 /// The runtime only ever stores into a slot the implementation of the same item (same path,
 /// same signature fingerprint) from another image, which has the same type `F`.
-#[repr(transparent)]
+#[repr(C)] // `code` first: the runtime stores through a `*const ErasedSlot` to it.
 pub struct Slot<F> {
     code: AtomicPtr<()>,
+    /// This image's implementation, the slot's first value.
+    own: *const (),
     _type: PhantomData<F>,
 }
+
+// SAFETY: `code` is atomic and `own` is a code address that is never written after `new`.
+unsafe impl<F> Sync for Slot<F> {}
 
 /// The form of every slot the runtime stores into: the pointer without its type.
 #[repr(transparent)]
@@ -37,19 +44,39 @@ impl<F: Copy> Slot<F> {
         // SAFETY: `F` has the size of a pointer (checked above) and is a function pointer type,
         // so its value is a code address.
         let untyped = unsafe { Code { typed: implementation }.untyped };
-        Slot { code: AtomicPtr::new(untyped.cast_mut()), _type: PhantomData }
+        Slot { code: AtomicPtr::new(untyped.cast_mut()), own: untyped, _type: PhantomData }
     }
 
     /// The implementation to call now.
-    #[inline(always)]
-    pub fn get(&self) -> F {
-        // Acquire pairs with the Release in `ErasedSlot::set`: a thread that calls a patch's
-        // code sees everything the updater wrote before the commit (the patch's attached
-        // context, the other slots of the patch image).
+    #[cfg(test)]
+    pub(crate) fn get(&self) -> F {
         let untyped = self.code.load(Ordering::Acquire);
         // SAFETY: the slot only ever holds a value of `F`: its initial one, or an
         // implementation of the same item from another image, stored by the runtime.
         unsafe { Code::<F> { untyped }.typed }
+    }
+
+    /// The implementation to call now, unless it is this image's own: then `None`, and the
+    /// stub calls its implementation directly.
+    #[inline(always)]
+    pub fn foreign(&self) -> Option<F> {
+        // Acquire pairs with the Release in `ErasedSlot::set`: a thread that calls a patch's
+        // code sees everything the updater wrote before the commit (the patch's attached
+        // context, the other slots of the patch image).
+        let untyped = self.code.load(Ordering::Acquire);
+        if std::ptr::eq(untyped, self.own) {
+            None
+        } else {
+            // SAFETY: as in `get`.
+            Some(unsafe { Code::<F> { untyped }.typed })
+        }
+    }
+
+    /// The value of a call through a foreign implementation's bridge, or its panic raised
+    /// again in this image (see `unwind.rs`).
+    #[inline(always)]
+    pub fn finish<R>(&self, returned: Returned<R>) -> R {
+        crate::unwind::finish(returned)
     }
 
     /// The address the runtime stores through.
@@ -94,9 +121,13 @@ mod tests {
     fn a_stored_implementation_is_called() {
         static SLOT: Slot<fn() -> u32> = Slot::new(one);
         assert_eq!((SLOT.get())(), 1);
-        // SAFETY: `as_erased` points at the `static` above, a `Slot` of one pointer.
+        assert!(SLOT.foreign().is_none(), "the image's own implementation is called directly");
+        // SAFETY: `as_erased` points at the `static` above, whose first field is the pointer.
         let erased = unsafe { &*SLOT.as_erased().cast::<ErasedSlot>() };
         erased.set(two as fn() -> u32 as *const ());
         assert_eq!((SLOT.get())(), 2);
+        assert_eq!(SLOT.foreign().map(|f| f()), Some(2));
+        erased.set(one as fn() -> u32 as *const ());
+        assert!(SLOT.foreign().is_none(), "back to its own");
     }
 }
