@@ -8,7 +8,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 use crate::args::Args;
 use crate::hash;
 use crate::model::Item;
-use crate::signature::{argument_names, tidy, Shape};
+use crate::signature::{argument_names, qualify_associated_types, tidy, Shape};
 use crate::valid::mentions_self;
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
@@ -73,7 +73,10 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 ///         /* this image's implementation, or another's through its bridge: `call` */
 ///     }
 /// }
-/// impl Type {
+/// trait __DsuImpl_<hash> {
+///     fn __dsu_impl_<trait>_method(&self, __dsu_arg1: A) -> R;
+/// }
+/// impl __DsuImpl_<hash> for Type {
 ///     fn __dsu_impl_<trait>_method(&self, a: A) -> R { body }
 /// }
 /// ```
@@ -96,7 +99,14 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
         let last = path.segments.last().expect("a trait path has a segment");
         (tidy(&last.to_token_stream().to_string()), hash::of_tokens(&path.to_token_stream()))
     });
+    // A trait impl's bodies go to a hidden trait of their own, which works for foreign types
+    // too (an inherent impl would not).
+    let helper = block
+        .trait_
+        .as_ref()
+        .map(|_| format_ident!("__DsuImpl_{:x}", hash::of_tokens(&block.to_token_stream())));
     let mut stubs = Vec::with_capacity(block.items.len());
+    let mut declarations = Vec::new();
     let mut implementations = Vec::new();
     for member in &block.items {
         let ImplItem::Fn(method) = member else {
@@ -118,15 +128,23 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
                 format_ident!("__dsu_impl_{}", method.sig.ident),
             ),
         };
-        let shape = Shape::of(&method.sig, Some(self_ty), stand_in.as_ref());
-        let (trait_path, sig_tokens, body_tokens) =
-            (block.trait_.as_ref().map(|t| &t.1), &method.sig, &method.block);
-        let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig_tokens #body_tokens));
-        let implementation = quote!(<#self_ty>::#hidden);
+        // In a trait impl, `Self::Item` is the trait's: qualify it, for the slot's types and
+        // for the hidden trait, where `Self::Item` would be the hidden trait's.
+        let mut sig = method.sig.clone();
+        if let Some((_, trait_path, _)) = &block.trait_ {
+            qualify_associated_types(&mut sig, self_ty, trait_path);
+        }
+        let shape = Shape::of(&sig, Some(self_ty), stand_in.as_ref());
+        let (trait_path, body) = (block.trait_.as_ref().map(|t| &t.1), &method.block);
+        let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig #body));
+        let implementation = match &helper {
+            Some(helper) => quote!(<#self_ty as #helper>::#hidden),
+            None => quote!(<#self_ty>::#hidden),
+        };
         let registration = registration(krate, path, &shape, implementation.clone(), body_hash);
-        let ImplItemFn { attrs, vis, defaultness, sig, block: body } = method;
-        let stub = stub_signature(sig);
-        let call = call(sig, registration, implementation);
+        let ImplItemFn { attrs, vis, defaultness, sig: written, .. } = method;
+        let stub = stub_signature(written);
+        let call = call(written, registration, implementation);
         let inline = inline(attrs);
         stubs.push(quote! {
             #(#attrs)*
@@ -135,36 +153,59 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
                 #call
             }
         });
-        let hidden_sig = Signature { ident: hidden, ..sig.clone() };
+        let hidden_sig = Signature { ident: hidden, ..sig };
+        let declaration = stub_signature(&hidden_sig);
+        declarations.push(quote! {
+            #[allow(non_snake_case, clippy::too_many_arguments)]
+            #declaration;
+        });
         implementations.push(quote! {
             #[doc(hidden)]
             #[allow(non_snake_case, clippy::too_many_arguments)]
             #hidden_sig #body
         });
     }
+    // The trait's associated types, as the hidden trait's too, so that `Self::Item` in a body
+    // means what it meant in the trait impl. (Associated consts and functions need nothing:
+    // `Self::NAME` finds the trait's, the hidden trait has none of that name.)
+    if let Some((_, trait_path, _)) = &block.trait_ {
+        for member in &block.items {
+            if let ImplItem::Type(item) = member {
+                if item.generics.params.is_empty() {
+                    let name = &item.ident;
+                    declarations.push(quote!(type #name;));
+                    implementations.push(quote!(type #name = <#self_ty as #trait_path>::#name;));
+                }
+            }
+        }
+    }
     let ItemImpl { attrs, defaultness, unsafety, impl_token, generics, trait_, .. } = block;
     let trait_ = trait_.as_ref().map(|(bang, path, for_token)| quote!(#bang #path #for_token));
     let stand_in = stand_in.map(|stand_in| self_fingerprint(krate, self_ty, &stand_in));
-    if trait_.is_some() {
-        quote! {
+    match helper {
+        Some(helper) => quote! {
             #(#attrs)*
             #defaultness #unsafety #impl_token #generics #trait_ #self_ty {
                 #(#stubs)*
             }
-            impl #self_ty {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            trait #helper {
+                #(#declarations)*
+            }
+            impl #helper for #self_ty {
                 #(#implementations)*
             }
             #stand_in
-        }
-    } else {
-        quote! {
+        },
+        None => quote! {
             #(#attrs)*
             #defaultness #unsafety #impl_token #generics #self_ty {
                 #(#stubs)*
                 #(#implementations)*
             }
             #stand_in
-        }
+        },
     }
 }
 

@@ -29,24 +29,34 @@ use proc_macro::TokenStream;
 ///     fn __dsu_impl(name: &str) -> String {
 ///         format!("hello, {name}")
 ///     }
-///     static __DSU_SLOT: Slot = Slot::new(__dsu_impl as fn(&str) -> String as *const ());
+///     fn __dsu_bridge(name: &str) -> Returned<String> {
+///         catch(move || __dsu_impl(name))
+///     }
+///     static __DSU_SLOT: Slot<fn(&str) -> Returned<String>> = Slot::new(__dsu_bridge);
 ///     #[distributed_slice(ITEMS)]
 ///     static __DSU_ITEM: ItemDesc = ItemDesc {
 ///         path: "my_crate::greet",
 ///         signature: /* structural fingerprint of fn(&str) -> String */,
 ///         body: /* fingerprint of the item's tokens */,
-///         implementation: __dsu_impl as fn(&str) -> String as *const (),
+///         implementation: __dsu_bridge,
 ///         slot: &__DSU_SLOT,
 ///         ..
 ///     };
-///     let f: fn(&str) -> String = unsafe { transmute(__DSU_SLOT.get()) };
-///     f(__dsu_arg0)
+///     match __DSU_SLOT.foreign() {
+///         None => __dsu_impl(__dsu_arg0), // this version's code: a direct call
+///         Some(bridge) => __DSU_SLOT.finish(bridge(__dsu_arg0)), // another version's
+///     }
 /// }
 /// ```
 ///
 /// On `impl Type { .. }` or `impl Trait for Type { .. }` every method becomes updateable;
-/// each method's body moves to a hidden inherent method of `Type`, and the method itself
-/// becomes the stub.
+/// each method's body moves to a hidden method (of `Type` for an inherent impl, of a hidden
+/// trait implemented for `Type` for a trait impl), and the method itself becomes the stub.
+///
+/// Every item also gets a *bridge*, through which another version's code calls this one: it
+/// runs the body under this image's `catch_unwind`, so that a panic reaches the caller as in
+/// a program that was never updated (each image has its own std, which would otherwise
+/// abort on the other's panic).
 ///
 /// Every type in the signature needs [`Fingerprint`](derive@Fingerprint). Generic, `const`,
 /// `async`, `extern` and variadic functions cannot be updateable and are refused.

@@ -156,6 +156,45 @@ pub(crate) fn tidy(text: &str) -> String {
     out.replace("->", " -> ")
 }
 
+/// Writes `Self::Item` as `<Type as Trait>::Item` in the types of `sig`: in the hidden trait
+/// that carries a trait impl's bodies (see `expand::impl_block`), `Self::Item` would name the
+/// hidden trait's items.
+pub(crate) fn qualify_associated_types(
+    sig: &mut Signature,
+    self_ty: &Type,
+    trait_path: &syn::Path,
+) {
+    let mut qualify = QualifyAssociated { self_ty, trait_path };
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(pat) = input {
+            qualify.visit_type_mut(&mut pat.ty);
+        }
+    }
+    if let ReturnType::Type(_, ty) = &mut sig.output {
+        qualify.visit_type_mut(ty);
+    }
+}
+
+struct QualifyAssociated<'a> {
+    self_ty: &'a Type,
+    trait_path: &'a syn::Path,
+}
+
+impl VisitMut for QualifyAssociated<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = &*ty {
+            let segments = &path.path.segments;
+            if path.qself.is_none() && segments.len() > 1 && segments[0].ident == "Self" {
+                let rest = segments.iter().skip(1);
+                let (self_ty, trait_path) = (self.self_ty, self.trait_path);
+                *ty = syn::parse_quote!(<#self_ty as #trait_path>#(::#rest)*);
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
 struct ReplaceSelf<'a>(Option<&'a Type>);
 
 impl VisitMut for ReplaceSelf<'_> {

@@ -1,4 +1,5 @@
-//! Trait impls: a std trait and a user trait, beside an inherent impl of the same type.
+//! Trait impls: a std trait and a user trait, beside an inherent impl of the same type; a
+//! trait with an associated type named in a signature; a user trait on a foreign type.
 
 #![deny(warnings)]
 
@@ -36,7 +37,7 @@ impl Shape for Point {
     const SIDES: u32 = 0;
 
     fn area(&self) -> i32 {
-        0
+        Self::SIDES as i32
     }
 
     fn scaled(&self, by: i32) -> Self {
@@ -85,6 +86,30 @@ impl Clone for Point {
     }
 }
 
+#[derive(dsu::Fingerprint, Clone, Copy, Debug, PartialEq)]
+pub struct Money(pub u64);
+
+#[dsu::updateable]
+impl std::ops::Add for Money {
+    type Output = Money;
+
+    fn add(self, other: Self) -> Self::Output {
+        let sum: Self::Output = Money(self.0 + other.0);
+        sum
+    }
+}
+
+pub trait Doubled {
+    fn doubled(&self) -> Self;
+}
+
+#[dsu::updateable]
+impl Doubled for u32 {
+    fn doubled(&self) -> u32 {
+        self * 2
+    }
+}
+
 fn main() {
     let point = Point { x: 1, y: -2 };
     assert_eq!(point.to_string(), "(1, -2)");
@@ -97,4 +122,6 @@ fn main() {
     assert_eq!(Labelled::name(&point), "labelled");
     assert_eq!(point.name(), "inherent");
     assert_eq!(point.clone().to_string(), "(1, -2)");
+    assert_eq!(Money(2) + Money(3), Money(5));
+    assert_eq!(21u32.doubled(), 42);
 }
