@@ -87,6 +87,12 @@ pub enum UpdateError {
         /// The item.
         item: String,
     },
+    /// Two updateable items of the running program have the same path and signature, so a
+    /// patch's item cannot be matched to one of them.
+    AmbiguousItem {
+        /// The path.
+        item: String,
+    },
     /// Memory allocated on one side would be freed by another allocator on the other side.
     AllocatorMismatch {
         /// The running program's allocator.
@@ -166,6 +172,12 @@ impl fmt::Display for UpdateError {
             DuplicateItem { item } => {
                 write!(f, "the patch lists `{item}` twice; the patch is corrupt, rebuild it")
             }
+            AmbiguousItem { item } => write!(
+                f,
+                "two updateable items of the program are both `{item}` (functions declared \
+                 inside function bodies, or an associated function marked alone), so the \
+                 patch's cannot be matched to one; rename one of them, or mark its impl block"
+            ),
             AllocatorMismatch { running, patch } => write!(
                 f,
                 "the running program allocates with {running} but the patch with {patch}; \

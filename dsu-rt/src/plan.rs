@@ -32,6 +32,9 @@ pub(crate) fn plan<'m>(
     let live_paths: HashMap<&str, ()> = registry.items.keys().map(|k| (k.path, ())).collect();
     for desc in items {
         let key = Key::of(desc);
+        if registry.ambiguous.contains(&key) {
+            return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
+        }
         if !seen.insert(key) {
             return Err(UpdateError::DuplicateItem { item: key.path.to_owned() });
         }

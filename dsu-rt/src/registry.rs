@@ -4,7 +4,7 @@
 //! Only the running program's copy of the runtime keeps a registry; a patch's copy reaches it
 //! through the host context (see `patch.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use dsu_abi::ItemDesc;
@@ -95,6 +95,8 @@ pub(crate) struct Registry {
     pub(crate) program: Option<&'static ProgramInfo>,
     pub(crate) versions: Vec<Version>,
     pub(crate) items: HashMap<Key, Item>,
+    /// Keys that two items of the program share: which one a patch replaces cannot be told.
+    pub(crate) ambiguous: HashSet<Key>,
     /// Numbers the versions and the unique copies patches are loaded from.
     pub(crate) next_id: u64,
 }
@@ -113,7 +115,11 @@ impl Registry {
         let label =
             program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
         let mut items = HashMap::with_capacity(own.len());
+        let mut ambiguous = HashSet::new();
         for desc in own {
+            if items.contains_key(&Key::of(desc)) {
+                ambiguous.insert(Key::of(desc));
+            }
             items.entry(Key::of(desc)).or_insert_with(|| Item {
                 signature_text: desc.signature_text.as_str(),
                 slots: vec![slot_of(desc)],
@@ -138,6 +144,7 @@ impl Registry {
                 added: Vec::new(),
             }],
             items,
+            ambiguous,
             next_id: 1,
         }
     }

@@ -424,6 +424,9 @@ mod tests {
         let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
         let twice = [desc("t::g", 1, one, &SLOT), desc("t::g", 2, one, &SLOT)];
         assert!(matches!(plan(&registry, &twice), Err(UpdateError::DuplicateItem { .. })));
+        let shared = [desc("t::f", 1, one, &SLOT), desc("t::f", 2, two, &SLOT)];
+        let ambiguous = Registry::with_items(None, &shared);
+        assert!(matches!(plan(&ambiguous, &shared), Err(UpdateError::AmbiguousItem { .. })));
         let mut lying = desc("t::f", 2, one, &SLOT);
         lying.signature_text = RStr::from_str("fn() -> u64");
         assert!(matches!(plan(&registry, &[lying]), Err(UpdateError::SignatureMismatch { .. })));
