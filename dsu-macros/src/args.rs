@@ -1,4 +1,5 @@
-//! The attribute's arguments: `#[updateable]` or `#[updateable(crate = path)]`.
+//! The attribute's arguments: `#[updateable]`, `#[updateable(crate = path)]`, and
+//! `#[updateable(skip)]` on a method of an updateable impl block.
 
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream, Parser};
@@ -12,12 +13,22 @@ pub(crate) struct Args {
 
 enum Arg {
     Crate(Token![crate], Path),
+    Skip(syn::Ident),
 }
 
 impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::Ident) && !input.peek(Token![crate]) {
+            let ident: syn::Ident = input.fork().parse()?;
+            if ident == "skip" {
+                return Ok(Arg::Skip(input.parse()?));
+            }
+        }
         if !input.peek(Token![crate]) {
-            return Err(input.error(UNKNOWN));
+            return Err(input.error(
+                "unknown argument; the arguments are `crate = path` and, on a method of an \
+                 updateable impl block, `skip`",
+            ));
         }
         let keyword: Token![crate] = input.parse()?;
         if !input.peek(Token![=]) {
@@ -27,9 +38,6 @@ impl Parse for Arg {
         Ok(Arg::Crate(keyword, crate_path(input)?))
     }
 }
-
-/// The one message for an argument that is not `crate = path`, shared with the derive.
-pub(crate) const UNKNOWN: &str = "unknown argument; the only one is `crate = path`";
 
 /// `crate` alone.
 pub(crate) const CRATE_WITHOUT_PATH: &str =
@@ -47,11 +55,36 @@ pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
     input.parse()
 }
 
+/// The arguments of the attribute on an item.
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    let (krate, skip) = parse_list(tokens)?;
+    if let Some(skip) = skip {
+        return Err(syn::Error::new(
+            skip.span(),
+            "`skip` keeps one method of an updateable impl block plain; on an item of its own, \
+             leave the attribute out instead",
+        ));
+    }
+    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)) })
+}
+
+/// Whether the arguments of the attribute on a method of an updateable impl block say `skip`.
+pub(crate) fn is_skip(tokens: TokenStream) -> syn::Result<bool> {
+    Ok(parse_list(tokens)?.1.is_some())
+}
+
+fn parse_list(tokens: TokenStream) -> syn::Result<(Option<Path>, Option<syn::Ident>)> {
     let list = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens)?;
     let mut krate = None;
+    let mut skip = None;
     for arg in list {
         match arg {
+            Arg::Skip(ident) => {
+                if skip.is_some() {
+                    return Err(syn::Error::new(ident.span(), "`skip` is given twice; keep one"));
+                }
+                skip = Some(ident);
+            }
             Arg::Crate(keyword, path) => {
                 if krate.is_some() {
                     return Err(syn::Error::new(keyword.span, "`crate` is given twice; keep one"));
@@ -60,5 +93,5 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
             }
         }
     }
-    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)) })
+    Ok((krate, skip))
 }

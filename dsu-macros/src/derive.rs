@@ -85,7 +85,7 @@ fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
                 found = Some(args::crate_path(meta.value()?)?);
                 Ok(())
             } else {
-                Err(meta.error(args::UNKNOWN))
+                Err(meta.error("unknown argument; the only one is `crate = path`"))
             }
         })?;
     }

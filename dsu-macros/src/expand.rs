@@ -7,7 +7,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 
 use crate::args::Args;
 use crate::hash;
-use crate::model::Item;
+use crate::model::{Impl, Item};
 use crate::signature::{argument_names, qualify_associated_types, tidy, Shape};
 use crate::valid::mentions_self;
 
@@ -15,7 +15,7 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     if cfg!(feature = "disabled") {
         return match item {
             Item::Fn(function) => function.to_token_stream(),
-            Item::Impl(block) => block.to_token_stream(),
+            Item::Impl(block) => block.block.to_token_stream(),
         };
     }
     match item {
@@ -24,9 +24,11 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     }
 }
 
-/// On error, the user's item goes out unchanged beside the error, so that one mistake makes
-/// one error and the rest of the crate still type-checks.
+/// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
+/// beside the error, so that one mistake makes one error and the rest of the crate still
+/// type-checks.
 pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+    let original = crate::model::without_markers(original);
     let error = error.into_compile_error();
     quote!(#original #error)
 }
@@ -84,12 +86,15 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 ///
 /// When a signature mentions `Self` (a receiver does), the block also gets a stand-in for
 /// `Self` in the fingerprinted types (see `self_fingerprint`).
-fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
+fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
     let self_ty = &*block.self_ty;
-    let uses_self = block
-        .items
-        .iter()
-        .any(|member| matches!(member, ImplItem::Fn(method) if mentions_self(&method.sig)));
+    let updateable = || {
+        block.items.iter().zip(plain).filter_map(|(member, &plain)| match member {
+            ImplItem::Fn(method) if !plain => Some(method),
+            _ => None,
+        })
+    };
+    let uses_self = updateable().any(|method| mentions_self(&method.sig));
     let stand_in = uses_self.then(|| {
         let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&block.to_token_stream()));
         syn::Type::Verbatim(quote!(#name))
@@ -108,11 +113,15 @@ fn impl_block(krate: &Path, block: &ItemImpl) -> TokenStream {
     let mut stubs = Vec::with_capacity(block.items.len());
     let mut declarations = Vec::new();
     let mut implementations = Vec::new();
-    for member in &block.items {
+    for (member, &plain) in block.items.iter().zip(plain) {
         let ImplItem::Fn(method) = member else {
             stubs.push(member.to_token_stream());
             continue;
         };
+        if plain {
+            stubs.push(member.to_token_stream());
+            continue;
+        }
         let method_name = method.sig.ident.to_string();
         let (path, hidden) = match &trait_part {
             Some((trait_text, trait_hash)) => (

@@ -52,6 +52,9 @@ use proc_macro::TokenStream;
 /// On `impl Type { .. }` or `impl Trait for Type { .. }` every method becomes updateable;
 /// each method's body moves to a hidden method (of `Type` for an inherent impl, of a hidden
 /// trait implemented for `Type` for a trait impl), and the method itself becomes the stub.
+/// A method marked `#[dsu::updateable(skip)]` stays as written: to make one method of a
+/// trait impl updateable, mark the others. (An attribute on a method alone cannot work: the
+/// generated code must name the implementing type, which only the impl block shows.)
 ///
 /// Every item also gets a *bridge*, through which another version's code calls this one: it
 /// runs the body under this image's `catch_unwind`, so that a panic reaches the caller as in

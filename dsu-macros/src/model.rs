@@ -9,7 +9,15 @@ pub(crate) enum Item {
     /// `fn name(..) { .. }`
     Fn(syn::ItemFn),
     /// `impl Type { .. }` or `impl Trait for Type { .. }`
-    Impl(syn::ItemImpl),
+    Impl(Impl),
+}
+
+/// An impl block, with the `#[updateable(skip)]` markers taken off its methods.
+pub(crate) struct Impl {
+    pub(crate) block: syn::ItemImpl,
+    /// For each member of the block, whether it stays plain: a method marked `skip`, or a
+    /// member that is not a method.
+    pub(crate) plain: Vec<bool>,
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
@@ -18,7 +26,10 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
     const OTHER: &str = "is not supported; put it on functions and impl blocks";
     match syn::parse2::<syn::Item>(tokens)? {
         syn::Item::Fn(item) => Ok(Item::Fn(item)),
-        syn::Item::Impl(item) => Ok(Item::Impl(item)),
+        syn::Item::Impl(mut block) => {
+            let plain = unmark(&mut block)?;
+            Ok(Item::Impl(Impl { block, plain }))
+        }
         syn::Item::Struct(item) => Err(not_here(item.struct_token, &item.ident, "a struct", TYPE)),
         syn::Item::Enum(item) => Err(not_here(item.enum_token, &item.ident, "an enum", TYPE)),
         syn::Item::Union(item) => Err(not_here(item.union_token, &item.ident, "a union", TYPE)),
@@ -50,6 +61,62 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
         syn::Item::Const(item) => Err(not_here(item.const_token, &item.ident, "a constant", OTHER)),
         syn::Item::Type(item) => Err(not_here(item.type_token, &item.ident, "a type alias", OTHER)),
         other => Err(anything_else(other.span())),
+    }
+}
+
+/// Takes the `#[updateable]` attributes off the methods of `block`, and says which members
+/// stay plain. Every method of an updateable block is updateable, so the only attribute a
+/// method may carry is `#[updateable(skip)]`.
+fn unmark(block: &mut syn::ItemImpl) -> syn::Result<Vec<bool>> {
+    let mut plain = Vec::with_capacity(block.items.len());
+    for member in &mut block.items {
+        let syn::ImplItem::Fn(method) = member else {
+            plain.push(true);
+            continue;
+        };
+        let mut skip = false;
+        for marker in take_markers(&mut method.attrs) {
+            let skips = match &marker.meta {
+                syn::Meta::List(list) => crate::args::is_skip(list.tokens.clone())?,
+                _ => false,
+            };
+            if !skips {
+                return Err(syn::Error::new_spanned(
+                    marker,
+                    "this method is already updateable through its impl block: remove this \
+                     attribute, or write #[dsu::updateable(skip)] to keep the method plain",
+                ));
+            }
+            skip = true;
+        }
+        plain.push(skip);
+    }
+    Ok(plain)
+}
+
+/// The attributes named `updateable` (`#[updateable]`, `#[dsu::updateable(..)]`), taken out of
+/// `attrs`.
+fn take_markers(attrs: &mut Vec<syn::Attribute>) -> Vec<syn::Attribute> {
+    let (markers, others) = std::mem::take(attrs).into_iter().partition(|attr| {
+        attr.path().segments.last().is_some_and(|segment| segment.ident == "updateable")
+    });
+    *attrs = others;
+    markers
+}
+
+/// `tokens` with the `#[updateable]` attributes taken off the methods if they are an impl
+/// block, so that an item refused with an error does not bring more errors from its methods.
+pub(crate) fn without_markers(tokens: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::ItemImpl>(tokens.clone()) {
+        Ok(mut block) => {
+            for member in &mut block.items {
+                if let syn::ImplItem::Fn(method) = member {
+                    take_markers(&mut method.attrs);
+                }
+            }
+            block.into_token_stream()
+        }
+        Err(_) => tokens,
     }
 }
 

@@ -5,7 +5,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, ImplItem, ReturnType, Signature};
 
-use crate::model::Item;
+use crate::model::{Impl, Item};
 
 pub(crate) fn check(item: &Item) -> syn::Result<()> {
     let mut errors = Errors::default();
@@ -16,7 +16,8 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 errors.push(
                     receiver,
                     "a method is updateable through its impl block: put #[dsu::updateable] on \
-                     the `impl` (every method of it becomes updateable)",
+                     the `impl` (every method of it becomes updateable), and \
+                     #[dsu::updateable(skip)] on the methods to keep plain",
                 );
             } else if mentions_self(&function.sig) {
                 errors.push(
@@ -26,7 +27,7 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
-        Item::Impl(block) => {
+        Item::Impl(Impl { block, plain }) => {
             match block.generics.params.first() {
                 Some(syn::GenericParam::Lifetime(param)) => errors.push(
                     param,
@@ -46,9 +47,10 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                     "a where clause is not supported on an updateable impl block; remove it",
                 );
             }
-            for member in &block.items {
-                if let ImplItem::Fn(method) = member {
-                    signature(&method.sig, &mut errors);
+            for (member, &plain) in block.items.iter().zip(plain) {
+                match member {
+                    ImplItem::Fn(method) if !plain => signature(&method.sig, &mut errors),
+                    _ => {}
                 }
             }
         }
