@@ -87,3 +87,37 @@ fn lib_name(dir: &Path) -> String {
         .expect("the fixture's Cargo.toml names its package");
     name.replace('-', "_")
 }
+
+/// Builds `tests/fixtures/<fixture>` as a cdylib in release mode (`cargo build --release
+/// --lib`) and returns a copy of the library named after the fixture, with a `-release`
+/// suffix. For benchmarks, whose patches should be optimized like the program.
+pub(crate) fn build_release(fixture: &str) -> PathBuf {
+    let dir = root().join("tests").join("fixtures").join(fixture);
+    let target = fixture_target();
+    fs::create_dir_all(&target).unwrap();
+    let lock = File::create(target.join(".build-lock")).unwrap();
+    lock.lock().unwrap();
+
+    // As in `build_with`: make sure this version's library is the one cargo writes.
+    File::options()
+        .append(true)
+        .open(dir.join("src").join("lib.rs"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&dir)
+        .args(["build", "--release", "--lib", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building fixture {fixture} in release mode failed");
+
+    let built = target.join("release").join(format!("lib{}.so", lib_name(&dir)));
+    let patches = target.join("patches");
+    fs::create_dir_all(&patches).unwrap();
+    let copy = patches.join(format!("{}-release.so", fixture.replace('/', "-")));
+    fs::copy(&built, &copy).unwrap();
+    copy
+}

@@ -1,0 +1,208 @@
+//! What a call through an `#[dsu::updateable]` function costs next to a direct call that is
+//! not inlined (the limit), in the program and inside a patch; with, for reference, a call
+//! through a plain function pointer and a call under a read of an `RwLock<fn>`, the
+//! indirection hot-reloading crates use.
+//!
+//! ```text
+//! cargo bench --bench call -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Each iteration makes `CALLS` calls from a loop in the fixture `benchapp`
+//! (`tests/fixtures/bench`), and the throughput is in calls. The bench measures in the program
+//! (v1, linked in), then builds v2 in release mode and applies it: v2 changes only the loops,
+//! so they run from the patch image, and their calls to `step` go through the patch's slot to
+//! the program's `step`, which is unchanged.
+//!
+//! - `direct`: a `call rel32` to a function of the same image that is never inlined.
+//! - `fn_pointer`: a call through a function pointer in a register. In the program it is what
+//!   a call to a `pub` non-inlined function of a cdylib crate compiles to inside a loop (LLVM
+//!   loads the GOT entry once); in the patch it calls the program's function, so it is the
+//!   limit for a call from a patch into the program, which is what `updateable` makes there.
+//! - `updateable`: a call to `#[dsu::updateable] fn step`.
+//! - `rwlock_fn`: a read lock of an `RwLock<fn>` held across the call.
+//!
+//! At the end (`cargo bench` only) the bench prints the time per call of each measurement of
+//! this run, criterion's and the best of many short rounds taken in turn (which drift on a busy
+//! machine does not skew), and the ratios.
+
+use std::fs;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::{Instant, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+/// Calls per iteration.
+const CALLS: u64 = 1_000;
+
+/// A measurement: the benchmark id `call/<function>/<place>`.
+type Id = (&'static str, &'static str);
+
+const PROGRAM: [Id; 4] = [
+    ("direct", "program"),
+    ("fn_pointer", "program"),
+    ("updateable", "program"),
+    ("rwlock_fn", "program"),
+];
+const PATCH: [Id; 3] = [("direct", "patch"), ("fn_pointer", "patch"), ("updateable", "patch")];
+
+/// `n` calls of what `hot` holds, each under a read lock of `hot`, as a hot-reloading wrapper
+/// makes them.
+fn run_rwlock(hot: &RwLock<fn(u64) -> u64>, n: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        let step = hot.read().unwrap();
+        acc = acc.wrapping_add((*step)(black_box(i)));
+    }
+    acc
+}
+
+/// Measures each loop with criterion, then, under `cargo bench`, takes the best time per call
+/// of each over rounds that run them in turn.
+fn measure(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    ids: &[Id],
+    runs: &[&dyn Fn(u64) -> u64],
+    best: &mut Vec<(Id, f64)>,
+) {
+    for (&(function, place), run) in ids.iter().zip(runs) {
+        group.bench_with_input(BenchmarkId::new(function, place), &CALLS, |b, &n| {
+            b.iter(|| run(black_box(n)))
+        });
+    }
+    if !std::env::args().any(|arg| arg == "--bench") {
+        return; // `cargo test --benches`: criterion runs each loop once, and so do we
+    }
+    let mut times = vec![f64::INFINITY; runs.len()];
+    for _ in 0..1_000 {
+        for (time, run) in times.iter_mut().zip(runs) {
+            let start = Instant::now();
+            for _ in 0..10 {
+                black_box(run(black_box(CALLS)));
+            }
+            *time = time.min(start.elapsed().as_secs_f64() * 1e9 / (10 * CALLS) as f64);
+        }
+    }
+    best.extend(ids.iter().copied().zip(times));
+}
+
+fn call(c: &mut Criterion, best: &mut Vec<(Id, f64)>) {
+    let mut group = c.benchmark_group("call");
+    group.throughput(Throughput::Elements(CALLS));
+
+    // In the program: v1's loops, and v1's `step` through the program's slot.
+    let hot = RwLock::new(benchapp::step_pointer());
+    let rwlock = |n| run_rwlock(&hot, n);
+    let program: [&dyn Fn(u64) -> u64; 4] =
+        [&benchapp::run_direct, &benchapp::run_pointer, &benchapp::run_updateable, &rwlock];
+    measure(&mut group, &PROGRAM, &program, best);
+
+    // v2's loops start from 1: seeing that is seeing them run from the patch.
+    let v1 = program.map(|run| run(CALLS));
+    assert!(v1.iter().all(|&result| result == v1[0]), "the same calls");
+    let v2 = support::build_release("bench/v2");
+    let report = dsu::update(&v2).expect("v2 applies");
+    let mut replaced: Vec<&str> = report.replaced.iter().map(|item| item.path.as_str()).collect();
+    replaced.sort_unstable();
+    assert_eq!(
+        replaced,
+        ["benchapp::run_direct", "benchapp::run_pointer", "benchapp::run_updateable"],
+        "{report}"
+    );
+    let patch: [&dyn Fn(u64) -> u64; 3] =
+        [&benchapp::run_direct, &benchapp::run_pointer, &benchapp::run_updateable];
+    assert_eq!(patch.map(|run| run(CALLS)), [v1[0].wrapping_add(1); 3], "the loops run from v2");
+
+    // In the patch: v2's loops, calling the patch's own `step_direct`, the program's
+    // `step_exported` through a pointer, and `step` through the patch's slot, which the update
+    // pointed at the program's `step`.
+    measure(&mut group, &PATCH, &patch, best);
+    group.finish();
+}
+
+/// Where criterion writes, found the way criterion finds it (short of asking `cargo metadata`).
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        PathBuf::from(home)
+    } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        PathBuf::from(target).join("criterion")
+    } else {
+        support::root().join("target").join("criterion")
+    }
+}
+
+/// Nanoseconds per call of a measurement made since `since`: criterion's typical estimate (the
+/// slope of the linear regression, else the mean) of one iteration, over `CALLS`.
+fn per_call(home: &Path, (function, place): Id, since: SystemTime) -> Option<f64> {
+    let file = home.join("call").join(function).join(place).join("new").join("estimates.json");
+    if fs::metadata(&file).and_then(|m| m.modified()).ok()? < since {
+        return None; // filtered out of this run: an older run's figure would not compare
+    }
+    let json = fs::read_to_string(&file).ok()?;
+    let point = |statistic: &str| -> Option<f64> {
+        let key = format!("\"{statistic}\":");
+        let rest = &json[json.find(&key)? + key.len()..];
+        if !rest.starts_with('{') {
+            return None; // `"slope":null` in flat sampling mode
+        }
+        let key = "\"point_estimate\":";
+        let rest = &rest[rest.find(key)? + key.len()..];
+        rest[..rest.find([',', '}'])?].trim().parse().ok()
+    };
+    Some(point("slope").or_else(|| point("mean"))? / CALLS as f64)
+}
+
+fn print_summary(home: &Path, since: SystemTime, best: &[(Id, f64)]) {
+    let rows: Vec<(Id, Option<f64>, Option<f64>)> = PROGRAM
+        .iter()
+        .chain(&PATCH)
+        .map(|&id| {
+            let of_best = best.iter().find(|(b, _)| *b == id).map(|(_, time)| *time);
+            (id, per_call(home, id, since), of_best)
+        })
+        .filter(|(_, criterion, of_best)| criterion.is_some() || of_best.is_some())
+        .collect();
+    if rows.is_empty() {
+        return; // test mode, `--list`, or everything filtered out
+    }
+    let show = |time: Option<f64>, unit: &str| {
+        time.map_or_else(|| "-".to_owned(), |time| format!("{time:.3}{unit}"))
+    };
+    println!("\ncall: time per call, this run (criterion: {})", home.display());
+    println!("  {:<42} {:>12} {:>12}", "", "criterion", "best round");
+    for ((function, place), criterion, of_best) in &rows {
+        let label = format!("{function} in the {place}");
+        println!("  {label:<42} {:>12} {:>12}", show(*criterion, " ns"), show(*of_best, " ns"));
+    }
+    let ratio = |label: &str, over: Id, under: Id| {
+        let find = |id: Id| rows.iter().find(|(row, ..)| *row == id);
+        let (Some(&(_, c1, b1)), Some(&(_, c2, b2))) = (find(over), find(under)) else { return };
+        let divide = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
+        println!(
+            "  {label:<42} {:>12} {:>12}",
+            show(divide(c1, c2), "x"),
+            show(divide(b1, b2), "x")
+        );
+    };
+    let [direct, pointer, updateable, rwlock] = PROGRAM;
+    ratio("updateable/direct in the program", updateable, direct);
+    ratio("updateable/fn_pointer in the program", updateable, pointer);
+    ratio("RwLock<fn>/direct in the program", rwlock, direct);
+    let [direct, pointer, updateable] = PATCH;
+    ratio("updateable/direct in the patch", updateable, direct);
+    ratio("updateable/fn_pointer (into the program)", updateable, pointer);
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut best = Vec::new();
+    call(&mut criterion, &mut best);
+    criterion.final_summary();
+    print_summary(&criterion_home(), since, &best);
+}
