@@ -20,8 +20,9 @@
 pub use dsu_macros::{updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
-    rollback, status, update, BuildDifference, Fingerprint, ItemRef, ItemStatus, SharedAllocator,
-    Status, UpdateError, UpdateReport, VersionInfo,
+    rollback, rollback_with, status, transaction, update, update_with, BuildDifference,
+    Fingerprint, ItemRef, ItemStatus, SharedAllocator, Status, Transaction, UpdateError,
+    UpdateOptions, UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

@@ -115,6 +115,10 @@ pub struct HostContext {
     /// Runs a runtime operation of the program on behalf of patch code: `op` names the
     /// operation, `input` and `output` point to the `dsu-rt` values it reads and writes.
     pub call: unsafe extern "C" fn(op: u32, input: *const (), output: *mut ()),
+    /// Where the program's per-thread transaction state is, as an offset from the thread
+    /// pointer that holds on every thread; 0 if there is none such, and the patch asks with
+    /// [`op::LOCAL`].
+    pub thread_state_offset: isize,
 }
 
 /// The root module a patch exports.
@@ -146,10 +150,18 @@ impl RootModule for PatchManifestRef {
 
 /// Operations a patch can ask of the program through [`HostContext::call`].
 pub mod op {
-    /// `dsu::update(path)`: input `&Path`, output `Option<Result<UpdateReport, UpdateError>>`.
+    /// `dsu::update_with(path, options)`: input `&(&Path, &UpdateOptions)`, output
+    /// `Option<Result<UpdateReport, UpdateError>>`.
     pub const UPDATE: u32 = 1;
-    /// `dsu::rollback()`: input unused, output `Option<Result<UpdateReport, UpdateError>>`.
+    /// `dsu::rollback_with(options)`: input `&UpdateOptions`, output
+    /// `Option<Result<UpdateReport, UpdateError>>`.
     pub const ROLLBACK: u32 = 2;
     /// `dsu::status()`: input unused, output `Option<Status>`.
     pub const STATUS: u32 = 3;
+    /// The calling thread's transaction state in the program: output `*const Local`.
+    pub const LOCAL: u32 = 4;
+    /// A transaction record of the program's: output `*const Record`.
+    pub const TAKE_RECORD: u32 = 5;
+    /// Gives a record back: input `&'static Record`.
+    pub const FREE_RECORD: u32 = 6;
 }

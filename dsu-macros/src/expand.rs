@@ -331,6 +331,7 @@ fn stub_signature(sig: &Signature) -> Signature {
 ///
 /// ```ignore
 /// let __dsu_slot = { /* registration */ };
+/// __dsu_slot.note(); // the call counts for the transaction the thread runs in, if any
 /// match __dsu_slot.foreign() {
 ///     None => implementation(__dsu_arg0),
 ///     Some(__dsu_bridge) => __dsu_slot.finish(__dsu_bridge(__dsu_arg0)),
@@ -353,6 +354,7 @@ fn call(sig: &Signature, registration: TokenStream, implementation: TokenStream)
     };
     quote! {
         let __dsu_slot = #registration;
+        __dsu_slot.note();
         #call
     }
 }

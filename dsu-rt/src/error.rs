@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One way in which a patch was built differently from the running program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,17 @@ pub enum UpdateError {
     },
     /// `rollback` was called with no update to undo.
     NothingToRollBack,
+    /// `update` or `rollback` was called inside a transaction, which it might have to wait
+    /// for.
+    InsideTransaction,
+    /// Transactions that had called items the update changes stayed open for the whole
+    /// timeout.
+    Timeout {
+        /// How long the update waited.
+        waited: Duration,
+        /// Where the transactions still open began.
+        transactions: Vec<String>,
+    },
 }
 
 impl fmt::Display for UpdateError {
@@ -191,6 +203,25 @@ impl fmt::Display for UpdateError {
                 path.display()
             ),
             NothingToRollBack => write!(f, "there is no update to roll back"),
+            InsideTransaction => write!(
+                f,
+                "dsu::update and dsu::rollback cannot run inside a transaction, which they may \
+                 have to wait for; call them outside any transaction (an admin handler that is \
+                 not marked #[dsu::transaction])"
+            ),
+            Timeout { waited, transactions } => {
+                write!(
+                    f,
+                    "gave up after {waited:?}: {} open transaction(s) had called items the \
+                     update changes; nothing changed. Retry, or give a longer timeout with \
+                     dsu::update_with. Still open:",
+                    transactions.len()
+                )?;
+                for transaction in transactions {
+                    write!(f, "\n  {transaction}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -8,6 +8,9 @@ use dsu_abi::{op, HostContext};
 
 use crate::error::UpdateError;
 use crate::report::{Status, UpdateReport};
+use crate::tls::Local;
+use crate::transaction::{self, Record};
+use crate::update::UpdateOptions;
 
 /// What `update` and `rollback` write through the context.
 pub(crate) type Outcome = Option<Result<UpdateReport, UpdateError>>;
@@ -19,6 +22,7 @@ pub(crate) fn context() -> &'static HostContext {
         build: crate::build_info::this_build(),
         alloc: *crate::alloc::program_table(),
         call,
+        thread_state_offset: crate::tls::program_offset().unwrap_or(0),
     })
 }
 
@@ -32,19 +36,35 @@ unsafe extern "C" fn call(op: u32, input: *const (), output: *mut ()) {
     // `None` and the patch's side reports it.
     let _ = std::panic::catch_unwind(|| match op {
         op::UPDATE => {
-            // SAFETY: for UPDATE the patch passes `&&Path` and `&mut Outcome` (see above).
-            let (path, out) = unsafe { (*input.cast::<&Path>(), &mut *output.cast::<Outcome>()) };
-            *out = Some(crate::update::update_here(path));
+            // SAFETY: for UPDATE the patch passes `&(&Path, &UpdateOptions)` and
+            // `&mut Outcome` (see above).
+            let ((path, options), out) = unsafe {
+                (*input.cast::<(&Path, &UpdateOptions)>(), &mut *output.cast::<Outcome>())
+            };
+            *out = Some(crate::update::update_here(path, options));
         }
         op::ROLLBACK => {
-            // SAFETY: for ROLLBACK the patch passes `&mut Outcome`.
-            let out = unsafe { &mut *output.cast::<Outcome>() };
-            *out = Some(crate::update::rollback_here());
+            // SAFETY: for ROLLBACK the patch passes `&UpdateOptions` and `&mut Outcome`.
+            let (options, out) =
+                unsafe { (&*input.cast::<UpdateOptions>(), &mut *output.cast::<Outcome>()) };
+            *out = Some(crate::update::rollback_here(options));
         }
         op::STATUS => {
             // SAFETY: for STATUS the patch passes `&mut Option<Status>`.
             let out = unsafe { &mut *output.cast::<Option<Status>>() };
             *out = Some(crate::update::status_here());
+        }
+        op::LOCAL => {
+            // SAFETY: for LOCAL the patch passes `&mut *const Local`.
+            unsafe { *output.cast::<*const Local>() = crate::tls::native() };
+        }
+        op::TAKE_RECORD => {
+            // SAFETY: for TAKE_RECORD the patch passes `&mut *const Record`.
+            unsafe { *output.cast::<*const Record>() = transaction::take_record_here() };
+        }
+        op::FREE_RECORD => {
+            // SAFETY: for FREE_RECORD the patch passes `&&'static Record`.
+            transaction::free_record_here(unsafe { *input.cast::<&'static Record>() });
         }
         _ => {}
     });

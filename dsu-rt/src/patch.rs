@@ -33,6 +33,7 @@ extern "C" fn attach(context: &HostContext) -> AttachReply {
     let context: &'static HostContext = unsafe { &*(context as *const HostContext) };
     match std::panic::catch_unwind(|| {
         crate::alloc::forward_to(&context.alloc);
+        crate::tls::attach(Some(context.thread_state_offset).filter(|&offset| offset != 0));
         HOST.store((context as *const HostContext).cast_mut(), Ordering::Release);
         crate::alloc::forwards()
     }) {

@@ -55,6 +55,8 @@ pub(crate) struct Implementation {
 #[derive(Debug)]
 pub(crate) struct Item {
     pub(crate) signature_text: &'static str,
+    /// The id transactions record calls of the item under (see `transaction.rs`).
+    pub(crate) effect: u32,
     /// The item's slot in every image that has it, program first.
     pub(crate) slots: Vec<&'static ErasedSlot>,
     /// Its implementations, oldest first; the last one runs.
@@ -62,6 +64,17 @@ pub(crate) struct Item {
 }
 
 impl Item {
+    fn new(desc: &ItemDesc, effect: u32, version: u64) -> Item {
+        let slot = slot_of(desc);
+        slot.set_effect(effect);
+        Item {
+            signature_text: desc.signature_text.as_str(),
+            effect,
+            slots: vec![slot],
+            history: vec![Implementation { version, code: desc.implementation, body: desc.body }],
+        }
+    }
+
     pub(crate) fn current(&self) -> Implementation {
         *self.history.last().expect("a live item has an implementation")
     }
@@ -74,6 +87,12 @@ impl Item {
         for slot in &self.slots {
             slot.set(code);
         }
+    }
+
+    /// Adds an image's slot of the item, which calls through it only after the commit.
+    pub(crate) fn add_slot(&mut self, slot: &'static ErasedSlot) {
+        slot.set_effect(self.effect);
+        self.slots.push(slot);
     }
 }
 
@@ -99,6 +118,8 @@ pub(crate) struct Registry {
     pub(crate) ambiguous: HashSet<Key>,
     /// Numbers the versions and the unique copies patches are loaded from.
     pub(crate) next_id: u64,
+    /// The effect id of the next new item.
+    next_effect: u32,
 }
 
 // SAFETY: the raw pointers in `Implementation` are code addresses of images that are never
@@ -114,21 +135,23 @@ impl Registry {
     pub(crate) fn with_items(program: Option<&'static ProgramInfo>, own: &[ItemDesc]) -> Registry {
         let label =
             program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
-        let mut items = HashMap::with_capacity(own.len());
+        let mut items: HashMap<Key, Item> = HashMap::with_capacity(own.len());
         let mut ambiguous = HashSet::new();
+        let mut next_effect = 0;
         for desc in own {
-            if items.contains_key(&Key::of(desc)) {
-                ambiguous.insert(Key::of(desc));
+            match items.get(&Key::of(desc)) {
+                // Two items share the key: a patch cannot replace either (`AmbiguousItem`).
+                // Calls of the second still count for transactions, under the first's id.
+                Some(first) => {
+                    slot_of(desc).set_effect(first.effect);
+                    ambiguous.insert(Key::of(desc));
+                }
+                None => {
+                    let item = Item::new(desc, next_effect, 0);
+                    next_effect += 1;
+                    items.insert(Key::of(desc), item);
+                }
             }
-            items.entry(Key::of(desc)).or_insert_with(|| Item {
-                signature_text: desc.signature_text.as_str(),
-                slots: vec![slot_of(desc)],
-                history: vec![Implementation {
-                    version: 0,
-                    code: desc.implementation,
-                    body: desc.body,
-                }],
-            });
         }
         Registry {
             program,
@@ -146,7 +169,16 @@ impl Registry {
             items,
             ambiguous,
             next_id: 1,
+            next_effect,
         }
+    }
+
+    /// Registers an item a patch adds, as of `version`.
+    pub(crate) fn add(&mut self, desc: &ItemDesc, version: u64) -> Key {
+        let item = Item::new(desc, self.next_effect, version);
+        self.next_effect = self.next_effect.wrapping_add(1);
+        self.items.insert(Key::of(desc), item);
+        Key::of(desc)
     }
 
     pub(crate) fn running(&self) -> &VersionInfo {

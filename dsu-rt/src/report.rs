@@ -58,6 +58,11 @@ pub struct UpdateReport {
     pub pause: Duration,
     /// How long the whole call took, from reading the file to the end of the commit.
     pub total: Duration,
+    /// How long the update waited, before the commit, for open transactions that had called
+    /// an item it changes.
+    pub waited: Duration,
+    /// Where the transactions it waited for began.
+    pub waited_for: Vec<String>,
 }
 
 impl fmt::Display for UpdateReport {
@@ -73,6 +78,12 @@ impl fmt::Display for UpdateReport {
             self.pause,
             self.total
         )?;
+        if !self.waited_for.is_empty() {
+            writeln!(f, "  waited {:?} for:", self.waited)?;
+            for transaction in &self.waited_for {
+                writeln!(f, "    {transaction}")?;
+            }
+        }
         for (what, items) in [
             ("replaced", &self.replaced),
             ("added", &self.added),

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::size_of;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use crate::unwind::Returned;
 
@@ -16,9 +16,12 @@ use crate::unwind::Returned;
 ///
 /// The runtime only ever stores into a slot the implementation of the same item (same path,
 /// same signature fingerprint) from another image, which has the same type `F`.
-#[repr(C)] // `code` first: the runtime stores through a `*const ErasedSlot` to it.
+#[repr(C)] // `code` and `effect` first: the runtime stores through a `*const ErasedSlot`.
 pub struct Slot<F> {
     code: AtomicPtr<()>,
+    /// The item's effect id, which transactions record (see `transaction.rs`): the same in
+    /// every image, given by the registry before any transaction runs.
+    effect: AtomicU32,
     /// This image's implementation, the slot's first value.
     own: *const (),
     _type: PhantomData<F>,
@@ -28,8 +31,11 @@ pub struct Slot<F> {
 unsafe impl<F> Sync for Slot<F> {}
 
 /// The form of every slot the runtime stores into: the pointer without its type.
-#[repr(transparent)]
-pub(crate) struct ErasedSlot(AtomicPtr<()>);
+#[repr(C)]
+pub(crate) struct ErasedSlot {
+    code: AtomicPtr<()>,
+    effect: AtomicU32,
+}
 
 /// Converts between a function pointer and an untyped one.
 union Code<F: Copy> {
@@ -44,7 +50,19 @@ impl<F: Copy> Slot<F> {
         // SAFETY: `F` has the size of a pointer (checked above) and is a function pointer type,
         // so its value is a code address.
         let untyped = unsafe { Code { typed: implementation }.untyped };
-        Slot { code: AtomicPtr::new(untyped.cast_mut()), own: untyped, _type: PhantomData }
+        Slot {
+            code: AtomicPtr::new(untyped.cast_mut()),
+            effect: AtomicU32::new(0),
+            own: untyped,
+            _type: PhantomData,
+        }
+    }
+
+    /// Records the call in the transaction the thread runs in, if any. The stub calls this
+    /// before `foreign`, so that an update either sees the call or holds it (`gate.rs`).
+    #[inline(always)]
+    pub fn note(&self) {
+        crate::transaction::note(self.effect.load(Ordering::Relaxed));
     }
 
     /// The implementation to call now.
@@ -94,14 +112,20 @@ impl<F> fmt::Debug for Slot<F> {
 impl ErasedSlot {
     /// Switches the slot to another implementation of the same item.
     pub(crate) fn set(&self, implementation: *const ()) {
-        // Release: see `Slot::get`.
-        self.0.store(implementation.cast_mut(), Ordering::Release);
+        // Release: see `Slot::foreign`.
+        self.code.store(implementation.cast_mut(), Ordering::Release);
+    }
+
+    /// Gives the slot its item's effect id. Done before any transaction can call through it:
+    /// for the program's slots when the registry is made, for a patch's before its commit.
+    pub(crate) fn set_effect(&self, id: u32) {
+        self.effect.store(id, Ordering::Relaxed);
     }
 }
 
 impl fmt::Debug for ErasedSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Slot").field(&self.0.load(Ordering::Relaxed)).finish()
+        f.debug_tuple("Slot").field(&self.code.load(Ordering::Relaxed)).finish()
     }
 }
 

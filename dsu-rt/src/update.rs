@@ -6,12 +6,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use dsu_abi::{op, PatchManifestRef};
 
 use crate::alloc::Heap;
 use crate::error::UpdateError;
+use crate::gate::{self, Held};
 use crate::host::Outcome;
 use crate::patch::host;
 use crate::plan::{plan, Plan};
@@ -19,44 +20,92 @@ use crate::registry::{registry, slot_of, Implementation, Item, Key, Registry, Ve
 use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
 use crate::{build_info, fingerprint, loader};
 
+/// How `update_with` and `rollback_with` wait for open transactions.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UpdateOptions {
+    /// How long to wait for the transactions that have called items the update changes
+    /// before giving up with [`UpdateError::Timeout`]. Meanwhile, transactions about to call
+    /// one of those items for the first time are held. One second unless set.
+    pub timeout: Duration,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions { timeout: Duration::from_secs(1) }
+    }
+}
+
+impl UpdateOptions {
+    /// Sets how long to wait for conflicting transactions.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
 /// Loads the patch at `path` and switches the program to it.
 ///
 /// Returns what changed and how long the switch took, or why the patch was refused; then
 /// nothing in the program changed. Updates from several threads run one after another; calls
 /// go on running on every thread meanwhile, each in exactly one version's code.
 ///
+/// The switch happens when no open transaction has called an item the update changes; the
+/// update waits for such transactions for up to a second (see [`update_with`]). Called inside
+/// a transaction it is refused: it could wait for itself.
+///
 /// Called from a patch's code, it acts on the running program (the one registry).
 pub fn update(path: impl AsRef<Path>) -> Result<UpdateReport, UpdateError> {
+    update_with(path, &UpdateOptions::default())
+}
+
+/// [`update`], waiting for conflicting transactions as `options` says.
+pub fn update_with(
+    path: impl AsRef<Path>,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
     let path = path.as_ref();
     match host() {
         Some(context) => {
             let mut out: Outcome = None;
-            // SAFETY: UPDATE takes `&&Path` and writes an `Outcome` (see `host::call`).
+            let input: (&Path, &UpdateOptions) = (path, options);
+            // SAFETY: UPDATE takes `&(&Path, &UpdateOptions)` and writes an `Outcome` (see
+            // `host::call`).
             unsafe {
                 (context.call)(
                     op::UPDATE,
-                    (&path as *const &Path).cast(),
+                    (&input as *const (&Path, &UpdateOptions)).cast(),
                     (&mut out as *mut Outcome).cast(),
                 )
             };
             out.expect("the running program's updater panicked")
         }
-        None => update_here(path),
+        None => update_here(path, options),
     }
 }
 
 /// Returns to the version before the last update, the same way an update commits.
 pub fn rollback() -> Result<UpdateReport, UpdateError> {
+    rollback_with(&UpdateOptions::default())
+}
+
+/// [`rollback`], waiting for conflicting transactions as `options` says.
+pub fn rollback_with(options: &UpdateOptions) -> Result<UpdateReport, UpdateError> {
     match host() {
         Some(context) => {
             let mut out: Outcome = None;
-            // SAFETY: ROLLBACK writes an `Outcome` (see `host::call`).
+            // SAFETY: ROLLBACK takes `&UpdateOptions` and writes an `Outcome` (see
+            // `host::call`).
             unsafe {
-                (context.call)(op::ROLLBACK, std::ptr::null(), (&mut out as *mut Outcome).cast())
+                (context.call)(
+                    op::ROLLBACK,
+                    (options as *const UpdateOptions).cast(),
+                    (&mut out as *mut Outcome).cast(),
+                )
             };
             out.expect("the running program's updater panicked")
         }
-        None => rollback_here(),
+        None => rollback_here(options),
     }
 }
 
@@ -84,8 +133,14 @@ pub(crate) fn status_here() -> Status {
     registry().lock().status()
 }
 
-pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
+pub(crate) fn update_here(
+    path: &Path,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
     let started = Instant::now();
+    if crate::transaction::in_transaction() {
+        return Err(UpdateError::InsideTransaction);
+    }
     // One update at a time, from reading the file to the commit.
     let mut registry = registry().lock();
 
@@ -125,6 +180,9 @@ pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
 
     prepare(&registry, &plan);
 
+    // Wait until no open transaction has called what the update changes.
+    let held = hold(&registry, plan.replaced.iter().map(|desc| Key::of(desc)), options)?;
+
     // Commit.
     let version = VersionInfo {
         id: registry.next_id,
@@ -135,9 +193,25 @@ pub(crate) fn update_here(path: &Path) -> Result<UpdateReport, UpdateError> {
     let commit = Instant::now();
     let (replaced, added) = commit_plan(&mut registry, &plan, version.clone(), file_hash);
     let pause = commit.elapsed();
+    let (waited, waited_for) = Held::release(held);
     registry.next_id += 1;
     let report = report(&registry, &plan, version, &replaced, &added);
-    Ok(UpdateReport { pause, total: started.elapsed(), ..report })
+    Ok(UpdateReport { pause, total: started.elapsed(), waited, waited_for, ..report })
+}
+
+/// Holds the gate on the items `changed` (see `gate.rs`), or says why it could not.
+fn hold(
+    registry: &Registry,
+    changed: impl Iterator<Item = Key>,
+    options: &UpdateOptions,
+) -> Result<Option<Held>, UpdateError> {
+    let effects: Vec<u32> = changed.map(|key| registry.items[&key].effect).collect();
+    if effects.is_empty() {
+        return Ok(None);
+    }
+    gate::hold(gate::effects_of(effects), options.timeout).map(Some).map_err(|timed_out| {
+        UpdateError::Timeout { waited: timed_out.waited, transactions: timed_out.open }
+    })
 }
 
 /// Refuses a patch built differently or from another crate.
@@ -182,7 +256,7 @@ fn commit_plan(
     for desc in &plan.replaced {
         let key = Key::of(desc);
         let item = registry.items.get_mut(&key).expect("planned against this registry");
-        item.slots.push(slot_of(desc));
+        item.add_slot(slot_of(desc));
         item.history.push(Implementation {
             version: id,
             code: desc.implementation,
@@ -193,25 +267,9 @@ fn commit_plan(
     }
     for desc in &plan.unchanged {
         let item = registry.items.get_mut(&Key::of(desc)).expect("planned against this registry");
-        item.slots.push(slot_of(desc));
+        item.add_slot(slot_of(desc));
     }
-    let mut added = Vec::with_capacity(plan.added.len());
-    for desc in &plan.added {
-        let key = Key::of(desc);
-        registry.items.insert(
-            key,
-            Item {
-                signature_text: desc.signature_text.as_str(),
-                slots: vec![slot_of(desc)],
-                history: vec![Implementation {
-                    version: id,
-                    code: desc.implementation,
-                    body: desc.body,
-                }],
-            },
-        );
-        added.push(key);
-    }
+    let added: Vec<Key> = plan.added.iter().map(|desc| registry.add(desc, id)).collect();
     registry.versions.push(Version {
         info: version,
         file_hash,
@@ -241,18 +299,27 @@ fn report(
         unchanged: plan.unchanged.len(),
         pause: Default::default(),
         total: Default::default(),
+        waited: Default::default(),
+        waited_for: Vec::new(),
     }
 }
 
-pub(crate) fn rollback_here() -> Result<UpdateReport, UpdateError> {
-    rollback_in(&mut registry().lock())
+pub(crate) fn rollback_here(options: &UpdateOptions) -> Result<UpdateReport, UpdateError> {
+    if crate::transaction::in_transaction() {
+        return Err(UpdateError::InsideTransaction);
+    }
+    rollback_in(&mut registry().lock(), options)
 }
 
-fn rollback_in(registry: &mut Registry) -> Result<UpdateReport, UpdateError> {
+fn rollback_in(
+    registry: &mut Registry,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
     let started = Instant::now();
-    if registry.versions.len() < 2 {
+    let Some(undone) = registry.versions.last().filter(|_| registry.versions.len() >= 2) else {
         return Err(UpdateError::NothingToRollBack);
-    }
+    };
+    let held = hold(registry, undone.replaced.iter().copied(), options)?;
     let undone = registry.versions.pop().expect("checked above");
     let commit = Instant::now();
     for key in &undone.replaced {
@@ -264,6 +331,7 @@ fn rollback_in(registry: &mut Registry) -> Result<UpdateReport, UpdateError> {
     let removed: Vec<(Key, Item)> =
         undone.added.iter().filter_map(|key| registry.items.remove_entry(key)).collect();
     let pause = commit.elapsed();
+    let (waited, waited_for) = Held::release(held);
     Ok(UpdateReport {
         version: registry.running().clone(),
         replaced: undone.replaced.iter().map(|k| registry.items[k].item_ref(k)).collect(),
@@ -273,6 +341,8 @@ fn rollback_in(registry: &mut Registry) -> Result<UpdateReport, UpdateError> {
         unchanged: 0,
         pause,
         total: started.elapsed(),
+        waited,
+        waited_for,
     })
 }
 
@@ -346,12 +416,15 @@ mod tests {
         apply(&mut registry, &[desc("t::f", 3, three, &V3)]);
         assert_eq!(((PROGRAM.get())(), (V2.get())(), (V3.get())()), (3, 3, 3));
 
-        let report = rollback_in(&mut registry).expect("back to v2");
+        let report = rollback_in(&mut registry, &UpdateOptions::default()).expect("back to v2");
         assert_eq!(report.version.label, "v1");
         assert_eq!(((PROGRAM.get())(), (V2.get())(), (V3.get())()), (2, 2, 2));
-        rollback_in(&mut registry).expect("back to the program");
+        rollback_in(&mut registry, &UpdateOptions::default()).expect("back to the program");
         assert_eq!(((PROGRAM.get())(), (V2.get())()), (1, 1));
-        assert!(matches!(rollback_in(&mut registry), Err(UpdateError::NothingToRollBack)));
+        assert!(matches!(
+            rollback_in(&mut registry, &UpdateOptions::default()),
+            Err(UpdateError::NothingToRollBack)
+        ));
     }
 
     #[test]
@@ -383,9 +456,10 @@ mod tests {
         assert_eq!(report.replaced[0].path, "t::new");
         assert_eq!((V2_NEW.get())(), 3, "v2's code calls v3's replacement of v2's item");
 
-        rollback_in(&mut registry).expect("back to v2");
+        rollback_in(&mut registry, &UpdateOptions::default()).expect("back to v2");
         assert_eq!((V2_NEW.get())(), 2);
-        let report = rollback_in(&mut registry).expect("back to the program");
+        let report =
+            rollback_in(&mut registry, &UpdateOptions::default()).expect("back to the program");
         assert_eq!(report.removed[0].path, "t::new");
         assert!(!registry.items.keys().any(|k| k.path == "t::new"));
     }

@@ -1,0 +1,364 @@
+//! The gate between an update and the open transactions: the updater's side of version
+//! consistency (see `transaction.rs` for the transactions' side, `docs/transactions.md` for
+//! why the two together are sound).
+//!
+//! An update that changes items closes the gate on them: it publishes their effect bits as
+//! *pending*, makes that visible to every thread with one heavy barrier, then waits until no
+//! open transaction has called any of them. A transaction that would call one of them for the
+//! first time while the gate is closed is held until the update has committed or given up,
+//! so new transactions cannot keep a waiting update waiting. Only the program's gate is used;
+//! a patch reaches it through the records the program made.
+
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::transaction::{self, Record};
+
+/// Words of effect bits: each transaction records the items it called in 256 bits, item `id`
+/// at bit `id % 256`. Items that share a bit make a transaction conflict with an update that
+/// changes either, which costs waiting, never consistency.
+pub(crate) const WORDS: usize = 4;
+
+/// The effect bits of a set of items.
+pub(crate) type Effects = [u64; WORDS];
+
+/// Where item `id`'s bit is: its word, and the bit in the word.
+#[inline(always)]
+pub(crate) fn split(id: u32) -> (usize, u64) {
+    ((id as usize >> 6) % WORDS, 1 << (id & 63))
+}
+
+/// The effect bits of `ids`.
+pub(crate) fn effects_of(ids: impl IntoIterator<Item = u32>) -> Effects {
+    let mut effects = [0; WORDS];
+    for id in ids {
+        let (word, bit) = split(id);
+        effects[word] |= bit;
+    }
+    effects
+}
+
+/// The program's gate.
+pub(crate) struct Gate {
+    /// The effect bits of the items the waiting update changes; zero when no update waits.
+    /// Written under `lock`.
+    pub(crate) pending: [AtomicU64; WORDS],
+    /// Whether `heavy_barrier` is a `membarrier`, so that the transactions' side needs only a
+    /// compiler fence. Set once, before the first record exists.
+    membarrier: AtomicBool,
+    lock: Mutex<()>,
+    opened: Condvar,
+    /// `held`, as the program's code: a patch's copy of this module has its own statics (and
+    /// `parking_lot` its own parking table), so a held transaction must wait in the program's.
+    pub(crate) held: fn(&Record, usize, u64),
+}
+
+static GATE: Gate = Gate {
+    pending: [const { AtomicU64::new(0) }; WORDS],
+    membarrier: AtomicBool::new(false),
+    lock: Mutex::new(()),
+    opened: Condvar::new(),
+    held,
+};
+
+/// The program's gate, ready for records: called before the first record is made.
+pub(crate) fn gate() -> &'static Gate {
+    static BARRIER: Once = Once::new();
+    BARRIER.call_once(|| GATE.membarrier.store(barrier::register(), Ordering::Relaxed));
+    &GATE
+}
+
+impl Gate {
+    /// The transactions' side of the barrier pair: orders a record's effect store before its
+    /// load of `pending`.
+    #[inline(always)]
+    pub(crate) fn light_barrier(&self) {
+        if self.membarrier.load(Ordering::Relaxed) {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The updater's side: after it, every thread's effect stores made before its light
+    /// barrier are visible here, or that thread's load of `pending` sees this update's bits.
+    fn heavy_barrier(&self) {
+        if !(self.membarrier.load(Ordering::Relaxed) && barrier::membarrier()) {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// Whether any of `effects` is pending. Called under `lock`.
+    fn meets_pending(&self, effects: &Effects) -> bool {
+        effects
+            .iter()
+            .zip(&self.pending)
+            .any(|(mine, pending)| mine & pending.load(Ordering::Relaxed) != 0)
+    }
+}
+
+/// A transaction's first call of an item that a waiting update changes. Runs in the program.
+///
+/// If the transaction has already called another item the update changes, it is bound to run
+/// in the old version, and the update waits for it: the call goes on in the old version.
+/// Otherwise the transaction has run nothing the update changes, and it is held here, with the
+/// item's bit taken back, until the update has committed or given up; then the call goes on in
+/// whichever version runs.
+fn held(record: &Record, word: usize, bit: u64) {
+    let gate = &GATE;
+    let mut guard = gate.lock.lock();
+    loop {
+        let mut before = record.effects();
+        before[word] &= !bit;
+        if gate.meets_pending(&before) {
+            return; // bound to the old version: the update waits for this transaction
+        }
+        if gate.pending[word].load(Ordering::Relaxed) & bit == 0 {
+            // The update has ended. `pending` changes only under the lock, so a later update
+            // that takes the lock sees this bit when it scans.
+            record.set_effect(word, bit);
+            return;
+        }
+        record.clear_effect(word, bit);
+        gate.opened.wait(&mut guard);
+    }
+}
+
+/// An update's hold on the gate, from the moment no open transaction conflicts with it until
+/// it is dropped (after the commit, or at once on a timeout): meanwhile no transaction starts
+/// running the items it changes.
+pub(crate) struct Held {
+    /// How long the update waited for transactions.
+    pub(crate) waited: Duration,
+    /// Where the transactions it waited for began, each once.
+    pub(crate) waited_for: Vec<String>,
+}
+
+/// Why an update could not take the gate.
+pub(crate) struct TimedOut {
+    pub(crate) waited: Duration,
+    /// Where the conflicting transactions still open began.
+    pub(crate) open: Vec<String>,
+}
+
+/// Closes the gate on `changed` and waits until no open transaction has called any of those
+/// items, for at most `timeout`. On success the gate stays closed until the `Held` is
+/// dropped; on a timeout it is open again and nothing changed.
+pub(crate) fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut> {
+    let gate = gate();
+    {
+        let _guard = gate.lock.lock();
+        for (pending, bits) in gate.pending.iter().zip(changed) {
+            pending.store(bits, Ordering::Relaxed);
+        }
+    }
+    gate.heavy_barrier();
+    let started = Instant::now();
+    let mut waited_for: Vec<String> = Vec::new();
+    let mut pause = Duration::from_micros(20);
+    loop {
+        let conflicts = transaction::open_conflicting(&changed);
+        if conflicts.is_empty() {
+            return Ok(Held { waited: started.elapsed(), waited_for });
+        }
+        for origin in &conflicts {
+            if !waited_for.contains(origin) {
+                waited_for.push(origin.clone());
+            }
+        }
+        let waited = started.elapsed();
+        if waited >= timeout {
+            release();
+            return Err(TimedOut { waited, open: conflicts });
+        }
+        std::thread::sleep(pause.min(timeout - waited));
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+impl Held {
+    /// Opens the gate after a commit (or after nothing to wait for), and says how long the
+    /// update waited and for which transactions.
+    pub(crate) fn release(held: Option<Held>) -> (Duration, Vec<String>) {
+        held.map_or_else(Default::default, |mut held| {
+            (held.waited, std::mem::take(&mut held.waited_for))
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        release();
+    }
+}
+
+/// Opens the gate: no update waits, and held transactions go on.
+fn release() {
+    let gate = &GATE;
+    let _guard = gate.lock.lock();
+    for pending in &gate.pending {
+        // Release: a transaction that sees its bit cleared sees the commit's slot stores.
+        pending.store(0, Ordering::Release);
+    }
+    gate.opened.notify_all();
+}
+
+/// The heavy side of the asymmetric barrier: Linux's `membarrier`, which runs a full memory
+/// barrier on every thread of the process that is running, as userspace RCU does.
+mod barrier {
+    #[cfg(all(target_os = "linux", not(miri)))]
+    mod linux {
+        const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+        const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+        fn call(command: libc::c_long) -> bool {
+            // SAFETY: `membarrier(cmd, flags, cpu_id)` reads no memory of ours; an unknown
+            // command or an old kernel returns -1.
+            unsafe { libc::syscall(libc::SYS_membarrier, command, 0 as libc::c_long, 0) == 0 }
+        }
+
+        pub(super) fn register() -> bool {
+            call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
+        }
+
+        pub(super) fn membarrier() -> bool {
+            call(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+        }
+    }
+
+    /// Whether the heavy barrier can be a `membarrier` from now on.
+    pub(super) fn register() -> bool {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        return linux::register() && linux::membarrier();
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        false
+    }
+
+    /// Runs the barrier; false if it could not (the caller then fences).
+    pub(super) fn membarrier() -> bool {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        return linux::membarrier();
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::thread;
+
+    use super::*;
+    use crate::transaction::{enter, note};
+
+    /// The gate is the process's: its tests take turns.
+    static TURN: Mutex<()> = Mutex::new(());
+
+    /// Runs `body` in a transaction on another thread that first calls `calls`, then waits
+    /// for a word from the returned sender before it ends.
+    fn open_transaction(calls: &'static [u32]) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+        let (end, ended) = mpsc::channel();
+        let (opened, is_open) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let _transaction = enter(Location::caller());
+            for &id in calls {
+                note(id);
+            }
+            opened.send(()).unwrap();
+            let _ = ended.recv();
+        });
+        is_open.recv().unwrap();
+        (end, thread)
+    }
+
+    #[test]
+    fn an_update_commits_beside_a_transaction_that_called_nothing_it_changes() {
+        let _turn = TURN.lock();
+        let (end, thread) = open_transaction(&[101]);
+        let held = hold(effects_of([102]), Duration::from_secs(5)).ok().expect("no conflict");
+        assert!(held.waited_for.is_empty());
+        drop(held);
+        end.send(()).unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
+        let _turn = TURN.lock();
+        let (end, thread) = open_transaction(&[111, 112]);
+        let ender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            end.send(()).unwrap();
+        });
+        let held = hold(effects_of([112]), Duration::from_secs(10)).ok().expect("it ends");
+        assert!(held.waited >= Duration::from_millis(50), "{:?}", held.waited);
+        assert_eq!(held.waited_for.len(), 1);
+        assert!(held.waited_for[0].contains("gate.rs"), "{:?}", held.waited_for);
+        drop(held);
+        ender.join().unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_update_gives_up_after_its_timeout_and_opens_the_gate() {
+        let _turn = TURN.lock();
+        let (end, thread) = open_transaction(&[121]);
+        let Err(timed_out) = hold(effects_of([121]), Duration::from_millis(30)) else {
+            panic!("the transaction stays open");
+        };
+        assert!(timed_out.waited >= Duration::from_millis(30));
+        assert_eq!(timed_out.open.len(), 1);
+        assert!(GATE.pending.iter().all(|word| word.load(Ordering::Relaxed) == 0));
+        end.send(()).unwrap();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_transaction_about_to_call_a_changed_item_is_held_until_the_commit() {
+        let _turn = TURN.lock();
+        static COMMITTED: AtomicBool = AtomicBool::new(false);
+        COMMITTED.store(false, Ordering::Relaxed);
+        let held = hold(effects_of([131]), Duration::from_secs(5)).ok().expect("no conflict");
+        let (started, is_started) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let _transaction = enter(Location::caller());
+            note(130); // not changed: goes on
+            started.send(()).unwrap();
+            note(131); // changed: held until the commit
+            COMMITTED.load(Ordering::Relaxed)
+        });
+        is_started.recv().unwrap();
+        thread::sleep(Duration::from_millis(30));
+        assert!(!thread.is_finished(), "held at the gate");
+        assert!(transaction::open_conflicting(&effects_of([131])).is_empty(), "not yet run");
+        COMMITTED.store(true, Ordering::Relaxed);
+        drop(held);
+        assert!(thread.join().unwrap(), "the call went on after the commit");
+    }
+
+    #[test]
+    fn a_transaction_bound_to_the_old_version_goes_on_in_it() {
+        let _turn = TURN.lock();
+        let (go, wait) = mpsc::channel::<()>();
+        let (noted, is_noted) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let _transaction = enter(Location::caller());
+            note(141);
+            noted.send(()).unwrap();
+            wait.recv().unwrap();
+            note(142); // the update waits for this transaction: not held
+        });
+        is_noted.recv().unwrap();
+        let updater = thread::spawn(|| hold(effects_of([141, 142]), Duration::from_secs(10)).ok());
+        thread::sleep(Duration::from_millis(30));
+        go.send(()).unwrap();
+        thread.join().unwrap();
+        let held = updater.join().unwrap().expect("the transaction ended");
+        assert_eq!(held.waited_for.len(), 1);
+    }
+}

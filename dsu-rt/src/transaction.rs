@@ -1,0 +1,474 @@
+//! Transactions: code that appears to run entirely in one version of the program.
+//!
+//! A transaction records, in a record only its thread writes, which updateable items it has
+//! called (its prior effects, as bits). An update may commit while a transaction is open only
+//! if the transaction has called none of the items the update changes: then everything it
+//! ran is the same in both versions, and it goes on in the new one. Otherwise the update waits
+//! (see `gate.rs`). There is no log and nothing to undo.
+//!
+//! Entering and leaving write only the thread's own record. A call inside a transaction sets
+//! its item's bit the first time; that first call also checks, behind a barrier that is a
+//! compiler fence when the updater can use `membarrier`, whether an update is waiting on the
+//! item. Calls outside any transaction only find that the thread is in none.
+//!
+//! Records belong to the program: a patch's code reaches them through the program's thread
+//! state (`tls.rs`), and makes new ones through the host context.
+
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::gate::{self, Effects, Gate, WORDS};
+use crate::tls::{self, Local};
+
+/// The state of one transaction, on a record that is reused for the next one.
+///
+/// Only the thread running the transaction writes it; the updater reads `open`, `effects`
+/// and `origin`. Two cache lines of its own, so that no other thread's writes share them.
+#[repr(C, align(128))]
+pub(crate) struct Record {
+    /// Whether a transaction is open on the record.
+    open: AtomicBool,
+    /// Whether a movable [`Transaction`] owns the record: leaving its last `run` does not
+    /// end it, dropping the `Transaction` does.
+    movable: AtomicBool,
+    /// How many `enter`s and `run`s are active on the record.
+    depth: AtomicU32,
+    /// The items the transaction has called: see `gate::split`.
+    effects: [AtomicU64; WORDS],
+    /// Where the transaction began.
+    origin: AtomicPtr<Location<'static>>,
+    /// The program's gate.
+    gate: &'static Gate,
+}
+
+impl Record {
+    fn new() -> Record {
+        Record {
+            open: AtomicBool::new(false),
+            movable: AtomicBool::new(false),
+            depth: AtomicU32::new(0),
+            effects: [const { AtomicU64::new(0) }; WORDS],
+            origin: AtomicPtr::new(ptr::null_mut()),
+            gate: gate::gate(),
+        }
+    }
+
+    /// Opens a transaction on the record, with no effects yet.
+    #[inline(always)]
+    fn begin(&self, origin: &'static Location<'static>) {
+        self.origin.store(ptr::from_ref(origin).cast_mut(), Ordering::Relaxed);
+        for word in &self.effects {
+            word.store(0, Ordering::Relaxed);
+        }
+        self.open.store(true, Ordering::Relaxed);
+    }
+
+    /// Ends the transaction: everything it did happens before the updater sees it closed.
+    #[inline(always)]
+    fn end(&self) {
+        self.open.store(false, Ordering::Release);
+    }
+
+    /// Notes a call of the item with effect id `id`, before the call reads the item's slot.
+    #[inline(always)]
+    fn note(&self, id: u32) {
+        let (word, bit) = gate::split(id);
+        let seen = self.effects[word].load(Ordering::Relaxed);
+        if seen & bit == 0 {
+            self.first_call(word, bit, seen);
+        }
+    }
+
+    #[inline(never)]
+    fn first_call(&self, word: usize, bit: u64, seen: u64) {
+        self.effects[word].store(seen | bit, Ordering::Relaxed);
+        let gate = self.gate;
+        gate.light_barrier();
+        if gate.pending[word].load(Ordering::Relaxed) & bit != 0 {
+            (gate.held)(self, word, bit);
+        }
+    }
+
+    pub(crate) fn effects(&self) -> Effects {
+        self.effects.each_ref().map(|word| word.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_effect(&self, word: usize, bit: u64) {
+        let effects = &self.effects[word];
+        effects.store(effects.load(Ordering::Relaxed) | bit, Ordering::Relaxed);
+    }
+
+    pub(crate) fn clear_effect(&self, word: usize, bit: u64) {
+        let effects = &self.effects[word];
+        effects.store(effects.load(Ordering::Relaxed) & !bit, Ordering::Relaxed);
+    }
+
+    /// Adds `other`'s effects to this record's.
+    fn absorb(&self, other: &Record) {
+        for (mine, theirs) in self.effects.iter().zip(&other.effects) {
+            mine.store(
+                mine.load(Ordering::Relaxed) | theirs.load(Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    fn add_depth(&self, by: i32) -> u32 {
+        let depth = self.depth.load(Ordering::Relaxed).wrapping_add_signed(by);
+        self.depth.store(depth, Ordering::Relaxed);
+        depth
+    }
+}
+
+/// Notes that the calling thread calls the item with effect id `id`, if it runs in a
+/// transaction. Called by every updateable call before it reads its slot.
+#[inline(always)]
+pub(crate) fn note(id: u32) {
+    // SAFETY: `local` points to the program's state of this thread, which lives as long as
+    // the thread; `current` is null or one of the program's records, which are never freed.
+    unsafe {
+        let current = (*tls::local()).current.get();
+        if let Some(record) = current.as_ref() {
+            record.note(id);
+        }
+    }
+}
+
+/// Whether the calling thread runs in a transaction.
+pub(crate) fn in_transaction() -> bool {
+    // SAFETY: as in `note`.
+    unsafe { !(*tls::local()).current.get().is_null() }
+}
+
+/// A transaction entered on this thread by [`enter`]; dropping it leaves the transaction.
+/// Bound to its thread.
+#[must_use = "the transaction ends when this is dropped"]
+pub struct Entered {
+    record: &'static Record,
+    local: *const Local,
+    _thread_bound: PhantomData<*const ()>,
+}
+
+/// Enters a transaction on this thread, or, if the thread already runs in one, nests in it
+/// (a nested transaction is part of the outer one). What `#[dsu::transaction]` calls.
+#[inline]
+pub fn enter(origin: &'static Location<'static>) -> Entered {
+    let local = tls::local();
+    // SAFETY: as in `note`; the own record, once made, is the thread's for its lifetime.
+    let record = unsafe {
+        let state = &*local;
+        match state.current.get().as_ref() {
+            Some(current) => {
+                current.add_depth(1);
+                current
+            }
+            None => {
+                let record = match state.own.get().as_ref() {
+                    Some(own) => own,
+                    None => own_record(),
+                };
+                record.begin(origin);
+                record.depth.store(1, Ordering::Relaxed);
+                state.current.set(record);
+                record
+            }
+        }
+    };
+    Entered { record, local, _thread_bound: PhantomData }
+}
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        if self.record.add_depth(-1) == 0 && !self.record.movable.load(Ordering::Relaxed) {
+            self.record.end();
+            // SAFETY: `local` is this thread's state (`Entered` does not leave its thread).
+            unsafe { (*self.local).current.set(ptr::null()) };
+        }
+    }
+}
+
+/// Runs `body` as a transaction: it appears to run entirely in one version of the program.
+/// For code that is not a function of its own; a function is marked `#[dsu::transaction]`.
+///
+/// ```ignore
+/// let reply = dsu::transaction(|| {
+///     let request = parse(&line);
+///     respond(&request)
+/// });
+/// ```
+#[track_caller]
+#[inline]
+pub fn transaction<R>(body: impl FnOnce() -> R) -> R {
+    let _entered = enter(Location::caller());
+    body()
+}
+
+/// A transaction that can move between functions and threads: begun where an event arrives,
+/// run in pieces wherever it is handled, ended when dropped. While it is open, and between
+/// its pieces too, every piece runs in the version the transaction began in, or every piece
+/// in the next one.
+///
+/// ```ignore
+/// let mut transaction = dsu::Transaction::begin();
+/// let request = transaction.run(|| read_request(&mut stream));
+/// queue.send((transaction, request)); // answered on a worker thread:
+///
+/// let (mut transaction, request) = queue.recv()?;
+/// transaction.run(|| answer(request));
+/// drop(transaction);
+/// ```
+///
+/// An open `Transaction` that is never dropped keeps every update that conflicts with it
+/// waiting until that update's timeout.
+pub struct Transaction {
+    record: &'static Record,
+    /// `run` takes `&mut self`: one piece at a time.
+    _not_sync: PhantomData<std::cell::Cell<()>>,
+}
+
+impl Transaction {
+    /// Begins a transaction, attached to no thread yet.
+    #[track_caller]
+    pub fn begin() -> Transaction {
+        let record = take_record();
+        record.movable.store(true, Ordering::Relaxed);
+        record.begin(Location::caller());
+        Transaction { record, _not_sync: PhantomData }
+    }
+
+    /// Runs `piece` on this thread as part of the transaction. If the thread already runs in
+    /// a transaction, the two are bound together: each has the other's effects.
+    pub fn run<R>(&mut self, piece: impl FnOnce() -> R) -> R {
+        struct Attached {
+            record: &'static Record,
+            local: *const Local,
+            outer: *const Record,
+        }
+        impl Drop for Attached {
+            fn drop(&mut self) {
+                self.record.add_depth(-1);
+                // SAFETY: `local` is this thread's state; `outer` null or a live record.
+                unsafe {
+                    if let Some(outer) = self.outer.as_ref() {
+                        outer.absorb(self.record);
+                    }
+                    (*self.local).current.set(self.outer);
+                }
+            }
+        }
+        let local = tls::local();
+        // SAFETY: as in `note`.
+        let outer = unsafe { (*local).current.replace(self.record) };
+        // SAFETY: `outer` is null or a live record.
+        if let Some(outer) = unsafe { outer.as_ref() } {
+            self.record.absorb(outer);
+        }
+        self.record.add_depth(1);
+        let _attached = Attached { record: self.record, local, outer };
+        piece()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.record.end();
+        self.record.movable.store(false, Ordering::Relaxed);
+        free_record(self.record);
+    }
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").field("origin", &origin(self.record)).finish()
+    }
+}
+
+fn origin(record: &Record) -> String {
+    // SAFETY: `origin` is null or a `&'static Location`.
+    match unsafe { record.origin.load(Ordering::Relaxed).as_ref() } {
+        Some(location) => format!("transaction begun at {location}"),
+        None => "transaction".to_owned(),
+    }
+}
+
+/// Every record the program has made, and those free for a new movable transaction. Records
+/// are never freed: the updater and patch code may hold them.
+struct Records {
+    all: Vec<&'static Record>,
+    free: Vec<&'static Record>,
+}
+
+static RECORDS: Mutex<Records> = Mutex::new(Records { all: Vec::new(), free: Vec::new() });
+
+/// A record for a new transaction: a free one, or a new one. In a patch, the program's.
+fn take_record() -> &'static Record {
+    if let Some(context) = crate::patch::host() {
+        let mut record: *const Record = ptr::null();
+        // SAFETY: TAKE_RECORD writes a `*const Record` (see `host::call`).
+        unsafe {
+            (context.call)(
+                dsu_abi::op::TAKE_RECORD,
+                ptr::null(),
+                (&mut record as *mut *const Record).cast(),
+            )
+        };
+        // SAFETY: the program's records are never freed.
+        return unsafe { record.as_ref() }.expect("the program makes transaction records");
+    }
+    take_record_here()
+}
+
+pub(crate) fn take_record_here() -> &'static Record {
+    // Items get their effect ids when the registry is made: before any transaction runs.
+    let _ = crate::registry::registry();
+    let mut records = RECORDS.lock();
+    if let Some(record) = records.free.pop() {
+        return record;
+    }
+    let record: &'static Record = Box::leak(Box::new(Record::new()));
+    records.all.push(record);
+    record
+}
+
+fn free_record(record: &'static Record) {
+    if let Some(context) = crate::patch::host() {
+        // SAFETY: FREE_RECORD reads a `&'static Record` (see `host::call`).
+        unsafe {
+            (context.call)(
+                dsu_abi::op::FREE_RECORD,
+                (&record as *const &Record).cast(),
+                ptr::null_mut(),
+            )
+        };
+        return;
+    }
+    free_record_here(record);
+}
+
+pub(crate) fn free_record_here(record: &'static Record) {
+    RECORDS.lock().free.push(record);
+}
+
+/// The calling thread's own record, made on its first transaction.
+#[cold]
+#[inline(never)]
+fn own_record() -> &'static Record {
+    let record = take_record();
+    // SAFETY: as in `note`.
+    unsafe { (*tls::local()).own.set(record) };
+    release_at_exit();
+    record
+}
+
+/// Gives the thread's own record back when the thread exits, ending a transaction a thread
+/// left open (an `Entered` that was forgotten).
+fn release_at_exit() {
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            // SAFETY: as in `note`; `LOCAL` has no destructor and outlives this one.
+            let own = unsafe { (*tls::local()).own.replace(ptr::null()) };
+            // SAFETY: null or one of the program's records.
+            if let Some(record) = unsafe { own.as_ref() } {
+                record.end();
+                free_record(record);
+            }
+        }
+    }
+    thread_local! {
+        static RELEASE: Release = const { Release };
+    }
+    // In a patch this is the patch's thread-local: its destructor runs at this thread's exit
+    // all the same, and gives the record back through the program.
+    RELEASE.with(|_| {});
+}
+
+/// Where the open transactions that have called any of `changed` began.
+pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
+    let records = RECORDS.lock();
+    records
+        .all
+        .iter()
+        .filter(|record| {
+            record.open.load(Ordering::Acquire)
+                && record.effects().iter().zip(changed).any(|(mine, changed)| mine & changed != 0)
+        })
+        .map(|record| origin(record))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn effects_now() -> Effects {
+        // SAFETY: as in `note`.
+        unsafe { (*tls::local()).current.get().as_ref() }.map_or([0; WORDS], Record::effects)
+    }
+
+    #[test]
+    fn a_transaction_records_the_items_it_calls_and_nests() {
+        assert!(!in_transaction());
+        {
+            let _outer = enter(Location::caller());
+            note(3);
+            {
+                let _inner = enter(Location::caller());
+                note(70);
+            }
+            assert!(in_transaction(), "the inner transaction is part of the outer one");
+            assert_eq!(effects_now(), gate::effects_of([3, 70]));
+        }
+        assert!(!in_transaction());
+        note(5); // outside: recorded nowhere
+        transaction(|| assert_eq!(effects_now(), [0; WORDS], "a new transaction starts empty"));
+    }
+
+    #[test]
+    fn a_panic_ends_the_transaction() {
+        let caught = std::panic::catch_unwind(|| {
+            transaction(|| {
+                note(1);
+                panic!("inside");
+            })
+        });
+        assert!(caught.is_err());
+        assert!(!in_transaction());
+        assert!(open_conflicting(&gate::effects_of([1])).is_empty());
+    }
+
+    #[test]
+    fn a_movable_transaction_keeps_its_effects_across_threads() {
+        let mut moved = Transaction::begin();
+        moved.run(|| note(9));
+        assert!(!in_transaction());
+        let moved = std::thread::spawn(move || {
+            moved.run(|| note(10));
+            moved
+        })
+        .join()
+        .unwrap();
+        let changed = gate::effects_of([9]);
+        assert!(open_conflicting(&changed).iter().any(|o| o.contains("transaction.rs")));
+        assert_eq!(moved.record.effects(), gate::effects_of([9, 10]));
+        drop(moved);
+        assert!(open_conflicting(&gate::effects_of([9, 10])).is_empty());
+    }
+
+    #[test]
+    fn a_piece_run_inside_another_transaction_binds_the_two() {
+        let mut moved = Transaction::begin();
+        moved.run(|| note(20));
+        transaction(|| {
+            note(21);
+            moved.run(|| note(22));
+            assert_eq!(effects_now(), gate::effects_of([20, 21, 22]));
+        });
+        assert_eq!(moved.record.effects(), gate::effects_of([20, 21, 22]));
+    }
+}
