@@ -17,7 +17,7 @@
 //!
 //! See the README for the whole flow and `docs/limits.md` for what cannot be updated.
 
-pub use dsu_macros::{updateable, Fingerprint};
+pub use dsu_macros::{transaction, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     rollback, rollback_with, status, transaction, update, update_with, BuildDifference,

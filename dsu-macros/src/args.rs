@@ -68,6 +68,18 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
     Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)) })
 }
 
+/// The arguments of `#[transaction]`: only `crate = path`.
+pub(crate) fn parse_transaction(tokens: TokenStream) -> syn::Result<Path> {
+    let (krate, skip) = parse_list(tokens)?;
+    if let Some(skip) = skip {
+        return Err(syn::Error::new(
+            skip.span(),
+            "unknown argument; the only one of #[dsu::transaction] is `crate = path`",
+        ));
+    }
+    Ok(krate.unwrap_or_else(|| syn::parse_quote!(::dsu)))
+}
+
 /// Whether the arguments of the attribute on a method of an updateable impl block say `skip`.
 pub(crate) fn is_skip(tokens: TokenStream) -> syn::Result<bool> {
     Ok(parse_list(tokens)?.1.is_some())

@@ -8,6 +8,7 @@ mod expand;
 mod hash;
 mod model;
 mod signature;
+mod transaction;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -77,6 +78,39 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
         })
         .unwrap_or_else(|error| expand::fallback(original, error))
         .into()
+}
+
+/// Makes a function a transaction: each call appears to run entirely in one version of the
+/// program, even if an update commits meanwhile.
+///
+/// ```ignore
+/// #[dsu::transaction]
+/// fn handle(request: &Request) -> Reply {
+///     let session = lookup(request); // updateable
+///     respond(&session, request)     // updateable: the same version as `lookup`
+/// }
+/// ```
+///
+/// becomes
+///
+/// ```ignore
+/// fn handle(request: &Request) -> Reply {
+///     let __dsu_transaction = dsu::__private::enter(Location::caller());
+///     { /* body */ }
+/// }
+/// ```
+///
+/// An update commits while the transaction is open only if the transaction has called none
+/// of the items the update changes; otherwise the update waits for it. A transaction that
+/// calls another nests in it. Works on generic functions and on methods alone; together with
+/// `#[dsu::updateable]` the call of the function itself is part of the transaction.
+///
+/// For a block of code, `dsu::transaction(|| ..)`; for a transaction that moves between
+/// functions or threads, `dsu::Transaction`. `#[transaction(crate = path)]` names the `dsu`
+/// crate when it is not a direct dependency called `dsu`.
+#[proc_macro_attribute]
+pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
+    transaction::expand(args.into(), input.into()).into()
 }
 
 /// Gives a type the structural fingerprint an update compares: its kind, the names of its

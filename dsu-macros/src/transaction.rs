@@ -1,0 +1,106 @@
+//! The code `#[transaction]` writes: the function's body, run inside a transaction.
+//!
+//! ```ignore
+//! fn handle(&mut self, request: Request) -> Reply {
+//!     let __dsu_transaction = ::dsu::__private::enter(Location::caller());
+//!     { body }
+//! }
+//! ```
+//!
+//! The transaction is left when the guard drops: after the body's value is made, on every
+//! `return`, `?` and panic.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Attribute, ItemFn};
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let original = input.clone();
+    match parse(args, input) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#original #error)
+        }
+    }
+}
+
+fn parse(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let krate = crate::args::parse_transaction(args)?;
+    let mut function = function(input)?;
+    check(&function)?;
+    if cfg!(feature = "disabled") {
+        return Ok(function.into_token_stream());
+    }
+    // `#[updateable]` below this attribute: let it expand first, so that this transaction
+    // wraps the stub and counts the call of the function itself, which an update of the
+    // function changes. It copies this attribute onto the stub.
+    if let Some(position) = function.attrs.iter().position(is_updateable) {
+        let updateable = function.attrs.remove(position);
+        let this: Attribute = syn::parse_quote!(#[#krate::transaction(crate = #krate)]);
+        function.attrs.insert(0, this);
+        function.attrs.insert(0, updateable);
+        return Ok(function.into_token_stream());
+    }
+    let ItemFn { attrs, vis, sig, block } = &function;
+    let enter = quote_spanned!(sig.ident.span()=>
+        #krate::__private::enter(::core::panic::Location::caller())
+    );
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __dsu_transaction = #enter;
+            #block
+        }
+    })
+}
+
+/// The function the attribute is on, or an error that says what it can go on.
+fn function(input: TokenStream) -> syn::Result<ItemFn> {
+    match syn::parse2::<syn::Item>(input.clone()) {
+        Ok(syn::Item::Fn(function)) => Ok(function),
+        // `fn f();` in a trait or an `extern` block.
+        Ok(syn::Item::Verbatim(tokens)) => match syn::parse2::<syn::ForeignItemFn>(tokens) {
+            Ok(declaration) => Err(syn::Error::new_spanned(
+                declaration.sig,
+                "#[dsu::transaction] needs a function with a body: put it on the impls of a \
+                 trait method",
+            )),
+            Err(_) => Err(elsewhere(input.span())),
+        },
+        Ok(other) => Err(elsewhere(other.span())),
+        Err(_) => Err(elsewhere(input.span())),
+    }
+}
+
+fn elsewhere(span: proc_macro2::Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "#[dsu::transaction] goes on a function or method; for a block of code, call \
+         `dsu::transaction(|| ..)`",
+    )
+}
+
+fn check(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(token) = &sig.asyncness {
+        return Err(syn::Error::new_spanned(
+            token,
+            "an `async fn` cannot be a transaction yet: its body moves between threads at each \
+             `.await`. Begin a `dsu::Transaction` in it and run each piece between awaits with \
+             `transaction.run(|| ..)`",
+        ));
+    }
+    if let Some(token) = &sig.constness {
+        return Err(syn::Error::new_spanned(
+            token,
+            "a `const fn` cannot be a transaction: it may run at compile time; remove `const`",
+        ));
+    }
+    Ok(())
+}
+
+fn is_updateable(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|segment| segment.ident == "updateable")
+}
