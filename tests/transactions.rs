@@ -1,0 +1,209 @@
+//! Transactions against real updates: an update commits beside a transaction that called
+//! nothing it changes, waits for one that did, gives up after its timeout with nothing
+//! changed, counts the call of an updateable transaction itself, and is not blocked by a
+//! transaction that panicked; a transaction moved to another thread stays in one version.
+//!
+//! Every test starts and ends at version 1 of `txapp`; they take turns, as they share the
+//! process's one program.
+
+use std::sync::{mpsc, Mutex, MutexGuard};
+use std::thread;
+use std::time::Duration;
+
+mod support;
+
+/// Takes this test's turn, at version 1: a test that failed does not spoil the others'.
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    while dsu::status().versions.len() > 1 {
+        dsu::rollback().expect("back towards v1");
+    }
+    turn
+}
+
+fn v2() -> std::path::PathBuf {
+    support::build("txapp/v2", &[])
+}
+
+fn versions() -> [u32; 3] {
+    [txapp::a(), txapp::b(), txapp::c()]
+}
+
+fn back_to_v1() {
+    dsu::rollback().expect("back to v1");
+    assert_eq!(versions(), [1, 1, 1]);
+}
+
+#[test]
+fn an_update_commits_beside_a_transaction_that_called_nothing_it_changes() {
+    let _turn = turn();
+    let v2 = v2();
+    let mut transaction = dsu::Transaction::begin();
+    assert_eq!(transaction.run(txapp::steady), 0);
+
+    let report = dsu::update(&v2).expect("v2 applies at once");
+    assert!(report.waited_for.is_empty(), "{report}");
+    // Everything the transaction ran is the same in v2: it goes on in v2.
+    assert_eq!(transaction.run(versions), [2, 2, 2]);
+    drop(transaction);
+    back_to_v1();
+}
+
+#[test]
+fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
+    let _turn = turn();
+    let v2 = v2();
+    let mut transaction = dsu::Transaction::begin();
+    assert_eq!(transaction.run(txapp::a), 1);
+
+    let updater = thread::spawn(move || {
+        dsu::update_with(&v2, &dsu::UpdateOptions::default().timeout(Duration::from_secs(30)))
+    });
+    thread::sleep(Duration::from_millis(100));
+    assert!(!updater.is_finished(), "the update waits");
+    // Calls outside any transaction go on, in v1.
+    assert_eq!(versions(), [1, 1, 1]);
+    // The transaction goes on in v1 to its end.
+    assert_eq!(transaction.run(versions), [1, 1, 1]);
+    drop(transaction);
+
+    let report = updater.join().unwrap().expect("v2 applies once the transaction ended");
+    // It waited from its check of the transactions (after loading the patch) to the drop.
+    assert!(report.waited > Duration::ZERO, "{report}");
+    assert_eq!(report.waited_for.len(), 1, "{report}");
+    assert!(report.waited_for[0].contains("tests/transactions.rs"), "{report}");
+    assert_eq!(versions(), [2, 2, 2]);
+    back_to_v1();
+}
+
+#[test]
+fn an_update_that_times_out_changes_nothing() {
+    let _turn = turn();
+    let v2 = v2();
+    let before = dsu::status();
+    let mut transaction = dsu::Transaction::begin();
+    assert_eq!(transaction.run(txapp::b), 1);
+
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_millis(100));
+    let error = dsu::update_with(&v2, &options).expect_err("the transaction stays open");
+    let dsu::UpdateError::Timeout { waited, transactions } = &error else {
+        panic!("a timeout, not {error}");
+    };
+    assert!(*waited >= Duration::from_millis(100));
+    assert_eq!(transactions.len(), 1);
+    assert!(error.to_string().contains("nothing changed"), "{error}");
+    assert_eq!(dsu::status().items, before.items);
+    assert_eq!(dsu::status().versions, before.versions);
+    assert_eq!(transaction.run(versions), [1, 1, 1]);
+    drop(transaction);
+
+    // The same patch applies once the transaction has ended.
+    dsu::update(&v2).expect("v2 applies");
+    back_to_v1();
+}
+
+#[test]
+fn an_update_inside_a_transaction_is_refused() {
+    let _turn = turn();
+    let v2 = v2();
+    let before = dsu::status();
+    let refused = dsu::transaction(|| dsu::update(&v2));
+    assert!(matches!(refused, Err(dsu::UpdateError::InsideTransaction)), "{refused:?}");
+    assert!(matches!(dsu::transaction(dsu::rollback), Err(dsu::UpdateError::InsideTransaction)));
+    assert_eq!(dsu::status().versions, before.versions);
+}
+
+#[test]
+fn an_updateable_transaction_counts_its_own_call() {
+    let _turn = turn();
+    let v2 = v2();
+    // `handle` is v1's until it returns: it sees v1's `a` too, although the update changes
+    // `a` and `handle` and is applied while `handle` sleeps.
+    let handler = thread::spawn(|| txapp::handle(2000));
+    thread::sleep(Duration::from_millis(50));
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_secs(30));
+    let report = dsu::update_with(&v2, &options).expect("v2 applies after handle returns");
+    assert_eq!(handler.join().unwrap(), [1, 1]);
+    assert_eq!(report.waited_for.len(), 1, "{report}");
+    assert!(report.waited_for[0].contains("fixtures/txapp/v1/src/lib.rs"), "{report}");
+    assert_eq!(txapp::handle(0), [2, 2]);
+    back_to_v1();
+}
+
+#[test]
+fn a_transaction_that_panicked_does_not_block_updates() {
+    let _turn = turn();
+    let v2 = v2();
+    let panicked = thread::spawn(|| {
+        dsu::transaction(|| {
+            txapp::a();
+            panic!("inside a transaction");
+        })
+    })
+    .join();
+    assert!(panicked.is_err());
+    let caught = std::panic::catch_unwind(|| {
+        dsu::transaction(|| {
+            txapp::b();
+            panic!("inside a transaction");
+        })
+    });
+    assert!(caught.is_err());
+
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_millis(200));
+    let report = dsu::update_with(&v2, &options).expect("nothing is left open");
+    assert!(report.waited_for.is_empty(), "{report}");
+    back_to_v1();
+}
+
+#[test]
+fn a_transaction_moved_to_another_thread_stays_in_one_version() {
+    let _turn = turn();
+    let v2 = v2();
+    // The top half runs here.
+    let mut transaction = dsu::Transaction::begin();
+    let a = transaction.run(txapp::a);
+
+    let updater = thread::spawn(move || dsu::update(&v2));
+    thread::sleep(Duration::from_millis(50));
+
+    // The bottom half runs on a worker, while the update waits.
+    let (work, worker_queue) = mpsc::channel::<dsu::Transaction>();
+    let worker = thread::spawn(move || {
+        let mut transaction = worker_queue.recv().unwrap();
+        let rest = transaction.run(|| [txapp::b(), txapp::c()]);
+        drop(transaction);
+        rest
+    });
+    work.send(transaction).unwrap();
+    assert_eq!((a, worker.join().unwrap()), (1, [1, 1]));
+    updater.join().unwrap().expect("v2 applies when the bottom half ended");
+    assert_eq!(versions(), [2, 2, 2]);
+    back_to_v1();
+}
+
+#[test]
+fn nested_transactions_are_one() {
+    let _turn = turn();
+    let v2 = v2();
+    let (entered, is_entered) = mpsc::channel();
+    let (go_on, wait) = mpsc::channel::<()>();
+    let outer = thread::spawn(move || {
+        dsu::transaction(|| {
+            let a = txapp::a();
+            entered.send(()).unwrap();
+            wait.recv().unwrap();
+            // `observe` is a transaction of its own, nested in this one: still v1.
+            (a, txapp::observe(0))
+        })
+    });
+    is_entered.recv().unwrap();
+    let updater = thread::spawn(move || dsu::update(&v2));
+    thread::sleep(Duration::from_millis(50));
+    go_on.send(()).unwrap();
+    assert_eq!(outer.join().unwrap(), (1, [1, 1, 1]));
+    updater.join().unwrap().expect("v2 applies after the outer transaction");
+    assert_eq!(txapp::observe(0), [2, 2, 2]);
+    back_to_v1();
+}
