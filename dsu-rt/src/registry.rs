@@ -129,6 +129,11 @@ unsafe impl Send for Registry {}
 impl Registry {
     /// The registry of this image: its own items, as version 0.
     fn new() -> Registry {
+        // Miri cannot read the section bounds linkme's slices are made of; its tests build
+        // registries of their own with `with_items`.
+        #[cfg(miri)]
+        return Registry::with_items(None, &[]);
+        #[cfg(not(miri))]
         Registry::with_items(PROGRAMS.first(), &ITEMS)
     }
 
@@ -203,10 +208,11 @@ impl Registry {
 
 /// The slot an item descriptor points at.
 pub(crate) fn slot_of(desc: &ItemDesc) -> &'static ErasedSlot {
-    // SAFETY: `desc.slot` is the address of a `static Slot<F>` (`repr(C)`, its first field an
-    // `AtomicPtr<()>` like `ErasedSlot`) generated next to the item by `#[updateable]` in an image that is never
-    // unloaded (descriptors of a patch are read only
-    // after abi_stable checked the manifest's layout).
+    // SAFETY: `desc.slot` is the address of a `static Slot<F>` generated next to the item by
+    // `#[updateable]`, in an image that is never unloaded. `Slot` is `repr(C)` and starts with
+    // the fields of `ErasedSlot` (`AtomicPtr<()>`, `AtomicU32`), also `repr(C)`. A patch's
+    // descriptors are read only after abi_stable checked the manifest's layout and the build
+    // fingerprint showed the same runtime layout.
     unsafe { &*desc.slot.cast::<ErasedSlot>() }
 }
 
