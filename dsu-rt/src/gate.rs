@@ -9,122 +9,37 @@
 //! so new transactions cannot keep a waiting update waiting. Only the program's gate is used;
 //! a patch reaches it through the records the program made.
 
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
-
+use crate::protocol::{self, Effects, Pending};
 use crate::transaction::{self, Record};
-
-/// Words of effect bits: each transaction records the items it called in 256 bits, item `id`
-/// at bit `id % 256`. Items that share a bit make a transaction conflict with an update that
-/// changes either, which costs waiting, never consistency.
-pub(crate) const WORDS: usize = 4;
-
-/// The effect bits of a set of items.
-pub(crate) type Effects = [u64; WORDS];
-
-/// Where item `id`'s bit is: its word, and the bit in the word.
-#[inline(always)]
-pub(crate) fn split(id: u32) -> (usize, u64) {
-    ((id as usize >> 6) % WORDS, 1 << (id & 63))
-}
-
-/// The effect bits of `ids`.
-pub(crate) fn effects_of(ids: impl IntoIterator<Item = u32>) -> Effects {
-    let mut effects = [0; WORDS];
-    for id in ids {
-        let (word, bit) = split(id);
-        effects[word] |= bit;
-    }
-    effects
-}
 
 /// The program's gate.
 pub(crate) struct Gate {
-    /// The effect bits of the items the waiting update changes; zero when no update waits.
-    /// Written under `lock`.
-    pub(crate) pending: [AtomicU64; WORDS],
-    /// Whether `heavy_barrier` is a `membarrier`, so that the transactions' side needs only a
-    /// compiler fence. Set once, before the first record exists.
-    membarrier: AtomicBool,
-    lock: Mutex<()>,
-    opened: Condvar,
-    /// `held`, as the program's code: a patch's copy of this module has its own statics (and
+    pub(crate) pending: Pending,
+    /// `held`, as the program's code: a patch's copy of this crate has its own statics (and
     /// `parking_lot` its own parking table), so a held transaction must wait in the program's.
-    pub(crate) held: fn(&Record, usize, u64),
+    pub(crate) held: fn(&Record, u32),
 }
 
-static GATE: Gate = Gate {
-    pending: [const { AtomicU64::new(0) }; WORDS],
-    membarrier: AtomicBool::new(false),
-    lock: Mutex::new(()),
-    opened: Condvar::new(),
-    held,
-};
+/// The program's gate. Made before the first record, which points to it.
+static GATE: LazyLock<Gate> = LazyLock::new(|| {
+    let pending = Pending::new(barrier::membarrier);
+    if barrier::register() {
+        pending.use_kernel_barrier();
+    }
+    Gate { pending, held }
+});
 
-/// The program's gate, ready for records: called before the first record is made.
 pub(crate) fn gate() -> &'static Gate {
-    static BARRIER: Once = Once::new();
-    BARRIER.call_once(|| GATE.membarrier.store(barrier::register(), Ordering::Relaxed));
     &GATE
 }
 
-impl Gate {
-    /// The transactions' side of the barrier pair: orders a record's effect store before its
-    /// load of `pending`.
-    #[inline(always)]
-    pub(crate) fn light_barrier(&self) {
-        if self.membarrier.load(Ordering::Relaxed) {
-            std::sync::atomic::compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
-    }
-
-    /// The updater's side: after it, every thread's effect stores made before its light
-    /// barrier are visible here, or that thread's load of `pending` sees this update's bits.
-    fn heavy_barrier(&self) {
-        if !(self.membarrier.load(Ordering::Relaxed) && barrier::membarrier()) {
-            fence(Ordering::SeqCst);
-        }
-    }
-
-    /// Whether any of `effects` is pending. Called under `lock`.
-    fn meets_pending(&self, effects: &Effects) -> bool {
-        effects
-            .iter()
-            .zip(&self.pending)
-            .any(|(mine, pending)| mine & pending.load(Ordering::Relaxed) != 0)
-    }
-}
-
-/// A transaction's first call of an item that a waiting update changes. Runs in the program.
-///
-/// If the transaction has already called another item the update changes, it is bound to run
-/// in the old version, and the update waits for it: the call goes on in the old version.
-/// Otherwise the transaction has run nothing the update changes, and it is held here, with the
-/// item's bit taken back, until the update has committed or given up; then the call goes on in
-/// whichever version runs.
-fn held(record: &Record, word: usize, bit: u64) {
-    let gate = &GATE;
-    let mut guard = gate.lock.lock();
-    loop {
-        let mut before = record.effects();
-        before[word] &= !bit;
-        if gate.meets_pending(&before) {
-            return; // bound to the old version: the update waits for this transaction
-        }
-        if gate.pending[word].load(Ordering::Relaxed) & bit == 0 {
-            // The update has ended. `pending` changes only under the lock, so a later update
-            // that takes the lock sees this bit when it scans.
-            record.set_effect(word, bit);
-            return;
-        }
-        record.clear_effect(word, bit);
-        gate.opened.wait(&mut guard);
-    }
+/// A transaction's first call of item `id` while an update waits on it. Runs in the program.
+fn held(record: &Record, id: u32) {
+    let (word, bit) = protocol::split(id);
+    GATE.pending.held(record.footprint(), word, bit);
 }
 
 /// An update's hold on the gate, from the moment no open transaction conflicts with it until
@@ -148,14 +63,7 @@ pub(crate) struct TimedOut {
 /// items, for at most `timeout`. On success the gate stays closed until the `Held` is
 /// dropped; on a timeout it is open again and nothing changed.
 pub(crate) fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut> {
-    let gate = gate();
-    {
-        let _guard = gate.lock.lock();
-        for (pending, bits) in gate.pending.iter().zip(changed) {
-            pending.store(bits, Ordering::Relaxed);
-        }
-    }
-    gate.heavy_barrier();
+    gate().pending.close(&changed);
     let started = Instant::now();
     let mut waited_for: Vec<String> = Vec::new();
     let mut pause = Duration::from_micros(20);
@@ -171,7 +79,7 @@ pub(crate) fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut
         }
         let waited = started.elapsed();
         if waited >= timeout {
-            release();
+            GATE.pending.open();
             return Err(TimedOut { waited, open: conflicts });
         }
         std::thread::sleep(pause.min(timeout - waited));
@@ -191,19 +99,8 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        release();
+        GATE.pending.open();
     }
-}
-
-/// Opens the gate: no update waits, and held transactions go on.
-fn release() {
-    let gate = &GATE;
-    let _guard = gate.lock.lock();
-    for pending in &gate.pending {
-        // Release: a transaction that sees its bit cleared sees the commit's slot stores.
-        pending.store(0, Ordering::Release);
-    }
-    gate.opened.notify_all();
 }
 
 /// The heavy side of the asymmetric barrier: Linux's `membarrier`, which runs a full memory
@@ -249,11 +146,14 @@ mod barrier {
 #[cfg(test)]
 mod tests {
     use std::panic::Location;
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
     use std::thread;
 
+    use parking_lot::Mutex;
+
     use super::*;
+    use crate::protocol::effects_of;
     use crate::transaction::{enter, note};
 
     /// The gate is the process's: its tests take turns.
@@ -313,7 +213,7 @@ mod tests {
         };
         assert!(timed_out.waited >= Duration::from_millis(30));
         assert_eq!(timed_out.open.len(), 1);
-        assert!(GATE.pending.iter().all(|word| word.load(Ordering::Relaxed) == 0));
+        assert!(!GATE.pending.is_closed(), "the gate is open again");
         end.send(()).unwrap();
         thread.join().unwrap();
     }

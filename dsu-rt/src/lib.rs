@@ -10,6 +10,8 @@ mod host;
 mod loader;
 mod patch;
 mod plan;
+mod primitive;
+mod protocol;
 mod registry;
 mod report;
 mod slot;

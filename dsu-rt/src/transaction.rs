@@ -17,28 +17,27 @@
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::gate::{self, Effects, Gate, WORDS};
+use crate::gate::{self, Gate};
+use crate::protocol::{Effects, Footprint};
 use crate::tls::{self, Local};
 
 /// The state of one transaction, on a record that is reused for the next one.
 ///
-/// Only the thread running the transaction writes it; the updater reads `open`, `effects`
-/// and `origin`. Two cache lines of its own, so that no other thread's writes share them.
+/// Only the thread running the transaction writes it; the updater reads the footprint and
+/// the origin. Two cache lines of its own, so that no other thread's writes share them.
 #[repr(C, align(128))]
 pub(crate) struct Record {
-    /// Whether a transaction is open on the record.
-    open: AtomicBool,
+    /// Whether the transaction is open, and the items it has called.
+    footprint: Footprint,
     /// Whether a movable [`Transaction`] owns the record: leaving its last `run` does not
     /// end it, dropping the `Transaction` does.
     movable: AtomicBool,
     /// How many `enter`s and `run`s are active on the record.
     depth: AtomicU32,
-    /// The items the transaction has called: see `gate::split`.
-    effects: [AtomicU64; WORDS],
     /// Where the transaction began.
     origin: AtomicPtr<Location<'static>>,
     /// The program's gate.
@@ -48,75 +47,35 @@ pub(crate) struct Record {
 impl Record {
     fn new() -> Record {
         Record {
-            open: AtomicBool::new(false),
+            footprint: Footprint::new(),
             movable: AtomicBool::new(false),
             depth: AtomicU32::new(0),
-            effects: [const { AtomicU64::new(0) }; WORDS],
             origin: AtomicPtr::new(ptr::null_mut()),
             gate: gate::gate(),
         }
     }
 
+    pub(crate) fn footprint(&self) -> &Footprint {
+        &self.footprint
+    }
+
     /// Opens a transaction on the record, with no effects yet.
     #[inline(always)]
     fn begin(&self, origin: &'static Location<'static>) {
+        // Relaxed: read by the updater for its report only.
         self.origin.store(ptr::from_ref(origin).cast_mut(), Ordering::Relaxed);
-        for word in &self.effects {
-            word.store(0, Ordering::Relaxed);
-        }
-        self.open.store(true, Ordering::Relaxed);
-    }
-
-    /// Ends the transaction: everything it did happens before the updater sees it closed.
-    #[inline(always)]
-    fn end(&self) {
-        self.open.store(false, Ordering::Release);
+        self.footprint.begin();
     }
 
     /// Notes a call of the item with effect id `id`, before the call reads the item's slot.
     #[inline(always)]
     fn note(&self, id: u32) {
-        let (word, bit) = gate::split(id);
-        let seen = self.effects[word].load(Ordering::Relaxed);
-        if seen & bit == 0 {
-            self.first_call(word, bit, seen);
+        if self.footprint.note(id, &self.gate.pending) {
+            (self.gate.held)(self, id);
         }
     }
 
-    #[inline(never)]
-    fn first_call(&self, word: usize, bit: u64, seen: u64) {
-        self.effects[word].store(seen | bit, Ordering::Relaxed);
-        let gate = self.gate;
-        gate.light_barrier();
-        if gate.pending[word].load(Ordering::Relaxed) & bit != 0 {
-            (gate.held)(self, word, bit);
-        }
-    }
-
-    pub(crate) fn effects(&self) -> Effects {
-        self.effects.each_ref().map(|word| word.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn set_effect(&self, word: usize, bit: u64) {
-        let effects = &self.effects[word];
-        effects.store(effects.load(Ordering::Relaxed) | bit, Ordering::Relaxed);
-    }
-
-    pub(crate) fn clear_effect(&self, word: usize, bit: u64) {
-        let effects = &self.effects[word];
-        effects.store(effects.load(Ordering::Relaxed) & !bit, Ordering::Relaxed);
-    }
-
-    /// Adds `other`'s effects to this record's.
-    fn absorb(&self, other: &Record) {
-        for (mine, theirs) in self.effects.iter().zip(&other.effects) {
-            mine.store(
-                mine.load(Ordering::Relaxed) | theirs.load(Ordering::Relaxed),
-                Ordering::Relaxed,
-            );
-        }
-    }
-
+    /// Owner-only bookkeeping: `Relaxed` is enough, no other thread reads it.
     fn add_depth(&self, by: i32) -> u32 {
         let depth = self.depth.load(Ordering::Relaxed).wrapping_add_signed(by);
         self.depth.store(depth, Ordering::Relaxed);
@@ -185,7 +144,7 @@ impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {
         if self.record.add_depth(-1) == 0 && !self.record.movable.load(Ordering::Relaxed) {
-            self.record.end();
+            self.record.footprint.end();
             // SAFETY: `local` is this thread's state (`Entered` does not leave its thread).
             unsafe { (*self.local).current.set(ptr::null()) };
         }
@@ -255,7 +214,7 @@ impl Transaction {
                 // SAFETY: `local` is this thread's state; `outer` null or a live record.
                 unsafe {
                     if let Some(outer) = self.outer.as_ref() {
-                        outer.absorb(self.record);
+                        outer.footprint.absorb(&self.record.footprint);
                     }
                     (*self.local).current.set(self.outer);
                 }
@@ -266,7 +225,7 @@ impl Transaction {
         let outer = unsafe { (*local).current.replace(self.record) };
         // SAFETY: `outer` is null or a live record.
         if let Some(outer) = unsafe { outer.as_ref() } {
-            self.record.absorb(outer);
+            self.record.footprint.absorb(&outer.footprint);
         }
         self.record.add_depth(1);
         let _attached = Attached { record: self.record, local, outer };
@@ -276,7 +235,7 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        self.record.end();
+        self.record.footprint.end();
         self.record.movable.store(false, Ordering::Relaxed);
         free_record(self.record);
     }
@@ -375,7 +334,7 @@ fn release_at_exit() {
             let own = unsafe { (*tls::local()).own.replace(ptr::null()) };
             // SAFETY: null or one of the program's records.
             if let Some(record) = unsafe { own.as_ref() } {
-                record.end();
+                record.footprint.end();
                 free_record(record);
             }
         }
@@ -394,10 +353,7 @@ pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
     records
         .all
         .iter()
-        .filter(|record| {
-            record.open.load(Ordering::Acquire)
-                && record.effects().iter().zip(changed).any(|(mine, changed)| mine & changed != 0)
-        })
+        .filter(|record| record.footprint.conflicts_with(changed))
         .map(|record| origin(record))
         .collect()
 }
@@ -405,10 +361,12 @@ pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{effects_of, WORDS};
 
     fn effects_now() -> Effects {
         // SAFETY: as in `note`.
-        unsafe { (*tls::local()).current.get().as_ref() }.map_or([0; WORDS], Record::effects)
+        unsafe { (*tls::local()).current.get().as_ref() }
+            .map_or([0; WORDS], |record| record.footprint.effects())
     }
 
     #[test]
@@ -422,7 +380,7 @@ mod tests {
                 note(70);
             }
             assert!(in_transaction(), "the inner transaction is part of the outer one");
-            assert_eq!(effects_now(), gate::effects_of([3, 70]));
+            assert_eq!(effects_now(), effects_of([3, 70]));
         }
         assert!(!in_transaction());
         note(5); // outside: recorded nowhere
@@ -439,7 +397,7 @@ mod tests {
         });
         assert!(caught.is_err());
         assert!(!in_transaction());
-        assert!(open_conflicting(&gate::effects_of([1])).is_empty());
+        assert!(open_conflicting(&effects_of([1])).is_empty());
     }
 
     #[test]
@@ -453,11 +411,11 @@ mod tests {
         })
         .join()
         .unwrap();
-        let changed = gate::effects_of([9]);
+        let changed = effects_of([9]);
         assert!(open_conflicting(&changed).iter().any(|o| o.contains("transaction.rs")));
-        assert_eq!(moved.record.effects(), gate::effects_of([9, 10]));
+        assert_eq!(moved.record.footprint.effects(), effects_of([9, 10]));
         drop(moved);
-        assert!(open_conflicting(&gate::effects_of([9, 10])).is_empty());
+        assert!(open_conflicting(&effects_of([9, 10])).is_empty());
     }
 
     #[test]
@@ -467,8 +425,8 @@ mod tests {
         transaction(|| {
             note(21);
             moved.run(|| note(22));
-            assert_eq!(effects_now(), gate::effects_of([20, 21, 22]));
+            assert_eq!(effects_now(), effects_of([20, 21, 22]));
         });
-        assert_eq!(moved.record.effects(), gate::effects_of([20, 21, 22]));
+        assert_eq!(moved.record.footprint.effects(), effects_of([20, 21, 22]));
     }
 }

@@ -16,6 +16,7 @@ use crate::gate::{self, Held};
 use crate::host::Outcome;
 use crate::patch::host;
 use crate::plan::{plan, Plan};
+use crate::protocol;
 use crate::registry::{registry, slot_of, Implementation, Item, Key, Registry, Version};
 use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
 use crate::{build_info, fingerprint, loader};
@@ -209,7 +210,7 @@ fn hold(
     if effects.is_empty() {
         return Ok(None);
     }
-    gate::hold(gate::effects_of(effects), options.timeout).map(Some).map_err(|timed_out| {
+    gate::hold(protocol::effects_of(effects), options.timeout).map(Some).map_err(|timed_out| {
         UpdateError::Timeout { waited: timed_out.waited, transactions: timed_out.open }
     })
 }

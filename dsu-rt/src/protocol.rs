@@ -1,0 +1,229 @@
+//! The concurrency core of transactions: what a transaction records and how an update
+//! decides, against it, when to commit. `transaction.rs` and `gate.rs` build the runtime on
+//! it; `tests/loom.rs` model-checks it with loom: this file is compiled there on its own, with
+//! loom's primitives in place of `primitive.rs`.
+//!
+//! The two sides meet as in Dekker's algorithm. A transaction's first call of an item stores
+//! the item's bit in its footprint, then (light barrier) loads the pending bits; an update
+//! stores the pending bits, then (heavy barrier) loads the footprints. With a barrier on each
+//! side, at least one of them sees the other's store: either the update sees the call and
+//! waits for the transaction, or the transaction sees the update and is held before the call.
+//! `docs/transactions.md` has the whole argument.
+
+use super::primitive::{compiler_fence, fence, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+
+/// Words of effect bits: a transaction records the items it called in 256 bits, item `id` at
+/// bit `id % 256`. Items that share a bit make a transaction conflict with an update that
+/// changes either, which costs waiting, never consistency.
+pub(crate) const WORDS: usize = 4;
+
+/// The effect bits of a set of items.
+pub(crate) type Effects = [u64; WORDS];
+
+/// Where item `id`'s bit is: its word, and the bit in the word.
+#[inline(always)]
+pub(crate) fn split(id: u32) -> (usize, u64) {
+    ((id as usize >> 6) % WORDS, 1 << (id & 63))
+}
+
+/// The effect bits of `ids`.
+pub(crate) fn effects_of(ids: impl IntoIterator<Item = u32>) -> Effects {
+    let mut effects = [0; WORDS];
+    for id in ids {
+        let (word, bit) = split(id);
+        effects[word] |= bit;
+    }
+    effects
+}
+
+fn meet(a: &Effects, b: &Effects) -> bool {
+    a.iter().zip(b).any(|(a, b)| a & b != 0)
+}
+
+/// What one transaction has done: whether it is open, and which items it has called.
+///
+/// Only the thread that runs the transaction writes it (`Relaxed` stores: what orders them
+/// against the updater is the barrier pair, and the `Release` of `end`); the updater reads it.
+pub(crate) struct Footprint {
+    open: AtomicBool,
+    effects: [AtomicU64; WORDS],
+}
+
+impl Footprint {
+    pub(crate) fn new() -> Footprint {
+        Footprint {
+            open: AtomicBool::new(false),
+            effects: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Opens a transaction, with no effects yet. A stale bit the updater might still read
+    /// makes it wait for nothing, never commit too early.
+    #[inline(always)]
+    pub(crate) fn begin(&self) {
+        for word in &self.effects {
+            word.store(0, Ordering::Relaxed);
+        }
+        self.open.store(true, Ordering::Relaxed);
+    }
+
+    /// Ends the transaction. `Release`: every call it made happens before an updater that
+    /// sees it closed (with `Acquire`) commits.
+    #[inline(always)]
+    pub(crate) fn end(&self) {
+        self.open.store(false, Ordering::Release);
+    }
+
+    /// Notes a call of item `id`, before the call reads the item's slot. True if the call
+    /// must first go through `Pending::held`: an update waits on this item.
+    #[inline(always)]
+    pub(crate) fn note(&self, id: u32, pending: &Pending) -> bool {
+        let (word, bit) = split(id);
+        let seen = self.effects[word].load(Ordering::Relaxed);
+        seen & bit == 0 && self.first_call(word, bit, seen, pending)
+    }
+
+    #[inline(never)]
+    fn first_call(&self, word: usize, bit: u64, seen: u64, pending: &Pending) -> bool {
+        self.effects[word].store(seen | bit, Ordering::Relaxed);
+        pending.light_barrier();
+        // Acquire: if this reads the zero with which an update opened the gate again, the
+        // call must see that update's slot stores (found by loom).
+        pending.words[word].load(Ordering::Acquire) & bit != 0
+    }
+
+    pub(crate) fn effects(&self) -> Effects {
+        std::array::from_fn(|word| self.effects[word].load(Ordering::Relaxed))
+    }
+
+    fn set(&self, word: usize, bits: u64) {
+        let effects = &self.effects[word];
+        effects.store(effects.load(Ordering::Relaxed) | bits, Ordering::Relaxed);
+    }
+
+    fn clear(&self, word: usize, bits: u64) {
+        let effects = &self.effects[word];
+        effects.store(effects.load(Ordering::Relaxed) & !bits, Ordering::Relaxed);
+    }
+
+    /// Adds `other`'s effects to these: the two transactions are bound together.
+    pub(crate) fn absorb(&self, other: &Footprint) {
+        for (word, bits) in other.effects().into_iter().enumerate() {
+            self.set(word, bits);
+        }
+    }
+
+    /// Whether the transaction is open and has called any of `changed`. Called by the
+    /// updater after `Pending::close`.
+    pub(crate) fn conflicts_with(&self, changed: &Effects) -> bool {
+        self.open.load(Ordering::Acquire) && meet(&self.effects(), changed)
+    }
+}
+
+/// The updater's side: the bits of the items an update waits to change.
+pub(crate) struct Pending {
+    /// Zero when no update waits. Written under `lock`, so that a transaction that takes the
+    /// lock sees a whole set.
+    words: [AtomicU64; WORDS],
+    /// Whether `kernel_barrier` works, so that the light barrier need only stop the compiler.
+    kernel: AtomicBool,
+    /// A barrier that runs a full fence on every running thread of the process (Linux's
+    /// `membarrier`); false if it could not.
+    kernel_barrier: fn() -> bool,
+    lock: Mutex,
+    opened: Condvar,
+}
+
+impl Pending {
+    /// No update waiting; `kernel_barrier` is used once `use_kernel_barrier` says it works.
+    pub(crate) fn new(kernel_barrier: fn() -> bool) -> Pending {
+        Pending {
+            words: std::array::from_fn(|_| AtomicU64::new(0)),
+            kernel: AtomicBool::new(false),
+            kernel_barrier,
+            lock: Mutex::new(),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// Lets the light barrier be a compiler fence from now on: the heavy one is the kernel's.
+    /// Called before any footprint exists.
+    pub(crate) fn use_kernel_barrier(&self) {
+        self.kernel.store(true, Ordering::Relaxed);
+    }
+
+    /// The transactions' side of the barrier pair.
+    #[inline(always)]
+    fn light_barrier(&self) {
+        if self.kernel.load(Ordering::Relaxed) {
+            // The kernel barrier runs a full fence on this thread if it is running, and a
+            // thread that is not running has been through a context switch, which is one.
+            compiler_fence(Ordering::SeqCst);
+            return;
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    fn heavy_barrier(&self) {
+        if !(self.kernel.load(Ordering::Relaxed) && (self.kernel_barrier)()) {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// Closes the gate on `changed`: from now on, a transaction's first call of one of them
+    /// either is seen by `Footprint::conflicts_with` or goes through `held`.
+    pub(crate) fn close(&self, changed: &Effects) {
+        {
+            let _guard = self.lock.lock();
+            for (word, bits) in self.words.iter().zip(changed) {
+                word.store(*bits, Ordering::Relaxed);
+            }
+        }
+        self.heavy_barrier();
+    }
+
+    /// Whether an update waits.
+    #[cfg(test)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.words.iter().any(|word| word.load(Ordering::Relaxed) != 0)
+    }
+
+    /// Opens the gate: after the commit, or when the update gave up. Held transactions go on.
+    pub(crate) fn open(&self) {
+        let _guard = self.lock.lock();
+        for word in &self.words {
+            // Release: a held transaction that sees its bit cleared (under the lock) sees the
+            // commit's slot stores too.
+            word.store(0, Ordering::Release);
+        }
+        self.opened.notify_all();
+    }
+
+    /// A transaction's first call of an item, bit `bit` of word `word`, that a waiting update
+    /// changes.
+    ///
+    /// If the transaction has already called another item the update changes, the update
+    /// waits for it, and the call goes on in the old version. Otherwise the transaction has
+    /// run nothing the update changes: it is held, with the call's bit taken back, until the
+    /// update has committed or given up, and then goes on in whichever version runs.
+    pub(crate) fn held(&self, footprint: &Footprint, word: usize, bit: u64) {
+        let mut guard = self.lock.lock();
+        loop {
+            let mut before = footprint.effects();
+            before[word] &= !bit;
+            let pending: Effects =
+                std::array::from_fn(|word| self.words[word].load(Ordering::Relaxed));
+            if meet(&before, &pending) {
+                return; // bound to the old version: the update waits for this transaction
+            }
+            if pending[word] & bit == 0 {
+                // The update has ended. The bits change only under the lock, so a later
+                // update, which takes the lock to close the gate, sees this call's bit.
+                footprint.set(word, bit);
+                return;
+            }
+            footprint.clear(word, bit);
+            guard = self.opened.wait(guard);
+        }
+    }
+}
