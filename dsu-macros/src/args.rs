@@ -70,14 +70,36 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
 
 /// The arguments of `#[transaction]`: only `crate = path`.
 pub(crate) fn parse_transaction(tokens: TokenStream) -> syn::Result<Path> {
-    let (krate, skip) = parse_list(tokens)?;
-    if let Some(skip) = skip {
-        return Err(syn::Error::new(
-            skip.span(),
+    let mut krate = None;
+    syn::meta::parser(|meta| {
+        crate_only(
+            meta,
+            &mut krate,
             "unknown argument; the only one of #[dsu::transaction] is `crate = path`",
-        ));
-    }
+        )
+    })
+    .parse2(tokens)?;
     Ok(krate.unwrap_or_else(|| syn::parse_quote!(::dsu)))
+}
+
+/// One argument of a list whose only argument is `crate = path`: the derive's and
+/// `#[transaction]`'s.
+pub(crate) fn crate_only(
+    meta: syn::meta::ParseNestedMeta<'_>,
+    found: &mut Option<Path>,
+    unknown: &str,
+) -> syn::Result<()> {
+    if !meta.path.is_ident("crate") {
+        return Err(meta.error(unknown));
+    }
+    if found.is_some() {
+        return Err(meta.error("`crate` is given twice; keep one"));
+    }
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(CRATE_WITHOUT_PATH));
+    }
+    *found = Some(crate_path(meta.value()?)?);
+    Ok(())
 }
 
 /// Whether the arguments of the attribute on a method of an updateable impl block say `skip`.

@@ -75,18 +75,7 @@ fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
     let mut found: Option<Path> = None;
     for attr in input.attrs.iter().filter(|attr| attr.path().is_ident("dsu")) {
         attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("crate") {
-                if found.is_some() {
-                    return Err(meta.error("`crate` is given twice; keep one"));
-                }
-                if !meta.input.peek(syn::Token![=]) {
-                    return Err(meta.error(args::CRATE_WITHOUT_PATH));
-                }
-                found = Some(args::crate_path(meta.value()?)?);
-                Ok(())
-            } else {
-                Err(meta.error("unknown argument; the only one is `crate = path`"))
-            }
+            args::crate_only(meta, &mut found, "unknown argument; the only one is `crate = path`")
         })?;
     }
     Ok(found.unwrap_or_else(|| syn::parse_quote!(::dsu)))

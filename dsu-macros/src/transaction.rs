@@ -67,16 +67,35 @@ fn function(input: TokenStream) -> syn::Result<ItemFn> {
                 "#[dsu::transaction] needs a function with a body: put it on the impls of a \
                  trait method",
             )),
-            Err(_) => Err(elsewhere(input.span())),
+            Err(_) => Err(elsewhere(input)),
         },
-        Ok(other) => Err(elsewhere(other.span())),
-        Err(_) => Err(elsewhere(input.span())),
+        Ok(other) => Err(elsewhere(head(&other))),
+        Err(_) => Err(elsewhere(input)),
     }
 }
 
-fn elsewhere(span: proc_macro2::Span) -> syn::Error {
-    syn::Error::new(
-        span,
+/// The keyword and name of an item that is not a function, where the error points.
+fn head(item: &syn::Item) -> TokenStream {
+    fn pair(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
+        quote!(#keyword #name)
+    }
+    match item {
+        syn::Item::Struct(item) => pair(&item.struct_token, &item.ident),
+        syn::Item::Enum(item) => pair(&item.enum_token, &item.ident),
+        syn::Item::Static(item) => pair(&item.static_token, &item.ident),
+        syn::Item::Const(item) => pair(&item.const_token, &item.ident),
+        syn::Item::Mod(item) => pair(&item.mod_token, &item.ident),
+        syn::Item::Trait(item) => pair(&item.trait_token, &item.ident),
+        other => {
+            let first = other.span();
+            quote_spanned!(first=> item)
+        }
+    }
+}
+
+fn elsewhere(at: impl ToTokens) -> syn::Error {
+    syn::Error::new_spanned(
+        at,
         "#[dsu::transaction] goes on a function or method; for a block of code, call \
          `dsu::transaction(|| ..)`",
     )

@@ -1,0 +1,8 @@
+#[dsu::transaction]
+pub struct Request {
+    pub id: u32,
+}
+
+fn main() {
+    let _ = Request { id: 1 };
+}
