@@ -19,3 +19,12 @@ fn disabled_build_is_plain_code() {
     assert!(matches!(error, dsu::UpdateError::NotAPatch { .. }), "{error:?}");
     assert_eq!(app::version(), 1);
 }
+
+#[test]
+fn disabled_build_compiles_transactions_away() {
+    // `txapp` marks functions `#[dsu::transaction]`, above and below `#[dsu::updateable]`.
+    let plain = support::build("txapp/v2", &["dsu/disabled"]);
+    assert!(!mentions(&fs::read(&plain).unwrap(), b"__DSU_SLOT"));
+    let error = dsu::update(&plain).expect_err("a disabled build is no patch");
+    assert!(matches!(error, dsu::UpdateError::NotAPatch { .. }), "{error:?}");
+}

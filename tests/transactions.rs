@@ -184,6 +184,31 @@ fn a_transaction_moved_to_another_thread_stays_in_one_version() {
 }
 
 #[test]
+fn threads_blocked_outside_transactions_do_not_delay_updates() {
+    let _turn = turn();
+    let v2 = v2();
+    // A worker that ran transactions and now waits for work, outside any.
+    let (work, queue) = mpsc::channel::<u64>();
+    let worker = thread::spawn(move || {
+        let mut seen = Vec::new();
+        for pause in queue {
+            seen.push(txapp::observe(pause));
+        }
+        seen
+    });
+    work.send(0).unwrap();
+    thread::sleep(Duration::from_millis(20));
+
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_millis(200));
+    let report = dsu::update_with(&v2, &options).expect("nothing open to wait for");
+    assert!(report.waited_for.is_empty(), "{report}");
+    work.send(0).unwrap();
+    drop(work);
+    assert_eq!(worker.join().unwrap(), [[1, 1, 1], [2, 2, 2]]);
+    back_to_v1();
+}
+
+#[test]
 fn nested_transactions_are_one() {
     let _turn = turn();
     let v2 = v2();
