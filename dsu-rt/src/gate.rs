@@ -144,20 +144,24 @@ mod barrier {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::panic::Location;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
     use std::thread;
 
-    use parking_lot::Mutex;
+    use parking_lot::{Mutex, MutexGuard};
 
     use super::*;
     use crate::protocol::effects_of;
     use crate::transaction::{enter, note};
 
-    /// The gate is the process's: its tests take turns.
-    static TURN: Mutex<()> = Mutex::new(());
+    /// The gate is the process's: the tests that close it take turns, as updates do under
+    /// the registry's lock.
+    pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
+        static TURN: Mutex<()> = Mutex::new(());
+        TURN.lock()
+    }
 
     /// Runs `body` in a transaction on another thread that first calls `calls`, then waits
     /// for a word from the returned sender before it ends.
@@ -178,7 +182,7 @@ mod tests {
 
     #[test]
     fn an_update_commits_beside_a_transaction_that_called_nothing_it_changes() {
-        let _turn = TURN.lock();
+        let _turn = exclusive();
         let (end, thread) = open_transaction(&[101]);
         let held = hold(effects_of([102]), Duration::from_secs(5)).ok().expect("no conflict");
         assert!(held.waited_for.is_empty());
@@ -189,7 +193,7 @@ mod tests {
 
     #[test]
     fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
-        let _turn = TURN.lock();
+        let _turn = exclusive();
         let (end, thread) = open_transaction(&[111, 112]);
         let ender = thread::spawn(move || {
             thread::sleep(Duration::from_millis(50));
@@ -206,7 +210,7 @@ mod tests {
 
     #[test]
     fn an_update_gives_up_after_its_timeout_and_opens_the_gate() {
-        let _turn = TURN.lock();
+        let _turn = exclusive();
         let (end, thread) = open_transaction(&[121]);
         let Err(timed_out) = hold(effects_of([121]), Duration::from_millis(30)) else {
             panic!("the transaction stays open");
@@ -220,7 +224,7 @@ mod tests {
 
     #[test]
     fn a_transaction_about_to_call_a_changed_item_is_held_until_the_commit() {
-        let _turn = TURN.lock();
+        let _turn = exclusive();
         static COMMITTED: AtomicBool = AtomicBool::new(false);
         COMMITTED.store(false, Ordering::Relaxed);
         let held = hold(effects_of([131]), Duration::from_secs(5)).ok().expect("no conflict");
@@ -243,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_transaction_bound_to_the_old_version_goes_on_in_it() {
-        let _turn = TURN.lock();
+        let _turn = exclusive();
         let (go, wait) = mpsc::channel::<()>();
         let (noted, is_noted) = mpsc::channel();
         let thread = thread::spawn(move || {

@@ -405,6 +405,7 @@ mod tests {
 
     #[test]
     fn every_image_calls_the_newest_code_and_rollback_restores_it() {
+        let _gate = crate::gate::tests::exclusive(); // rollback closes the process's gate
         static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
         static V2: Slot<fn() -> u32> = Slot::new(two);
         static V3: Slot<fn() -> u32> = Slot::new(three);
@@ -442,6 +443,7 @@ mod tests {
 
     #[test]
     fn added_items_can_be_replaced_and_go_with_their_version() {
+        let _gate = crate::gate::tests::exclusive(); // rollback closes the process's gate
         static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
         static V2_F: Slot<fn() -> u32> = Slot::new(one);
         static V2_NEW: Slot<fn() -> u32> = Slot::new(two);
