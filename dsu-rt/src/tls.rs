@@ -12,6 +12,8 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+use dsu_abi::HostContext;
+
 use crate::transaction::Record;
 
 /// A thread's transaction state in the program.
@@ -66,7 +68,11 @@ fn foreign(access: isize) -> *const Local {
 #[cold]
 #[inline(never)]
 fn by_host() -> *const Local {
-    let context = crate::patch::host().expect("a patch reaches the program's thread state");
+    by_context(crate::patch::host().expect("a patch reaches the program's thread state"))
+}
+
+/// The calling thread's `Local` in the program that made `context`.
+fn by_context(context: &HostContext) -> *const Local {
     let mut local: *const Local = std::ptr::null();
     // SAFETY: LOCAL writes a `*const Local` (see `host::call`).
     unsafe {
@@ -168,5 +174,14 @@ mod tests {
     #[test]
     fn the_program_reads_its_own_thread_state() {
         assert_eq!(local(), native());
+    }
+
+    #[test]
+    fn a_patch_without_the_offset_asks_the_program() {
+        let context = crate::host::context();
+        assert_eq!(by_context(context), native());
+        let there = std::thread::spawn(|| (by_context(context) as usize, native() as usize));
+        let (asked, expected) = there.join().unwrap();
+        assert_eq!(asked, expected);
     }
 }
