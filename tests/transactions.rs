@@ -60,7 +60,8 @@ fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
     let updater = thread::spawn(move || {
         dsu::update_with(&v2, &dsu::UpdateOptions::default().timeout(Duration::from_secs(30)))
     });
-    thread::sleep(Duration::from_millis(100));
+    // Long enough for the update to load the patch and start waiting.
+    thread::sleep(Duration::from_millis(1000));
     assert!(!updater.is_finished(), "the update waits");
     // Calls outside any transaction go on, in v1.
     assert_eq!(versions(), [1, 1, 1]);
@@ -180,6 +181,40 @@ fn a_transaction_moved_to_another_thread_stays_in_one_version() {
     assert_eq!((a, worker.join().unwrap()), (1, [1, 1]));
     updater.join().unwrap().expect("v2 applies when the bottom half ended");
     assert_eq!(versions(), [2, 2, 2]);
+    back_to_v1();
+}
+
+#[test]
+fn a_transaction_in_patch_code_is_one_of_the_programs() {
+    let _turn = turn();
+    let v2 = v2();
+    let v3 = support::build("txapp/v3", &[]);
+    dsu::update(&v2).expect("v2 applies");
+    // v2's code enters the transaction, on a thread that never ran one before.
+    let first = thread::spawn(|| txapp::from_this_version(0)).join().unwrap();
+    assert_eq!(first, (2, [2, 2, 2]));
+
+    // A transaction v2's code runs, seen and waited for by the program's updater.
+    let (started, is_started) = mpsc::channel();
+    let patch_code = thread::spawn(move || {
+        started.send(()).unwrap();
+        txapp::from_this_version(1_000_000)
+    });
+    is_started.recv().unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_secs(30));
+    let report = dsu::update_with(&v3, &options).expect("v3 applies");
+    assert_eq!(patch_code.join().unwrap(), (2, [2, 2, 2]));
+    assert!(
+        // The patch was built in its own directory: its `file!()` is relative to it.
+        report
+            .waited_for
+            .iter()
+            .any(|origin| origin.starts_with("transaction begun at src/lib.rs")),
+        "{report}"
+    );
+    assert_eq!(txapp::from_this_version(0), (3, [3, 3, 3]));
+    dsu::rollback().expect("back to v2");
     back_to_v1();
 }
 
