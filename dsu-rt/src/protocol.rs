@@ -46,6 +46,8 @@ fn meet(a: &Effects, b: &Effects) -> bool {
 /// against the updater is the barrier pair, and the `Release` of `end`); the updater reads it.
 pub(crate) struct Footprint {
     open: AtomicBool,
+    /// Whether any effect bit may be set: `begin` then clears them. Owner-only.
+    dirty: AtomicBool,
     effects: [AtomicU64; WORDS],
 }
 
@@ -53,18 +55,28 @@ impl Footprint {
     pub(crate) fn new() -> Footprint {
         Footprint {
             open: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
             effects: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
     /// Opens a transaction, with no effects yet. A stale bit the updater might still read
-    /// makes it wait for nothing, never commit too early.
+    /// makes it wait for nothing, never commit too early. The words are cleared only if the
+    /// last transaction set a bit: entering writes as little as it can.
     #[inline(always)]
     pub(crate) fn begin(&self) {
+        if self.dirty.load(Ordering::Relaxed) {
+            self.clear_all();
+        }
+        self.open.store(true, Ordering::Relaxed);
+    }
+
+    #[cold]
+    fn clear_all(&self) {
         for word in &self.effects {
             word.store(0, Ordering::Relaxed);
         }
-        self.open.store(true, Ordering::Relaxed);
+        self.dirty.store(false, Ordering::Relaxed);
     }
 
     /// Ends the transaction. `Release`: every call it made happens before an updater that
@@ -85,6 +97,7 @@ impl Footprint {
 
     #[inline(never)]
     fn first_call(&self, word: usize, bit: u64, seen: u64, pending: &Pending) -> bool {
+        self.dirty.store(true, Ordering::Relaxed);
         self.effects[word].store(seen | bit, Ordering::Relaxed);
         pending.light_barrier();
         // Acquire: if this reads the zero with which an update opened the gate again, the
@@ -97,6 +110,7 @@ impl Footprint {
     }
 
     fn set(&self, word: usize, bits: u64) {
+        self.dirty.store(true, Ordering::Relaxed);
         let effects = &self.effects[word];
         effects.store(effects.load(Ordering::Relaxed) | bits, Ordering::Relaxed);
     }

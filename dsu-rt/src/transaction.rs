@@ -17,7 +17,7 @@
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use parking_lot::Mutex;
 
@@ -33,11 +33,6 @@ use crate::tls::{self, Local};
 pub(crate) struct Record {
     /// Whether the transaction is open, and the items it has called.
     footprint: Footprint,
-    /// Whether a movable [`Transaction`] owns the record: leaving its last `run` does not
-    /// end it, dropping the `Transaction` does.
-    movable: AtomicBool,
-    /// How many `enter`s and `run`s are active on the record.
-    depth: AtomicU32,
     /// Where the transaction began.
     origin: AtomicPtr<Location<'static>>,
     /// The program's gate.
@@ -48,8 +43,6 @@ impl Record {
     fn new() -> Record {
         Record {
             footprint: Footprint::new(),
-            movable: AtomicBool::new(false),
-            depth: AtomicU32::new(0),
             origin: AtomicPtr::new(ptr::null_mut()),
             gate: gate::gate(),
         }
@@ -62,8 +55,12 @@ impl Record {
     /// Opens a transaction on the record, with no effects yet.
     #[inline(always)]
     fn begin(&self, origin: &'static Location<'static>) {
-        // Relaxed: read by the updater for its report only.
-        self.origin.store(ptr::from_ref(origin).cast_mut(), Ordering::Relaxed);
+        // Relaxed: read by the updater for its report only. A thread enters the same
+        // transactions again and again: a store only when it changes saves one.
+        let origin = ptr::from_ref(origin).cast_mut();
+        if self.origin.load(Ordering::Relaxed) != origin {
+            self.origin.store(origin, Ordering::Relaxed);
+        }
         self.footprint.begin();
     }
 
@@ -73,13 +70,6 @@ impl Record {
         if self.footprint.note(id, &self.gate.pending) {
             (self.gate.held)(self, id);
         }
-    }
-
-    /// Owner-only bookkeeping: `Relaxed` is enough, no other thread reads it.
-    fn add_depth(&self, by: i32) -> u32 {
-        let depth = self.depth.load(Ordering::Relaxed).wrapping_add_signed(by);
-        self.depth.store(depth, Ordering::Relaxed);
-        depth
     }
 }
 
@@ -107,44 +97,43 @@ pub(crate) fn in_transaction() -> bool {
 /// Bound to its thread.
 #[must_use = "the transaction ends when this is dropped"]
 pub struct Entered {
-    record: &'static Record,
+    /// The record of the transaction this entry opened; `None` for an entry nested in a
+    /// transaction already open, which leaving ends nothing.
+    opened: Option<&'static Record>,
     local: *const Local,
     _thread_bound: PhantomData<*const ()>,
 }
 
 /// Enters a transaction on this thread, or, if the thread already runs in one, nests in it
 /// (a nested transaction is part of the outer one). What `#[dsu::transaction]` calls.
+///
+/// Writes only the thread's own record and thread-local state: no line another thread writes.
 #[inline]
 pub fn enter(origin: &'static Location<'static>) -> Entered {
     let local = tls::local();
     // SAFETY: as in `note`; the own record, once made, is the thread's for its lifetime.
-    let record = unsafe {
+    let opened = unsafe {
         let state = &*local;
-        match state.current.get().as_ref() {
-            Some(current) => {
-                current.add_depth(1);
-                current
-            }
-            None => {
-                let record = match state.own.get().as_ref() {
-                    Some(own) => own,
-                    None => own_record(),
-                };
-                record.begin(origin);
-                record.depth.store(1, Ordering::Relaxed);
-                state.current.set(record);
-                record
-            }
+        if state.current.get().is_null() {
+            let record = match state.own.get().as_ref() {
+                Some(own) => own,
+                None => own_record(),
+            };
+            record.begin(origin);
+            state.current.set(record);
+            Some(record)
+        } else {
+            None
         }
     };
-    Entered { record, local, _thread_bound: PhantomData }
+    Entered { opened, local, _thread_bound: PhantomData }
 }
 
 impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {
-        if self.record.add_depth(-1) == 0 && !self.record.movable.load(Ordering::Relaxed) {
-            self.record.footprint.end();
+        if let Some(record) = self.opened {
+            record.footprint.end();
             // SAFETY: `local` is this thread's state (`Entered` does not leave its thread).
             unsafe { (*self.local).current.set(ptr::null()) };
         }
@@ -195,7 +184,6 @@ impl Transaction {
     #[track_caller]
     pub fn begin() -> Transaction {
         let record = take_record();
-        record.movable.store(true, Ordering::Relaxed);
         record.begin(Location::caller());
         Transaction { record, _not_sync: PhantomData }
     }
@@ -210,7 +198,6 @@ impl Transaction {
         }
         impl Drop for Attached {
             fn drop(&mut self) {
-                self.record.add_depth(-1);
                 // SAFETY: `local` is this thread's state; `outer` null or a live record.
                 unsafe {
                     if let Some(outer) = self.outer.as_ref() {
@@ -227,7 +214,6 @@ impl Transaction {
         if let Some(outer) = unsafe { outer.as_ref() } {
             self.record.footprint.absorb(&outer.footprint);
         }
-        self.record.add_depth(1);
         let _attached = Attached { record: self.record, local, outer };
         piece()
     }
@@ -236,7 +222,6 @@ impl Transaction {
 impl Drop for Transaction {
     fn drop(&mut self) {
         self.record.footprint.end();
-        self.record.movable.store(false, Ordering::Relaxed);
         free_record(self.record);
     }
 }
