@@ -154,7 +154,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::protocol::effects_of;
-    use crate::transaction::{enter, note};
+    use crate::transaction::{enter, note_call as note};
 
     /// The gate is the process's: the tests that close it take turns, as updates do under
     /// the registry's lock.

@@ -89,9 +89,10 @@ impl Item {
         }
     }
 
-    /// Adds an image's slot of the item, which calls through it only after the commit.
+    /// Adds a patch's slot of the item, which calls through it only after the commit.
     pub(crate) fn add_slot(&mut self, slot: &'static ErasedSlot) {
         slot.set_effect(self.effect);
+        slot.set_access(crate::tls::patch_access());
         self.slots.push(slot);
     }
 }
@@ -180,6 +181,7 @@ impl Registry {
 
     /// Registers an item a patch adds, as of `version`.
     pub(crate) fn add(&mut self, desc: &ItemDesc, version: u64) -> Key {
+        slot_of(desc).set_access(crate::tls::patch_access());
         let item = Item::new(desc, self.next_effect, version);
         self.next_effect = self.next_effect.wrapping_add(1);
         self.items.insert(Key::of(desc), item);

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::size_of;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
 
 use crate::unwind::Returned;
 
@@ -16,12 +16,16 @@ use crate::unwind::Returned;
 ///
 /// The runtime only ever stores into a slot the implementation of the same item (same path,
 /// same signature fingerprint) from another image, which has the same type `F`.
-#[repr(C)] // `code` and `effect` first: the runtime stores through a `*const ErasedSlot`.
+#[repr(C)] // `ErasedSlot`'s fields first: the runtime stores through a `*const ErasedSlot`.
 pub struct Slot<F> {
     code: AtomicPtr<()>,
     /// The item's effect id, which transactions record (see `transaction.rs`): the same in
     /// every image, given by the registry before any transaction runs.
     effect: AtomicU32,
+    /// How this image reaches the program's thread state (`tls::local_by`): 0 in the program,
+    /// given to a patch's slots before its commit. Kept in the slot, next to `code`, so that
+    /// a call finds it on the line it reads anyway.
+    access: AtomicIsize,
     /// This image's implementation, the slot's first value.
     own: *const (),
     _type: PhantomData<F>,
@@ -35,6 +39,7 @@ unsafe impl<F> Sync for Slot<F> {}
 pub(crate) struct ErasedSlot {
     code: AtomicPtr<()>,
     effect: AtomicU32,
+    access: AtomicIsize,
 }
 
 /// Converts between a function pointer and an untyped one.
@@ -53,6 +58,7 @@ impl<F: Copy> Slot<F> {
         Slot {
             code: AtomicPtr::new(untyped.cast_mut()),
             effect: AtomicU32::new(0),
+            access: AtomicIsize::new(0),
             own: untyped,
             _type: PhantomData,
         }
@@ -62,7 +68,8 @@ impl<F: Copy> Slot<F> {
     /// before `foreign`, so that an update either sees the call or holds it (`gate.rs`).
     #[inline(always)]
     pub fn note(&self) {
-        crate::transaction::note(self.effect.load(Ordering::Relaxed));
+        // Relaxed: both are written before any code that calls through this slot runs.
+        crate::transaction::note(self.access.load(Ordering::Relaxed), &self.effect);
     }
 
     /// The implementation to call now.
@@ -114,6 +121,12 @@ impl ErasedSlot {
     pub(crate) fn set(&self, implementation: *const ()) {
         // Release: see `Slot::foreign`.
         self.code.store(implementation.cast_mut(), Ordering::Release);
+    }
+
+    /// Tells a patch's slot how to reach the program's thread state. Done before the commit,
+    /// before any code calls through it.
+    pub(crate) fn set_access(&self, access: isize) {
+        self.access.store(access, Ordering::Relaxed);
     }
 
     /// Gives the slot its item's effect id. Done before any transaction can call through it:

@@ -40,12 +40,23 @@ const BY_HOST: isize = isize::MIN;
 /// The calling thread's `Local` in the program.
 #[inline(always)]
 pub(crate) fn local() -> *const Local {
-    let access = ACCESS.load(Ordering::Relaxed);
+    local_by(ACCESS.load(Ordering::Relaxed))
+}
+
+/// The calling thread's `Local` in the program, for an image whose access is `access`: what
+/// this image's `ACCESS` holds, which a patch's slots hold too (see `Slot::note`).
+#[inline(always)]
+pub(crate) fn local_by(access: isize) -> *const Local {
     if access == NATIVE {
         native()
     } else {
         foreign(access)
     }
+}
+
+/// The access the program gives the patches it attaches.
+pub(crate) fn patch_access() -> isize {
+    program_offset().unwrap_or(BY_HOST)
 }
 
 /// This image's own `Local` of the calling thread.

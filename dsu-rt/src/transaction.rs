@@ -17,7 +17,7 @@
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
@@ -73,18 +73,28 @@ impl Record {
     }
 }
 
-/// Notes that the calling thread calls the item with effect id `id`, if it runs in a
-/// transaction. Called by every updateable call before it reads its slot.
+/// Notes that the calling thread calls the item whose effect id is `effect`, if it runs in a
+/// transaction. Called by every updateable call before it reads its slot; `access` is how the
+/// calling image reaches the program's thread state (see `tls::local_by`). Outside any
+/// transaction this is two loads: the access (on the slot's line) and the thread's current
+/// record.
 #[inline(always)]
-pub(crate) fn note(id: u32) {
-    // SAFETY: `local` points to the program's state of this thread, which lives as long as
-    // the thread; `current` is null or one of the program's records, which are never freed.
+pub(crate) fn note(access: isize, effect: &AtomicU32) {
+    // SAFETY: `local_by` gives the program's state of this thread, which lives as long as the
+    // thread; `current` is null or one of the program's records, which are never freed.
     unsafe {
-        let current = (*tls::local()).current.get();
+        let current = (*tls::local_by(access)).current.get();
         if let Some(record) = current.as_ref() {
-            record.note(id);
+            // Relaxed: the registry gives the id before any code calls through the slot.
+            record.note(effect.load(Ordering::Relaxed));
         }
     }
+}
+
+/// A call of the item with effect id `id` from the program's code, for tests.
+#[cfg(test)]
+pub(crate) fn note_call(id: u32) {
+    note(0, &AtomicU32::new(id));
 }
 
 /// Whether the calling thread runs in a transaction.
@@ -347,6 +357,8 @@ pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::protocol::{effects_of, WORDS};
+
+    use super::note_call as note;
 
     fn effects_now() -> Effects {
         // SAFETY: as in `note`.
