@@ -27,7 +27,10 @@
 //!   updateable function (`accept_client`, `serve_one_request`, `accept_admin`), and a client
 //!   connected for hours gets each new version at its next request;
 //! * everything a later version may change lives in updateable bodies. A plain helper or a
-//!   `const` changed in a patch would not reach the callers whose own code did not change.
+//!   `const` changed in a patch would not reach the callers whose own code did not change;
+//! * answering one request is a transaction: `respond` and what it calls run in one version,
+//!   even when an update lands in the middle. Reading the next request is not part of it, so
+//!   a client that sends nothing never holds an update back.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -83,7 +86,8 @@ pub fn serve_one_request(reader: &mut BufReader<TcpStream>, writer: &mut TcpStre
     }
 }
 
-/// The response to one request.
+/// The response to one request, all of it from one version.
+#[dsu::transaction]
 #[dsu::updateable]
 pub fn respond(request: &str) -> String {
     count_request();
