@@ -237,9 +237,15 @@ pub(crate) mod tests {
             COMMITTED.load(Ordering::Relaxed)
         });
         is_started.recv().unwrap();
-        thread::sleep(Duration::from_millis(30));
+        // Held, it takes the call's bit back: the transaction has not run the item.
+        let mut looks = 0;
+        while !transaction::open_conflicting(&effects_of([131])).is_empty() {
+            looks += 1;
+            assert!(looks < 10_000, "the transaction takes its bit back when it is held");
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(10));
         assert!(!thread.is_finished(), "held at the gate");
-        assert!(transaction::open_conflicting(&effects_of([131])).is_empty(), "not yet run");
         COMMITTED.store(true, Ordering::Relaxed);
         drop(held);
         assert!(thread.join().unwrap(), "the call went on after the commit");
