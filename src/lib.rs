@@ -21,7 +21,7 @@ pub use dsu_macros::{transaction, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     rollback, rollback_with, status, transaction, update, update_with, BuildDifference,
-    Fingerprint, ItemRef, ItemStatus, SharedAllocator, Status, Transaction, UpdateError,
+    Fingerprint, Global, ItemRef, ItemStatus, SharedAllocator, Status, Transaction, UpdateError,
     UpdateOptions, UpdateReport, VersionInfo,
 };
 

@@ -49,6 +49,32 @@ unsafe impl Sync for ItemDesc {}
 // SAFETY: as for `Sync`: the descriptor holds only addresses of immutable code and of atomics.
 unsafe impl Send for ItemDesc {}
 
+/// One updateable global (`#[dsu::updateable] static`) as an image registers it.
+///
+/// Its identity is its `path`; its `fingerprint` is the structural fingerprint of its type.
+/// Every image has its own `static`, whose cell the runtime points at the one live instance.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct GlobalDesc {
+    /// Where the global lives in its crate, e.g. `kvstore::STORE`.
+    pub path: RStr<'static>,
+    /// Its type as written, for messages.
+    pub type_text: RStr<'static>,
+    /// Structural fingerprint of its type.
+    pub fingerprint: u64,
+    /// This image's `Global`: it starts with the cell of the live instance, an
+    /// `AtomicPtr<()>`, followed by the effect id and access word of a slot.
+    pub global: *const (),
+    /// Returns this image's own instance, made by the global's initialiser on first use.
+    pub instance: extern "C" fn() -> *const (),
+}
+
+// SAFETY: the pointer is the address of a `static` whose fields are atomics or written once
+// under a `Once`; the function pointer is code.
+unsafe impl Sync for GlobalDesc {}
+// SAFETY: as for `Sync`.
+unsafe impl Send for GlobalDesc {}
+
 /// The build facts that decide whether two images can exchange Rust values.
 ///
 /// Rust has no stable ABI: the layout of `String`, of closures or of any `repr(Rust)` type may
@@ -135,6 +161,8 @@ pub struct PatchManifest {
     pub build: BuildFingerprint,
     /// Every updateable item of the patch image: its own registry, not the program's.
     pub items: RSlice<'static, ItemDesc>,
+    /// Every updateable global of the patch image.
+    pub globals: RSlice<'static, GlobalDesc>,
     /// Connects the patch's copy of the runtime to the program's. Called once, after every
     /// check on the manifest passed and before any other code of the patch runs.
     #[sabi(last_prefix_field)]

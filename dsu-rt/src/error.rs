@@ -108,6 +108,16 @@ pub enum UpdateError {
     },
     /// `rollback` was called with no update to undo.
     NothingToRollBack,
+    /// A global of the running program has another type in the patch: its live value cannot
+    /// be handed to the patch's code.
+    GlobalTypeChanged {
+        /// The global.
+        global: String,
+        /// Its type in the running program.
+        running: String,
+        /// Its type in the patch.
+        patch: String,
+    },
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
@@ -203,6 +213,12 @@ impl fmt::Display for UpdateError {
                 path.display()
             ),
             NothingToRollBack => write!(f, "there is no update to roll back"),
+            GlobalTypeChanged { global, running, patch } => write!(
+                f,
+                "the global `{global}` is `{running}` in the running program but `{patch}` in \
+                 the patch, and dsu does not convert a live value to another type: keep the \
+                 type, or declare a new global for the new type"
+            ),
             InsideTransaction => write!(
                 f,
                 "dsu::update and dsu::rollback cannot run inside a transaction, which they may \

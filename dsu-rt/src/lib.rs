@@ -6,6 +6,7 @@ mod build_info;
 mod error;
 pub mod fingerprint;
 mod gate;
+mod global;
 mod host;
 mod loader;
 mod patch;
@@ -23,6 +24,7 @@ mod update;
 pub use alloc::SharedAllocator;
 pub use error::{BuildDifference, UpdateError};
 pub use fingerprint::Fingerprint;
+pub use global::Global;
 pub use report::{ItemRef, ItemStatus, Status, UpdateReport, VersionInfo};
 pub use transaction::{transaction, Transaction};
 pub use update::{rollback, rollback_with, status, update, update_with, UpdateOptions};
@@ -32,13 +34,13 @@ pub use update::{rollback, rollback_with, status, update, update_with, UpdateOpt
 pub mod __private {
     pub use crate::fingerprint::{combine, of_str};
     pub use crate::patch::{header, manifest};
-    pub use crate::registry::{ProgramInfo, ITEMS, PROGRAMS};
+    pub use crate::registry::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};
     pub use crate::slot::Slot;
     pub use crate::transaction::{enter, Entered};
     pub use crate::unwind::{catch, Returned};
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::RStr;
-    pub use dsu_abi::{ItemDesc, PatchManifestRef};
+    pub use dsu_abi::{GlobalDesc, ItemDesc, PatchManifestRef};
     pub use linkme;
 
     /// abi_stable's wrapper that runs a root module constructor, catching panics.

@@ -13,7 +13,7 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RSlice, RStr};
 use dsu_abi::{AttachReply, HostContext, PatchManifest, PatchManifestRef};
 
-use crate::registry::ITEMS;
+use crate::registry::{GLOBALS, ITEMS};
 
 /// Set when this image is a patch attached to a running program.
 static HOST: AtomicPtr<HostContext> = AtomicPtr::new(std::ptr::null_mut());
@@ -51,6 +51,7 @@ pub fn manifest(crate_name: &'static str, crate_version: &'static str) -> PatchM
         crate_version: RStr::from_str(crate_version),
         build: crate::build_info::this_build(),
         items: RSlice::from_slice(&ITEMS),
+        globals: RSlice::from_slice(&GLOBALS),
         attach,
     }
     .leak_into_prefix()

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dsu_abi::ItemDesc;
+use dsu_abi::{GlobalDesc, ItemDesc};
 
 use crate::error::UpdateError;
 use crate::registry::{Key, Registry};
@@ -21,13 +21,36 @@ pub(crate) struct Plan<'m> {
     pub(crate) unchanged: Vec<&'m ItemDesc>,
     /// Live items the patch does not have.
     pub(crate) removed: Vec<Key>,
+    /// Globals the program has, of the same type: the patch's code reaches the live instance.
+    pub(crate) shared_globals: Vec<&'m GlobalDesc>,
+    /// Globals the program does not have: the patch's own instance becomes the live one.
+    pub(crate) added_globals: Vec<&'m GlobalDesc>,
 }
 
 pub(crate) fn plan<'m>(
     registry: &Registry,
     items: &'m [ItemDesc],
+    globals: &'m [GlobalDesc],
 ) -> Result<Plan<'m>, UpdateError> {
     let mut plan = Plan::default();
+    let mut seen_globals = HashSet::with_capacity(globals.len());
+    for desc in globals {
+        let path = desc.path.as_str();
+        if !seen_globals.insert(path) {
+            return Err(UpdateError::DuplicateItem { item: path.to_owned() });
+        }
+        match registry.globals.get(path) {
+            Some(live) if live.fingerprint == desc.fingerprint => plan.shared_globals.push(desc),
+            Some(live) => {
+                return Err(UpdateError::GlobalTypeChanged {
+                    global: path.to_owned(),
+                    running: live.type_text.to_owned(),
+                    patch: desc.type_text.as_str().to_owned(),
+                })
+            }
+            None => plan.added_globals.push(desc),
+        }
+    }
     let mut seen = HashSet::with_capacity(items.len());
     let live_paths: HashMap<&str, ()> = registry.items.keys().map(|k| (k.path, ())).collect();
     for desc in items {

@@ -54,6 +54,9 @@ pub struct UpdateReport {
     pub removed: Vec<ItemRef>,
     /// How many items the patch has with an unchanged body.
     pub unchanged: usize,
+    /// Globals the patch adds, with their types: their first use makes their value. (The
+    /// globals the program has already keep their live value: the patch's code reaches it.)
+    pub added_globals: Vec<ItemRef>,
     /// How long the commit (every slot switched) took.
     pub pause: Duration,
     /// How long the whole call took, from reading the file to the end of the commit.
@@ -87,6 +90,7 @@ impl fmt::Display for UpdateReport {
         for (what, items) in [
             ("replaced", &self.replaced),
             ("added", &self.added),
+            ("added global", &self.added_globals),
             ("signature changed", &self.signature_changed),
             ("removed", &self.removed),
         ] {

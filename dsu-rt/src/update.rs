@@ -17,7 +17,7 @@ use crate::host::Outcome;
 use crate::patch::host;
 use crate::plan::{plan, Plan};
 use crate::protocol;
-use crate::registry::{registry, slot_of, Implementation, Item, Key, Registry, Version};
+use crate::registry::{global_of, registry, slot_of, Implementation, Item, Key, Registry, Version};
 use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
 use crate::{build_info, fingerprint, loader};
 
@@ -161,7 +161,7 @@ pub(crate) fn update_here(
 
     // Plan: the delta.
     let items = manifest.items().as_slice();
-    let plan = plan(&registry, items)?;
+    let plan = plan(&registry, items, manifest.globals().as_slice())?;
 
     // Attach the patch's runtime to ours, and make sure both allocate from one heap.
     let reply = (manifest.attach())(crate::host::context());
@@ -242,6 +242,13 @@ fn prepare(registry: &Registry, plan: &Plan<'_>) {
     for desc in &plan.unchanged {
         slot_of(desc).set(registry.items[&Key::of(desc)].current().code);
     }
+    // The patch's code reaches the live instances of the globals it shares. Making one that
+    // nothing had used yet runs its initialiser now, as its first use would have.
+    let access = crate::tls::patch_access();
+    for desc in &plan.shared_globals {
+        let live = &registry.globals[desc.path.as_str()];
+        global_of(desc).attach((live.instance)(), live.effect, access);
+    }
 }
 
 /// Switches every slot the plan changes and records the version. Nothing here can fail.
@@ -271,6 +278,13 @@ fn commit_plan(
         item.add_slot(slot_of(desc));
     }
     let added: Vec<Key> = plan.added.iter().map(|desc| registry.add(desc, id)).collect();
+    for desc in &plan.shared_globals {
+        let live = registry.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        live.cells.push(global_of(desc));
+    }
+    for desc in &plan.added_globals {
+        registry.add_global(desc);
+    }
     registry.versions.push(Version {
         info: version,
         file_hash,
@@ -298,6 +312,14 @@ fn report(
         signature_changed: refs(&plan.signature_changed),
         removed: refs(&plan.removed),
         unchanged: plan.unchanged.len(),
+        added_globals: plan
+            .added_globals
+            .iter()
+            .map(|desc| ItemRef {
+                path: desc.path.as_str().to_owned(),
+                signature: desc.type_text.as_str().to_owned(),
+            })
+            .collect(),
         pause: Default::default(),
         total: Default::default(),
         waited: Default::default(),
@@ -340,6 +362,7 @@ fn rollback_in(
         signature_changed: Vec::new(),
         removed: removed.iter().map(|(key, item)| item.item_ref(key)).collect(),
         unchanged: 0,
+        added_globals: Vec::new(),
         pause,
         total: started.elapsed(),
         waited,
@@ -395,7 +418,7 @@ mod tests {
     }
 
     fn apply(registry: &mut Registry, patch: &[ItemDesc]) -> UpdateReport {
-        let plan = plan(registry, patch).expect("a valid patch");
+        let plan = plan(registry, patch, &[]).expect("a valid patch");
         prepare(registry, &plan);
         let id = registry.next_id;
         registry.next_id += 1;
@@ -486,7 +509,7 @@ mod tests {
             desc("t::new", 1, one, &SLOT),
             resigned,
         ];
-        let plan = plan(&registry, &patch).expect("valid");
+        let plan = plan(&registry, &patch, &[]).expect("valid");
         let paths = |items: &[&ItemDesc]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
         assert_eq!(paths(&plan.unchanged), ["t::same"]);
         assert_eq!(paths(&plan.replaced), ["t::changed"]);
@@ -500,12 +523,15 @@ mod tests {
         static SLOT: Slot<fn() -> u32> = Slot::new(one);
         let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
         let twice = [desc("t::g", 1, one, &SLOT), desc("t::g", 2, one, &SLOT)];
-        assert!(matches!(plan(&registry, &twice), Err(UpdateError::DuplicateItem { .. })));
+        assert!(matches!(plan(&registry, &twice, &[]), Err(UpdateError::DuplicateItem { .. })));
         let shared = [desc("t::f", 1, one, &SLOT), desc("t::f", 2, two, &SLOT)];
         let ambiguous = Registry::with_items(None, &shared);
-        assert!(matches!(plan(&ambiguous, &shared), Err(UpdateError::AmbiguousItem { .. })));
+        assert!(matches!(plan(&ambiguous, &shared, &[]), Err(UpdateError::AmbiguousItem { .. })));
         let mut lying = desc("t::f", 2, one, &SLOT);
         lying.signature_text = RStr::from_str("fn() -> u64");
-        assert!(matches!(plan(&registry, &[lying]), Err(UpdateError::SignatureMismatch { .. })));
+        assert!(matches!(
+            plan(&registry, &[lying], &[]),
+            Err(UpdateError::SignatureMismatch { .. })
+        ));
     }
 }

@@ -1,0 +1,243 @@
+//! Updateable global state: one live instance per `#[dsu::updateable] static`, which the
+//! program's code and every patch's code reach.
+//!
+//! Each image has its own `static Global<T>` for the global. The program's makes the instance
+//! on first use; when a patch loads, the runtime points the patch's cell at that same instance,
+//! so state outlives every update. Access is scoped: `with` runs a closure inside a
+//! transaction that counts the global among its effects, so an update that would change the
+//! global waits until no one is inside such a closure, and no reference to the value outlives
+//! it.
+//!
+//! The instance carries the fingerprint of its type. An access checks it against the type the
+//! accessing code was compiled with (one compare): code of one version never reads a value of
+//! another version's type, it panics with a message that names the global instead.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
+use std::sync::Once;
+
+/// The live value of a global, behind its type's fingerprint, which any image can read
+/// without knowing the type.
+#[repr(C)]
+struct Instance<T> {
+    fingerprint: u64,
+    value: T,
+}
+
+/// An updateable global of type `T`, made by `#[dsu::updateable] static NAME: T = init;`.
+///
+/// Reach the value with [`with`](Global::with). For state that changes, `T` holds its own
+/// synchronisation (a `Mutex`, atomics): every thread shares the one instance.
+#[repr(C)] // `ErasedGlobal`'s fields first: the runtime stores through a `*const ErasedGlobal`.
+pub struct Global<T: 'static> {
+    /// The live instance: null until this image's is made or the runtime points the cell at
+    /// another image's.
+    live: AtomicPtr<()>,
+    /// The global's effect id, as a slot's (see `slot.rs`).
+    effect: AtomicU32,
+    /// How this image reaches the program's thread state, as a slot's.
+    access: AtomicIsize,
+    /// Makes this image's own instance, once.
+    made: Once,
+    init: fn() -> T,
+    /// `T`'s fingerprint, which the instance carries.
+    fingerprint: u64,
+    path: &'static str,
+    _type: PhantomData<T>,
+}
+
+/// The form of every global the runtime stores into.
+#[repr(C)]
+pub(crate) struct ErasedGlobal {
+    live: AtomicPtr<()>,
+    effect: AtomicU32,
+    access: AtomicIsize,
+}
+
+// SAFETY: the instance is shared by every thread, so `T` must be `Sync`; it is made once under
+// `made` and never freed or moved; the other fields are atomics or never written.
+unsafe impl<T: Sync> Sync for Global<T> {}
+
+impl<T: 'static> Global<T> {
+    /// A global whose value `init` makes on first use; `fingerprint` is `T`'s (the macro passes
+    /// `<T as Fingerprint>::FINGERPRINT`: without it, that is the one error a type without a
+    /// fingerprint gives). `path` names the global in messages.
+    pub const fn new(path: &'static str, init: fn() -> T, fingerprint: u64) -> Self {
+        Global {
+            live: AtomicPtr::new(std::ptr::null_mut()),
+            effect: AtomicU32::new(0),
+            access: AtomicIsize::new(0),
+            made: Once::new(),
+            init,
+            fingerprint,
+            path,
+            _type: PhantomData,
+        }
+    }
+
+    /// The fingerprint of `T`.
+    pub const fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The address the runtime stores through.
+    pub const fn as_erased(&'static self) -> *const () {
+        (self as *const Self).cast()
+    }
+}
+
+impl<T: Sync + 'static> Global<T> {
+    /// Runs `access` with the global's value, inside a transaction (nested in the caller's, if
+    /// any) that counts the global among its effects: an update that changes the global waits
+    /// until `access` has returned, and the reference cannot outlive it.
+    ///
+    /// # Panics
+    ///
+    /// If the live value is of another version's type: the code calling `with` was left live
+    /// by an update that changed the global's type (dsu refuses such updates; this is the
+    /// last line of defence).
+    #[track_caller]
+    pub fn with<R>(&'static self, access: impl FnOnce(&T) -> R) -> R {
+        let _transaction = crate::transaction::enter(Location::caller());
+        // Relaxed: both are set before any code reaches this global through this image.
+        crate::transaction::note(self.access.load(Ordering::Relaxed), &self.effect);
+        let instance = self.live_instance();
+        // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed;
+        // its first field is the fingerprint, the same offset for every type (`repr(C)`).
+        let fingerprint = unsafe { *instance.cast::<u64>() };
+        if fingerprint != self.fingerprint {
+            stale(self.path);
+        }
+        // SAFETY: the fingerprint says the instance's type is `T` (fingerprints are
+        // structural, and the build check pins layouts); it is never freed, and shared
+        // references are all `with` hands out.
+        access(unsafe { &(*instance.cast::<Instance<T>>()).value })
+    }
+
+    /// The live instance, made from this image's initialiser if no image made one before.
+    fn live_instance(&'static self) -> *const () {
+        // Acquire: pairs with the Release that published the instance, here or in the runtime.
+        let live = self.live.load(Ordering::Acquire);
+        if live.is_null() {
+            self.own_instance()
+        } else {
+            live
+        }
+    }
+
+    /// This image's own instance, made on first use: what the generated `instance` function
+    /// of the global's descriptor returns.
+    #[doc(hidden)]
+    pub fn own_instance(&'static self) -> *const () {
+        self.made.call_once(|| {
+            let instance = Instance { fingerprint: self.fingerprint, value: (self.init)() };
+            let made = Box::leak(Box::new(instance));
+            let made: *mut Instance<T> = made;
+            // Only if no instance is live yet: the runtime may have pointed the cell at
+            // another image's meanwhile, which then stays the live one.
+            let _ = self.live.compare_exchange(
+                std::ptr::null_mut(),
+                made.cast(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+        });
+        self.live.load(Ordering::Acquire)
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn stale(path: &str) -> ! {
+    panic!(
+        "the global `{path}` holds a value of another version's type: this code was left \
+         running by an update that changed the global's type"
+    )
+}
+
+impl<T> fmt::Debug for Global<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Global").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ErasedGlobal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Global").field(&self.live.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl ErasedGlobal {
+    /// Points an image's cell at the live instance, and gives it the global's effect id and
+    /// the image's access. Done before any code of the image reaches the global.
+    pub(crate) fn attach(&self, live: *const (), effect: u32, access: isize) {
+        self.effect.store(effect, Ordering::Relaxed);
+        self.access.store(access, Ordering::Relaxed);
+        // Release: pairs with the Acquire in `live_instance`.
+        self.live.store(live.cast_mut(), Ordering::Release);
+    }
+
+    /// Gives the program's own global its effect id.
+    pub(crate) fn set_effect(&self, effect: u32) {
+        self.effect.store(effect, Ordering::Relaxed);
+    }
+
+    /// Gives a patch's new global its effect id and the image's access; its own instance,
+    /// made on first use, is the live one.
+    pub(crate) fn prepare(&self, effect: u32, access: isize) {
+        self.effect.store(effect, Ordering::Relaxed);
+        self.access.store(access, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+
+    use crate::fingerprint::Fingerprint;
+
+    static COUNTER: Global<AtomicU64> =
+        Global::new("tests::COUNTER", || AtomicU64::new(40), AtomicU64::FINGERPRINT);
+
+    #[test]
+    fn the_instance_is_made_once_and_shared() {
+        COUNTER.with(|counter| counter.fetch_add(1, Ordering::Relaxed));
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| COUNTER.with(|c| c.fetch_add(1, Ordering::Relaxed))))
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(COUNTER.with(|counter| counter.load(Ordering::Relaxed)), 45);
+    }
+
+    #[test]
+    fn another_images_instance_becomes_the_live_one() {
+        static THERE: Global<u32> = Global::new("tests::SHARED", || 7, u32::FINGERPRINT);
+        static HERE: Global<u32> = Global::new("tests::SHARED", || 1, u32::FINGERPRINT);
+        // SAFETY: `as_erased` points at the `static` above, which starts with `ErasedGlobal`'s
+        // fields.
+        let here = unsafe { &*HERE.as_erased().cast::<ErasedGlobal>() };
+        here.attach(THERE.own_instance(), 0, 0);
+        assert_eq!(HERE.with(|value| *value), 7, "the runtime's choice wins");
+        assert_eq!(HERE.own_instance(), THERE.own_instance(), "one instance");
+    }
+
+    #[test]
+    fn a_value_of_another_type_is_never_read() {
+        static NEW: Global<u64> = Global::new("tests::CHANGED", || 1, u64::FINGERPRINT);
+        static OLD: Global<u32> = Global::new("tests::CHANGED", || 2, u32::FINGERPRINT);
+        // SAFETY: as above.
+        let old = unsafe { &*OLD.as_erased().cast::<ErasedGlobal>() };
+        old.attach(NEW.own_instance(), 0, 0);
+        let caught = std::panic::catch_unwind(|| OLD.with(|value| *value));
+        let message = caught.expect_err("a stale access panics");
+        let message = message.downcast_ref::<String>().expect("a formatted message");
+        assert!(message.contains("`tests::CHANGED` holds a value of another version's type"));
+    }
+}
