@@ -16,11 +16,13 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
         return match item {
             Item::Fn(function) => function.to_token_stream(),
             Item::Impl(block) => block.block.to_token_stream(),
+            Item::Static(global) => crate::global::expand(&args.krate, global),
         };
     }
     match item {
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
+        Item::Static(global) => crate::global::expand(&args.krate, global),
     }
 }
 

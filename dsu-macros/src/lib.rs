@@ -5,6 +5,7 @@
 mod args;
 mod derive;
 mod expand;
+mod global;
 mod hash;
 mod model;
 mod signature;

@@ -10,6 +10,8 @@ pub(crate) enum Item {
     Fn(syn::ItemFn),
     /// `impl Type { .. }` or `impl Trait for Type { .. }`
     Impl(Impl),
+    /// `static NAME: T = init;`: a global.
+    Static(syn::ItemStatic),
 }
 
 /// An impl block, with the `#[updateable(skip)]` markers taken off its methods.
@@ -23,7 +25,7 @@ pub(crate) struct Impl {
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
     const TYPE: &str = "is not supported yet; put it on functions and impl blocks, and derive \
                         `dsu::Fingerprint` for types used in their signatures";
-    const OTHER: &str = "is not supported; put it on functions and impl blocks";
+    const OTHER: &str = "is not supported; put it on functions, impl blocks and statics";
     match syn::parse2::<syn::Item>(tokens)? {
         syn::Item::Fn(item) => Ok(Item::Fn(item)),
         syn::Item::Impl(mut block) => {
@@ -33,7 +35,7 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
         syn::Item::Struct(item) => Err(not_here(item.struct_token, &item.ident, "a struct", TYPE)),
         syn::Item::Enum(item) => Err(not_here(item.enum_token, &item.ident, "an enum", TYPE)),
         syn::Item::Union(item) => Err(not_here(item.union_token, &item.ident, "a union", TYPE)),
-        syn::Item::Static(item) => Err(not_here(item.static_token, &item.ident, "a static", TYPE)),
+        syn::Item::Static(item) => Ok(Item::Static(item)),
         syn::Item::Trait(item) => Err(not_here(
             item.trait_token,
             &item.ident,
@@ -129,5 +131,5 @@ fn not_here(keyword: impl ToTokens, name: &syn::Ident, what: &str, advice: &str)
 }
 
 fn anything_else(span: proc_macro2::Span) -> syn::Error {
-    syn::Error::new(span, "#[dsu::updateable] goes on a function or on an impl block")
+    syn::Error::new(span, "#[dsu::updateable] goes on a function, an impl block or a static")
 }

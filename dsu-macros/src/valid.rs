@@ -27,6 +27,16 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
+        Item::Static(global) => {
+            if let syn::StaticMutability::Mut(token) = &global.mutability {
+                errors.push(
+                    token,
+                    "a `static mut` cannot be updateable: every version reaches the one value \
+                     through shared references; remove `mut` and give the value interior \
+                     mutability (a `Mutex`, atomics)",
+                );
+            }
+        }
         Item::Impl(Impl { block, plain }) => {
             match block.generics.params.first() {
                 Some(syn::GenericParam::Lifetime(param)) => errors.push(

@@ -16,7 +16,7 @@
 /// `#[derive(dsu::Fingerprint)]`. Every type in the signature of an updateable item needs it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no dsu fingerprint",
-    label = "used in the signature of an updateable item",
+    label = "used in the signature of an updateable item, or as an updateable global's type",
     note = "add `#[derive(dsu::Fingerprint)]` to the definition of `{Self}`, so that an update \
             can tell whether its shape changed"
 )]

@@ -1,0 +1,67 @@
+//! The code `#[updateable]` writes for a global:
+//!
+//! ```ignore
+//! static NAME: Global<T> = {
+//!     fn __dsu_init() -> T { init }
+//!     Global::new(concat!(module_path!(), "::NAME"), __dsu_init, <T as Fingerprint>::FINGERPRINT)
+//! };
+//! const _: () = {
+//!     extern "C" fn __dsu_instance() -> *const () { NAME.own_instance() }
+//!     #[distributed_slice(GLOBALS)]
+//!     static __DSU_GLOBAL: GlobalDesc = GlobalDesc {
+//!         path, type_text, fingerprint: NAME.fingerprint(),
+//!         global: NAME.as_erased(), instance: __dsu_instance,
+//!     };
+//! };
+//! ```
+//!
+//! The initialiser runs on first use, in the program, so it may be any expression.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{ItemStatic, Path};
+
+use crate::signature::tidy;
+
+pub(crate) fn expand(krate: &Path, global: &ItemStatic) -> TokenStream {
+    let ItemStatic { attrs, vis, static_token, ident, ty, expr, .. } = global;
+    let name = ident.to_string();
+    let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
+    // The one error of a type without a fingerprint, at the type.
+    let fingerprint = quote_spanned!(ty.span()=> <#ty as #krate::Fingerprint>::FINGERPRINT);
+    let type_text = tidy(&ty.to_token_stream().to_string());
+    let declaration = quote! {
+        #(#attrs)*
+        #vis #static_token #ident: #krate::Global<#ty> = {
+            #[allow(clippy::missing_const_for_fn)]
+            fn __dsu_init() -> #ty {
+                #expr
+            }
+            #krate::Global::new(#path, __dsu_init, #fingerprint)
+        };
+    };
+    if cfg!(feature = "disabled") {
+        return declaration; // reached through `with` all the same, but never by a patch
+    }
+    let private = quote!(__dsu::__private);
+    quote! {
+        #declaration
+        const _: () = {
+            use #krate as __dsu;
+            use __dsu::__private::linkme;
+            extern "C" fn __dsu_instance() -> *const () {
+                #ident.own_instance()
+            }
+            #[linkme::distributed_slice(#private::GLOBALS)]
+            #[linkme(crate = #private::linkme)]
+            static __DSU_GLOBAL: #private::GlobalDesc = #private::GlobalDesc {
+                path: #private::RStr::from_str(#path),
+                type_text: #private::RStr::from_str(#type_text),
+                fingerprint: #ident.fingerprint(),
+                global: #ident.as_erased(),
+                instance: __dsu_instance,
+            };
+        };
+    }
+}
