@@ -21,10 +21,14 @@ fn disabled_build_is_plain_code() {
 }
 
 #[test]
-fn disabled_build_compiles_transactions_away() {
-    // `txapp` marks functions `#[dsu::transaction]`, above and below `#[dsu::updateable]`.
-    let plain = support::build("txapp/v2", &["dsu/disabled"]);
-    assert!(!mentions(&fs::read(&plain).unwrap(), b"__DSU_SLOT"));
-    let error = dsu::update(&plain).expect_err("a disabled build is no patch");
-    assert!(matches!(error, dsu::UpdateError::NotAPatch { .. }), "{error:?}");
+fn disabled_build_compiles_transactions_and_globals_away() {
+    // `txapp` marks functions `#[dsu::transaction]`, above and below `#[dsu::updateable]`;
+    // `stateapp` has updateable globals, still reached through `with`.
+    for fixture in ["txapp/v2", "stateapp/v2"] {
+        let plain = support::build(fixture, &["dsu/disabled"]);
+        let bytes = fs::read(&plain).unwrap();
+        assert!(!mentions(&bytes, b"__DSU_SLOT") && !mentions(&bytes, b"__DSU_GLOBAL"));
+        let error = dsu::update(&plain).expect_err("a disabled build is no patch");
+        assert!(matches!(error, dsu::UpdateError::NotAPatch { .. }), "{error:?}");
+    }
 }

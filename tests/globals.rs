@@ -1,0 +1,52 @@
+//! Updateable globals across real updates: the program's instance is the one every version
+//! reaches, a global a patch adds is reached by later patches, and a patch that changes a
+//! global's type is refused with nothing changed.
+
+use std::sync::atomic::Ordering;
+
+mod support;
+
+#[test]
+fn state_outlives_every_update() {
+    let v2 = support::build("stateapp/v2", &[]);
+    let v3 = support::build("stateapp/v3", &[]);
+    let v2_changed = support::build("stateapp/v2", &["changed-type"]);
+
+    assert_eq!(stateapp::serve("a"), 1);
+    assert_eq!(stateapp::SERVED.with(|served| served.load(Ordering::Relaxed)), 1);
+
+    let report = dsu::update(&v2).expect("v2 applies");
+    let added: Vec<String> = report.added_globals.iter().map(ToString::to_string).collect();
+    assert_eq!(added, ["stateapp::LAST Mutex<String>"], "{report}");
+    assert_eq!(stateapp::serve("b"), 2, "v2's code counts on the program's counter");
+    assert_eq!(stateapp::notes(), ["v1: a", "v2: b"]);
+
+    let report = dsu::update(&v3).expect("v3 applies");
+    assert!(report.added_globals.is_empty(), "v2 added `LAST` already: {report}");
+    assert_eq!(stateapp::serve("c"), 3);
+    // `LAST`, the global v2 added, still holds v2's last note: v3's code reached v2's instance.
+    assert_eq!(stateapp::notes(), ["v1: a", "v2: b", "v3: c after b"]);
+    // v2's `last`, unchanged in v3, reads the same instance.
+    let status = dsu::status();
+    let last = status.items.iter().find(|item| item.item.path == "stateapp::last");
+    assert_eq!(last.map(|item| item.version), Some(1), "{status}");
+
+    // A patch whose `SERVED` has another type is refused; nothing changes.
+    let before = dsu::status();
+    let error = dsu::update(&v2_changed).expect_err("a global changed type");
+    let dsu::UpdateError::GlobalTypeChanged { global, running, patch } = &error else {
+        panic!("refused for its global, not {error}");
+    };
+    assert_eq!(
+        (global.as_str(), running.as_str(), patch.as_str()),
+        ("stateapp::SERVED", "AtomicU64", "AtomicU32")
+    );
+    assert_eq!(dsu::status().versions, before.versions);
+    assert_eq!(stateapp::serve("d"), 4);
+
+    dsu::rollback().expect("back to v2");
+    dsu::rollback().expect("back to v1");
+    assert_eq!(stateapp::serve("e"), 5, "the count survived both rollbacks");
+    assert_eq!(stateapp::notes().last().map(String::as_str), Some("v1: e"));
+    assert_eq!(stateapp::SERVED.with(|served| served.load(Ordering::Relaxed)), 5);
+}
