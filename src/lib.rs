@@ -21,8 +21,8 @@ pub use dsu_macros::{transaction, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     rollback, rollback_with, status, transaction, update, update_with, BuildDifference,
-    Fingerprint, Global, ItemRef, ItemStatus, SharedAllocator, Status, Transaction, UpdateError,
-    UpdateOptions, UpdateReport, VersionInfo,
+    Fingerprint, Global, GlobalStatus, ItemRef, ItemStatus, SharedAllocator, Status, Transaction,
+    UpdateError, UpdateOptions, UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

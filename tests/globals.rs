@@ -30,6 +30,17 @@ fn state_outlives_every_update() {
     let status = dsu::status();
     let last = status.items.iter().find(|item| item.item.path == "stateapp::last");
     assert_eq!(last.map(|item| item.version), Some(1), "{status}");
+    let globals: Vec<(String, u64)> =
+        status.globals.iter().map(|global| (global.global.to_string(), global.since)).collect();
+    assert_eq!(
+        globals,
+        [
+            ("stateapp::LAST Mutex<String>".to_owned(), 1),
+            ("stateapp::NOTES Mutex<Vec<String>>".to_owned(), 0),
+            ("stateapp::SERVED AtomicU64".to_owned(), 0),
+        ],
+        "{status}"
+    );
 
     // A patch whose `SERVED` has another type is refused; nothing changes.
     let before = dsu::status();

@@ -25,7 +25,7 @@ pub use alloc::SharedAllocator;
 pub use error::{BuildDifference, UpdateError};
 pub use fingerprint::Fingerprint;
 pub use global::Global;
-pub use report::{ItemRef, ItemStatus, Status, UpdateReport, VersionInfo};
+pub use report::{GlobalStatus, ItemRef, ItemStatus, Status, UpdateReport, VersionInfo};
 pub use transaction::{transaction, Transaction};
 pub use update::{rollback, rollback_with, status, update, update_with, UpdateOptions};
 

@@ -11,7 +11,7 @@ use dsu_abi::{GlobalDesc, ItemDesc};
 use parking_lot::Mutex;
 
 use crate::global::ErasedGlobal;
-use crate::report::{ItemRef, ItemStatus, Status, VersionInfo};
+use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slot::ErasedSlot;
 
 /// Every updateable item of this image, registered by the macros.
@@ -113,6 +113,8 @@ pub(crate) struct GlobalEntry {
     pub(crate) instance: extern "C" fn() -> *const (),
     /// The global's cell in every image that has it.
     pub(crate) cells: Vec<&'static ErasedGlobal>,
+    /// The version that declared it first.
+    pub(crate) since: u64,
 }
 
 /// One applied version.
@@ -167,6 +169,7 @@ impl Registry {
                     effect,
                     instance: desc.instance,
                     cells: Vec::new(),
+                    since: 0,
                 });
                 global_of(desc).set_effect(entry.effect);
                 entry.cells.push(global_of(desc));
@@ -175,8 +178,9 @@ impl Registry {
         }
     }
 
-    /// Registers a global a patch adds: its instance, made on first use, is the live one.
-    pub(crate) fn add_global(&mut self, desc: &GlobalDesc) {
+    /// Registers a global a patch adds, as of `version`: its instance, made on first use, is
+    /// the live one.
+    pub(crate) fn add_global(&mut self, desc: &GlobalDesc, version: u64) {
         let effect = self.new_effect();
         let cell = global_of(desc);
         cell.prepare(effect, crate::tls::patch_access());
@@ -188,6 +192,7 @@ impl Registry {
                 effect,
                 instance: desc.instance,
                 cells: vec![cell],
+                since: version,
             },
         );
     }
@@ -266,7 +271,19 @@ impl Registry {
         items.sort_by(|a, b| {
             a.item.path.cmp(&b.item.path).then(a.item.signature.cmp(&b.item.signature))
         });
-        Status { versions: self.versions.iter().map(|v| v.info.clone()).collect(), items }
+        let mut globals: Vec<GlobalStatus> = self
+            .globals
+            .iter()
+            .map(|(path, global)| GlobalStatus {
+                global: ItemRef {
+                    path: (*path).to_owned(),
+                    signature: global.type_text.to_owned(),
+                },
+                since: global.since,
+            })
+            .collect();
+        globals.sort_by(|a, b| a.global.path.cmp(&b.global.path));
+        Status { versions: self.versions.iter().map(|v| v.info.clone()).collect(), items, globals }
     }
 }
 

@@ -111,6 +111,15 @@ pub struct ItemStatus {
     pub version: u64,
 }
 
+/// One updateable global and the version that declared it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalStatus {
+    /// The global, with its type.
+    pub global: ItemRef,
+    /// The version whose declaration made it live: 0 for the program as started.
+    pub since: u64,
+}
+
 /// What the program runs now: see [`status`](crate::status).
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -118,6 +127,8 @@ pub struct Status {
     pub versions: Vec<VersionInfo>,
     /// Every live updateable item, sorted by path.
     pub items: Vec<ItemStatus>,
+    /// Every updateable global, sorted by path.
+    pub globals: Vec<GlobalStatus>,
 }
 
 impl fmt::Display for Status {
@@ -126,6 +137,9 @@ impl fmt::Display for Status {
         writeln!(f, "versions: {}", chain.join(" -> "))?;
         for item in &self.items {
             writeln!(f, "  #{:<3} {}", item.version, item.item)?;
+        }
+        for global in &self.globals {
+            writeln!(f, "  #{:<3} static {}", global.since, global.global)?;
         }
         Ok(())
     }

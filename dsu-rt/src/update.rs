@@ -283,7 +283,7 @@ fn commit_plan(
         live.cells.push(global_of(desc));
     }
     for desc in &plan.added_globals {
-        registry.add_global(desc);
+        registry.add_global(desc, id);
     }
     registry.versions.push(Version {
         info: version,
