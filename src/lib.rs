@@ -17,12 +17,12 @@
 //!
 //! See the README for the whole flow and `docs/limits.md` for what cannot be updated.
 
-pub use dsu_macros::{transaction, updateable, Fingerprint};
+pub use dsu_macros::{transaction, transform, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     rollback, rollback_with, status, transaction, update, update_with, BuildDifference,
     Fingerprint, Global, GlobalStatus, ItemRef, ItemStatus, SharedAllocator, Status, Transaction,
-    UpdateError, UpdateOptions, UpdateReport, VersionInfo,
+    Transform, UpdateError, UpdateOptions, UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

@@ -67,6 +67,14 @@ pub struct GlobalDesc {
     pub global: *const (),
     /// Returns this image's own instance, made by the global's initialiser on first use.
     pub instance: extern "C" fn() -> *const (),
+    /// The fingerprint of the global's type in the version this one updates, when the type
+    /// changed (`#[dsu::updateable(was = OldType)]`); 0 otherwise.
+    pub was_fingerprint: u64,
+    /// That type as written.
+    pub was_text: RStr<'static>,
+    /// Makes this version's instance from the running instance of the `was` type. Writes a
+    /// `Result<*const (), String>` (the new instance, or the transformer's panic) to `out`.
+    pub transform: Option<unsafe extern "C" fn(old: *const (), out: *mut ())>,
 }
 
 // SAFETY: the pointer is the address of a `static` whose fields are atomics or written once

@@ -1,5 +1,6 @@
-//! The attribute's arguments: `#[updateable]`, `#[updateable(crate = path)]`, and
-//! `#[updateable(skip)]` on a method of an updateable impl block.
+//! The attribute's arguments: `#[updateable]`, `#[updateable(crate = path)]`,
+//! `#[updateable(was = OldType)]` on a global whose type changed, and `#[updateable(skip)]` on
+//! a method of an updateable impl block.
 
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream, Parser};
@@ -9,11 +10,14 @@ use syn::{Path, Token};
 pub(crate) struct Args {
     /// How generated code names the `dsu` crate.
     pub(crate) krate: Path,
+    /// `was = OldType`: the type a global had in the version this one updates.
+    pub(crate) was: Option<(syn::Ident, syn::Type)>,
 }
 
 enum Arg {
     Crate(Token![crate], Path),
     Skip(syn::Ident),
+    Was(syn::Ident, syn::Type),
 }
 
 impl Parse for Arg {
@@ -23,11 +27,23 @@ impl Parse for Arg {
             if ident == "skip" {
                 return Ok(Arg::Skip(input.parse()?));
             }
+            if ident == "was" {
+                let ident: syn::Ident = input.parse()?;
+                if !input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        "`was` names the global's type in the running version: write \
+                         `was = OldType`",
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                return Ok(Arg::Was(ident, input.parse()?));
+            }
         }
         if !input.peek(Token![crate]) {
             return Err(input.error(
-                "unknown argument; the arguments are `crate = path` and, on a method of an \
-                 updateable impl block, `skip`",
+                "unknown argument; the arguments are `crate = path`, `was = OldType` on a \
+                 global, and `skip` on a method of an updateable impl block",
             ));
         }
         let keyword: Token![crate] = input.parse()?;
@@ -57,7 +73,7 @@ pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
 
 /// The arguments of the attribute on an item.
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    let (krate, skip) = parse_list(tokens)?;
+    let List { krate, skip, was } = parse_list(tokens)?;
     if let Some(skip) = skip {
         return Err(syn::Error::new(
             skip.span(),
@@ -65,20 +81,15 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
              leave the attribute out instead",
         ));
     }
-    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)) })
+    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)), was })
 }
 
-/// The arguments of `#[transaction]`: only `crate = path`.
-pub(crate) fn parse_transaction(tokens: TokenStream) -> syn::Result<Path> {
+/// The arguments of an attribute whose only one is `crate = path`: `#[transaction]`,
+/// `#[transform]`.
+pub(crate) fn parse_crate_only(tokens: TokenStream, attribute: &str) -> syn::Result<Path> {
     let mut krate = None;
-    syn::meta::parser(|meta| {
-        crate_only(
-            meta,
-            &mut krate,
-            "unknown argument; the only one of #[dsu::transaction] is `crate = path`",
-        )
-    })
-    .parse2(tokens)?;
+    let unknown = format!("unknown argument; the only one of {attribute} is `crate = path`");
+    syn::meta::parser(|meta| crate_only(meta, &mut krate, &unknown)).parse2(tokens)?;
     Ok(krate.unwrap_or_else(|| syn::parse_quote!(::dsu)))
 }
 
@@ -104,28 +115,43 @@ pub(crate) fn crate_only(
 
 /// Whether the arguments of the attribute on a method of an updateable impl block say `skip`.
 pub(crate) fn is_skip(tokens: TokenStream) -> syn::Result<bool> {
-    Ok(parse_list(tokens)?.1.is_some())
+    Ok(parse_list(tokens)?.skip.is_some())
 }
 
-fn parse_list(tokens: TokenStream) -> syn::Result<(Option<Path>, Option<syn::Ident>)> {
+/// Every argument given, each at most once.
+struct List {
+    krate: Option<Path>,
+    skip: Option<syn::Ident>,
+    was: Option<(syn::Ident, syn::Type)>,
+}
+
+fn parse_list(tokens: TokenStream) -> syn::Result<List> {
     let list = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens)?;
-    let mut krate = None;
-    let mut skip = None;
+    let mut given = List { krate: None, skip: None, was: None };
     for arg in list {
+        let twice = |span: proc_macro2::Span, name: &str| {
+            syn::Error::new(span, format!("`{name}` is given twice; keep one"))
+        };
         match arg {
             Arg::Skip(ident) => {
-                if skip.is_some() {
-                    return Err(syn::Error::new(ident.span(), "`skip` is given twice; keep one"));
+                if given.skip.is_some() {
+                    return Err(twice(ident.span(), "skip"));
                 }
-                skip = Some(ident);
+                given.skip = Some(ident);
             }
             Arg::Crate(keyword, path) => {
-                if krate.is_some() {
-                    return Err(syn::Error::new(keyword.span, "`crate` is given twice; keep one"));
+                if given.krate.is_some() {
+                    return Err(twice(keyword.span, "crate"));
                 }
-                krate = Some(path);
+                given.krate = Some(path);
+            }
+            Arg::Was(ident, ty) => {
+                if given.was.is_some() {
+                    return Err(twice(ident.span(), "was"));
+                }
+                given.was = Some((ident, ty));
             }
         }
     }
-    Ok((krate, skip))
+    Ok(given)
 }

@@ -16,13 +16,17 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
         return match item {
             Item::Fn(function) => function.to_token_stream(),
             Item::Impl(block) => block.block.to_token_stream(),
-            Item::Static(global) => crate::global::expand(&args.krate, global),
+            Item::Static(global) => {
+                crate::global::expand(&args.krate, global, args.was.as_ref().map(|(_, ty)| ty))
+            }
         };
     }
     match item {
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
-        Item::Static(global) => crate::global::expand(&args.krate, global),
+        Item::Static(global) => {
+            crate::global::expand(&args.krate, global, args.was.as_ref().map(|(_, ty)| ty))
+        }
     }
 }
 

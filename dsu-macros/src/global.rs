@@ -24,7 +24,7 @@ use syn::{ItemStatic, Path};
 
 use crate::signature::tidy;
 
-pub(crate) fn expand(krate: &Path, global: &ItemStatic) -> TokenStream {
+pub(crate) fn expand(krate: &Path, global: &ItemStatic, was: Option<&syn::Type>) -> TokenStream {
     let ItemStatic { attrs, vis, static_token, ident, ty, expr, .. } = global;
     let name = ident.to_string();
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
@@ -45,6 +45,18 @@ pub(crate) fn expand(krate: &Path, global: &ItemStatic) -> TokenStream {
         return declaration; // reached through `with` all the same, but never by a patch
     }
     let private = quote!(__dsu::__private);
+    // A global whose type changed: the old type's fingerprint, which the runtime checks, and
+    // the transformer made of the `Transform` impls from it.
+    let (was_fingerprint, was_text, transform) = match was {
+        Some(was) => (
+            quote_spanned!(was.span()=> <#was as __dsu::Fingerprint>::FINGERPRINT),
+            tidy(&was.to_token_stream().to_string()),
+            quote_spanned!(was.span()=>
+                ::core::option::Option::Some(__dsu::Global::<#ty>::transformer::<#was>())
+            ),
+        ),
+        None => (quote!(0), String::new(), quote!(::core::option::Option::None)),
+    };
     quote! {
         #declaration
         const _: () = {
@@ -61,6 +73,9 @@ pub(crate) fn expand(krate: &Path, global: &ItemStatic) -> TokenStream {
                 fingerprint: #ident.fingerprint(),
                 global: #ident.as_erased(),
                 instance: __dsu_instance,
+                was_fingerprint: #was_fingerprint,
+                was_text: #private::RStr::from_str(#was_text),
+                transform: #transform,
             };
         };
     }

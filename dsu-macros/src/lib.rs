@@ -10,6 +10,7 @@ mod hash;
 mod model;
 mod signature;
 mod transaction;
+mod transform;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -75,6 +76,7 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
         .and_then(|args| {
             let item = model::parse(input.into())?;
             valid::check(&item)?;
+            valid::arguments(&args, &item)?;
             Ok(expand::item(&args, &item))
         })
         .unwrap_or_else(|error| expand::fallback(original, error))
@@ -112,6 +114,37 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
     transaction::expand(args.into(), input.into()).into()
+}
+
+/// Makes a function from `&OldType` to `NewType` the transformer that converts values of a
+/// type that changed, when an update changes the type of a global that holds them.
+///
+/// ```ignore
+/// mod v1 {
+///     #[derive(dsu::Fingerprint)]
+///     pub struct Entry { pub value: String }
+/// }
+///
+/// #[derive(dsu::Fingerprint)]
+/// pub struct Entry { pub value: String, pub hits: u64 }
+///
+/// #[dsu::transform]
+/// fn entry(old: &v1::Entry) -> Entry {
+///     Entry { value: old.value.clone(), hits: 0 }
+/// }
+///
+/// #[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]
+/// static STORE: Mutex<HashMap<String, Entry>> = Mutex::new(HashMap::new());
+/// ```
+///
+/// It writes `impl dsu::Transform<OldType> for NewType` calling the function; the runtime's
+/// impls for containers convert a map or a vector of entries with it. The old value is only
+/// read: a transformer that panics leaves it whole, and the update is refused.
+/// `#[transform(crate = path)]` names the `dsu` crate when it is not a direct dependency called
+/// `dsu`.
+#[proc_macro_attribute]
+pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
+    transform::expand(args.into(), input.into()).into()
 }
 
 /// Gives a type the structural fingerprint an update compares: its kind, the names of its

@@ -27,7 +27,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 fn parse(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let krate = crate::args::parse_transaction(args)?;
+    let krate = crate::args::parse_crate_only(args, "#[dsu::transaction]")?;
     let mut function = function(input)?;
     check(&function)?;
     if cfg!(feature = "disabled") {

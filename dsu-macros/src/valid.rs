@@ -68,6 +68,17 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
     errors.finish()
 }
 
+/// Arguments that only some items take.
+pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()> {
+    match (&args.was, item) {
+        (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => Err(syn::Error::new(
+            was.span(),
+            "`was` names the old type of a global whose type changed; it goes on a static",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn signature(sig: &Signature, errors: &mut Errors) {
     if let Some(token) = &sig.constness {
         errors.push(

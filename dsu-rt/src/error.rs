@@ -108,6 +108,37 @@ pub enum UpdateError {
     },
     /// `rollback` was called with no update to undo.
     NothingToRollBack,
+    /// The patch converts a global from a type it is not in the running program: the
+    /// transformer was written for another version.
+    TransformerForAnotherVersion {
+        /// The global.
+        global: String,
+        /// Its type in the running program.
+        running: String,
+        /// The type the patch converts from (`was = ..`).
+        was: String,
+    },
+    /// A transformer panicked while converting a global's value.
+    TransformFailed {
+        /// The global.
+        global: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// The patch changes a global's type but removes an item, which would stay live with code
+    /// compiled against the old type.
+    StaleUser {
+        /// The global whose type changes.
+        global: String,
+        /// The item the patch removes.
+        item: String,
+    },
+    /// The update to undo converted globals to new types, and converting them back is not
+    /// possible.
+    IrreversibleUpdate {
+        /// The globals it converted.
+        globals: Vec<String>,
+    },
     /// A global of the running program has another type in the patch: its live value cannot
     /// be handed to the patch's code.
     GlobalTypeChanged {
@@ -216,8 +247,32 @@ impl fmt::Display for UpdateError {
             GlobalTypeChanged { global, running, patch } => write!(
                 f,
                 "the global `{global}` is `{running}` in the running program but `{patch}` in \
-                 the patch, and dsu does not convert a live value to another type: keep the \
-                 type, or declare a new global for the new type"
+                 the patch, and the patch has no transformer for it: declare it \
+                 `#[dsu::updateable(was = {running})]` and write a `#[dsu::transform]` for each \
+                 type that changed"
+            ),
+            TransformerForAnotherVersion { global, running, was } => write!(
+                f,
+                "the patch converts the global `{global}` from `{was}`, but the running program \
+                 has it as `{running}`: the transformer was written for another version; copy \
+                 the running version's definitions into the patch"
+            ),
+            TransformFailed { global, message } => write!(
+                f,
+                "the transformer of the global `{global}` panicked: {message}; nothing changed, \
+                 the running value is whole"
+            ),
+            StaleUser { global, item } => write!(
+                f,
+                "the patch changes the type of the global `{global}` but removes `{item}`, \
+                 which would keep running code compiled against the old type; keep `{item}` in \
+                 the patch"
+            ),
+            IrreversibleUpdate { globals } => write!(
+                f,
+                "the last update converted {} to new types and cannot convert them back; \
+                 apply a new version instead",
+                globals.join(", ")
             ),
             InsideTransaction => write!(
                 f,

@@ -18,6 +18,9 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
 use std::sync::Once;
 
+use crate::fingerprint::Fingerprint;
+use crate::transform::Transform;
+
 /// The live value of a global, behind its type's fingerprint, which any image can read
 /// without knowing the type.
 #[repr(C)]
@@ -86,6 +89,42 @@ impl<T: 'static> Global<T> {
     pub const fn as_erased(&'static self) -> *const () {
         (self as *const Self).cast()
     }
+}
+
+impl<T: 'static> Global<T> {
+    /// The function a patch exports to make its instance from a running instance of `O`, the
+    /// global's type in the version it updates.
+    #[doc(hidden)]
+    pub const fn transformer<O: 'static>() -> unsafe extern "C" fn(*const (), *mut ())
+    where
+        T: Transform<O> + Fingerprint,
+    {
+        transform::<T, O>
+    }
+}
+
+/// Makes an instance of `T` from `old`, an instance of `O`, catching the transformer's panic.
+///
+/// # Safety
+///
+/// `old` must point to a live `Instance<O>` (the runtime checked its fingerprint against `O`'s)
+/// and `out` to a `Result<*const (), String>` to write, both of this build's layout.
+unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (), out: *mut ()) {
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
+        let old = unsafe { &(*old.cast::<Instance<O>>()).value };
+        T::transform(old)
+    }));
+    let result = match made {
+        Ok(value) => {
+            let made: *mut Instance<T> =
+                Box::leak(Box::new(Instance { fingerprint: T::FINGERPRINT, value }));
+            Ok(made.cast_const().cast::<()>())
+        }
+        Err(payload) => Err(crate::unwind::message(&*payload)),
+    };
+    // SAFETY: `out` points to a `Result<*const (), String>` to write (the caller's contract).
+    unsafe { out.cast::<Result<*const (), String>>().write(result) };
 }
 
 impl<T: Sync + 'static> Global<T> {
@@ -180,6 +219,13 @@ impl ErasedGlobal {
         self.live.store(live.cast_mut(), Ordering::Release);
     }
 
+    /// Points the cell at a new live instance, of the global's new type. Code that accesses it
+    /// with the old type panics at the fingerprint check.
+    pub(crate) fn set_live(&self, live: *const ()) {
+        // Release: pairs with the Acquire in `live_instance`.
+        self.live.store(live.cast_mut(), Ordering::Release);
+    }
+
     /// Gives the program's own global its effect id.
     pub(crate) fn set_effect(&self, effect: u32) {
         self.effect.store(effect, Ordering::Relaxed);
@@ -198,8 +244,6 @@ mod tests {
     use std::sync::atomic::AtomicU64;
 
     use super::*;
-
-    use crate::fingerprint::Fingerprint;
 
     static COUNTER: Global<AtomicU64> =
         Global::new("tests::COUNTER", || AtomicU64::new(40), AtomicU64::FINGERPRINT);

@@ -25,6 +25,8 @@ pub(crate) struct Plan<'m> {
     pub(crate) shared_globals: Vec<&'m GlobalDesc>,
     /// Globals the program does not have: the patch's own instance becomes the live one.
     pub(crate) added_globals: Vec<&'m GlobalDesc>,
+    /// Globals whose type changed, with a transformer from the running type.
+    pub(crate) transformed_globals: Vec<&'m GlobalDesc>,
 }
 
 pub(crate) fn plan<'m>(
@@ -41,6 +43,16 @@ pub(crate) fn plan<'m>(
         }
         match registry.globals.get(path) {
             Some(live) if live.fingerprint == desc.fingerprint => plan.shared_globals.push(desc),
+            Some(live) if desc.was_fingerprint == live.fingerprint && desc.transform.is_some() => {
+                plan.transformed_globals.push(desc);
+            }
+            Some(live) if desc.was_fingerprint != 0 => {
+                return Err(UpdateError::TransformerForAnotherVersion {
+                    global: path.to_owned(),
+                    running: live.type_text.to_owned(),
+                    was: desc.was_text.as_str().to_owned(),
+                })
+            }
             Some(live) => {
                 return Err(UpdateError::GlobalTypeChanged {
                     global: path.to_owned(),
@@ -86,5 +98,17 @@ pub(crate) fn plan<'m>(
     }
     plan.removed = registry.items.keys().filter(|k| !seen.contains(k)).copied().collect();
     plan.removed.sort_by_key(|k| k.path);
+    if let Some(global) = plan.transformed_globals.first() {
+        // Code compiled against the old type must not stay live. The patch's code is compiled
+        // against the new one: switch every item to it, whether its tokens changed or not.
+        // An item the patch removes would stay live with the old type: refused.
+        if let Some(removed) = plan.removed.first() {
+            return Err(UpdateError::StaleUser {
+                global: global.path.as_str().to_owned(),
+                item: removed.path.to_owned(),
+            });
+        }
+        plan.replaced.append(&mut plan.unchanged);
+    }
     Ok(plan)
 }

@@ -127,6 +127,8 @@ pub(crate) struct Version {
     pub(crate) replaced: Vec<Key>,
     /// Items the version added.
     pub(crate) added: Vec<Key>,
+    /// Globals whose value the version converted to a new type.
+    pub(crate) transformed: Vec<&'static str>,
 }
 
 /// The registry.
@@ -237,6 +239,7 @@ impl Registry {
                 file_hash: 0,
                 replaced: Vec::new(),
                 added: Vec::new(),
+                transformed: Vec::new(),
             }],
             items,
             ambiguous,

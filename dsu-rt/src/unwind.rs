@@ -35,6 +35,17 @@ pub(crate) fn finish<R>(returned: Returned<R>) -> R {
     }
 }
 
+/// The message of a panic's payload, for a report.
+pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic with a payload that is not text".to_owned()
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn resume(payload: Box<dyn Any + Send>) -> ! {

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use dsu_abi::{op, PatchManifestRef};
+use dsu_abi::{op, GlobalDesc, PatchManifestRef};
 
 use crate::alloc::Heap;
 use crate::error::UpdateError;
@@ -182,7 +182,14 @@ pub(crate) fn update_here(
     prepare(&registry, &plan);
 
     // Wait until no open transaction has called what the update changes.
-    let held = hold(&registry, plan.replaced.iter().map(|desc| Key::of(desc)), options)?;
+    let items = plan.replaced.iter().map(|desc| registry.items[&Key::of(desc)].effect);
+    let globals =
+        plan.transformed_globals.iter().map(|desc| registry.globals[desc.path.as_str()].effect);
+    let held = hold(items.chain(globals).collect(), options)?;
+
+    // Convert the globals whose type changed, into new instances, while no transaction can
+    // reach them. A transformer that panics leaves every old value whole.
+    let transformed = transform_globals(&registry, &plan)?;
 
     // Commit.
     let version = VersionInfo {
@@ -192,7 +199,8 @@ pub(crate) fn update_here(
         applied_at: SystemTime::now(),
     };
     let commit = Instant::now();
-    let (replaced, added) = commit_plan(&mut registry, &plan, version.clone(), file_hash);
+    let (replaced, added) =
+        commit_plan(&mut registry, &plan, &transformed, version.clone(), file_hash);
     let pause = commit.elapsed();
     let (waited, waited_for) = Held::release(held);
     registry.next_id += 1;
@@ -200,19 +208,49 @@ pub(crate) fn update_here(
     Ok(UpdateReport { pause, total: started.elapsed(), waited, waited_for, ..report })
 }
 
-/// Holds the gate on the items `changed` (see `gate.rs`), or says why it could not.
-fn hold(
-    registry: &Registry,
-    changed: impl Iterator<Item = Key>,
-    options: &UpdateOptions,
-) -> Result<Option<Held>, UpdateError> {
-    let effects: Vec<u32> = changed.map(|key| registry.items[&key].effect).collect();
+/// Holds the gate on the items and globals whose effect ids are `effects` (see `gate.rs`), or
+/// says why it could not.
+fn hold(effects: Vec<u32>, options: &UpdateOptions) -> Result<Option<Held>, UpdateError> {
     if effects.is_empty() {
         return Ok(None);
     }
     gate::hold(protocol::effects_of(effects), options.timeout).map(Some).map_err(|timed_out| {
         UpdateError::Timeout { waited: timed_out.waited, transactions: timed_out.open }
     })
+}
+
+/// The new instance of every global the plan converts, made by the patch's transformers from
+/// the running instances, or the first transformer's panic.
+fn transform_globals<'m>(
+    registry: &Registry,
+    plan: &Plan<'m>,
+) -> Result<Vec<(&'m GlobalDesc, *const ())>, UpdateError> {
+    let mut made = Vec::with_capacity(plan.transformed_globals.len());
+    for &desc in &plan.transformed_globals {
+        let live = &registry.globals[desc.path.as_str()];
+        let transform = desc.transform.expect("planned with a transformer");
+        let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
+        // SAFETY: the planner checked that the running instance's type has the fingerprint of
+        // the patch's `was` type, which is what the transformer reads; `out` is a `Result` of
+        // this build's layout (the patch's build fingerprint equals ours), written before it
+        // returns, unwinding or not (it catches the transformer's panic).
+        let result = unsafe {
+            transform((live.instance)(), out.as_mut_ptr().cast());
+            out.assume_init()
+        };
+        match result {
+            Ok(new) => made.push((desc, new)),
+            // The instances made so far are left unreachable: patches are never unloaded
+            // either, and a failed update is rare.
+            Err(message) => {
+                return Err(UpdateError::TransformFailed {
+                    global: desc.path.as_str().to_owned(),
+                    message,
+                })
+            }
+        }
+    }
+    Ok(made)
 }
 
 /// Refuses a patch built differently or from another crate.
@@ -256,6 +294,7 @@ fn prepare(registry: &Registry, plan: &Plan<'_>) {
 fn commit_plan(
     registry: &mut Registry,
     plan: &Plan<'_>,
+    transformed: &[(&GlobalDesc, *const ())],
     version: VersionInfo,
     file_hash: u64,
 ) -> (Vec<Key>, Vec<Key>) {
@@ -285,11 +324,24 @@ fn commit_plan(
     for desc in &plan.added_globals {
         registry.add_global(desc, id);
     }
+    let access = crate::tls::patch_access();
+    for &(desc, new) in transformed {
+        let live = registry.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        for cell in &live.cells {
+            cell.set_live(new);
+        }
+        global_of(desc).attach(new, live.effect, access);
+        live.cells.push(global_of(desc));
+        live.fingerprint = desc.fingerprint;
+        live.type_text = desc.type_text.as_str();
+        live.instance = desc.instance;
+    }
     registry.versions.push(Version {
         info: version,
         file_hash,
         replaced: replaced.clone(),
         added: added.clone(),
+        transformed: transformed.iter().map(|(desc, _)| desc.path.as_str()).collect(),
     });
     (replaced, added)
 }
@@ -342,7 +394,12 @@ fn rollback_in(
     let Some(undone) = registry.versions.last().filter(|_| registry.versions.len() >= 2) else {
         return Err(UpdateError::NothingToRollBack);
     };
-    let held = hold(registry, undone.replaced.iter().copied(), options)?;
+    if !undone.transformed.is_empty() {
+        let globals = undone.transformed.iter().map(|path| (*path).to_owned()).collect();
+        return Err(UpdateError::IrreversibleUpdate { globals });
+    }
+    let held =
+        hold(undone.replaced.iter().map(|key| registry.items[key].effect).collect(), options)?;
     let undone = registry.versions.pop().expect("checked above");
     let commit = Instant::now();
     for key in &undone.replaced {
@@ -422,7 +479,7 @@ mod tests {
         prepare(registry, &plan);
         let id = registry.next_id;
         registry.next_id += 1;
-        let (replaced, added) = commit_plan(registry, &plan, version(id), id);
+        let (replaced, added) = commit_plan(registry, &plan, &[], version(id), id);
         report(registry, &plan, version(id), &replaced, &added)
     }
 

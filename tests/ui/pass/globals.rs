@@ -1,5 +1,6 @@
 //! Updateable globals: public and private, with an initialiser that is not `const`, of a user
-//! type that derives its fingerprint, inside a function body, and through a renamed path.
+//! type that derives its fingerprint, inside a function body, through a renamed path, and one
+//! whose type changed, with its transformer.
 
 #![deny(warnings)]
 
@@ -42,4 +43,41 @@ fn main() {
     assert_eq!(LIMITS.with(|limits| limits.per_client), 8);
     // An access is a transaction: nested in one already open, it is part of it.
     dsu::transaction(|| assert_eq!(HITS.with(|hits| hits.load(Ordering::Relaxed)), 3));
+    changed::check();
+}
+
+/// A global whose type changed from the version it updates: the old type is named, and a
+/// transformer converts each value that changed.
+mod changed {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    mod v1 {
+        #[derive(dsu::Fingerprint)]
+        pub struct Entry {
+            pub value: String,
+        }
+    }
+
+    #[derive(dsu::Fingerprint)]
+    pub struct Entry {
+        pub value: String,
+        pub hits: u64,
+    }
+
+    #[dsu::transform]
+    fn entry(old: &v1::Entry) -> Entry {
+        Entry { value: old.value.clone(), hits: 0 }
+    }
+
+    #[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]
+    pub static STORE: Mutex<HashMap<String, Entry>> = Mutex::new(HashMap::new());
+
+    pub fn check() {
+        let old = Mutex::new(HashMap::from([("k".to_owned(), v1::Entry { value: "v".into() })]));
+        let new: Mutex<HashMap<String, Entry>> = dsu::Transform::transform(&old);
+        let new = new.into_inner().unwrap();
+        assert_eq!((new["k"].value.as_str(), new["k"].hits), ("v", 0));
+        STORE.with(|store| assert!(store.lock().unwrap().is_empty()));
+    }
 }
