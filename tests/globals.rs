@@ -1,6 +1,8 @@
 //! Updateable globals across real updates: the program's instance is the one every version
-//! reaches, a global a patch adds is reached by later patches, and a patch that changes a
-//! global's type is refused with nothing changed.
+//! reaches, a global a patch adds is reached by later patches, a patch that changes a global's
+//! type without a transformer is refused with nothing changed, and one with a transformer
+//! converts the live value, unless the transformer panics, was written for another version, or
+//! code compiled for the old type would stay live.
 
 use std::sync::atomic::Ordering;
 
@@ -60,4 +62,50 @@ fn state_outlives_every_update() {
     assert_eq!(stateapp::serve("e"), 5, "the count survived both rollbacks");
     assert_eq!(stateapp::notes().last().map(String::as_str), Some("v1: e"));
     assert_eq!(stateapp::SERVED.with(|served| served.load(Ordering::Relaxed)), 5);
+
+    // Forward again, then to v4, which changes the type of `NOTES`.
+    dsu::update(&v2).expect("v2 applies again");
+    dsu::update(&v3).expect("v3 applies again");
+    let v4 = support::build("stateapp/v4", &[]);
+    let v4_panicking = support::build("stateapp/v4", &["panicking-transform"]);
+    let v4_wrong = support::build("stateapp/v4", &["wrong-old-version"]);
+    let v4_stale = support::build("stateapp/v4", &["drops-last"]);
+    let notes_before = stateapp::notes();
+    let before = dsu::status();
+    let refusals = [
+        dsu::update(&v4_panicking).expect_err("the transformer panics"),
+        dsu::update(&v4_wrong).expect_err("the transformer is for another version"),
+        dsu::update(&v4_stale).expect_err("`last` would stay live with the old type"),
+    ];
+    assert!(
+        matches!(&refusals[0], dsu::UpdateError::TransformFailed { global, message }
+            if global == "stateapp::NOTES" && message == "cannot convert a note of v2"),
+        "{}",
+        refusals[0]
+    );
+    assert!(
+        matches!(&refusals[1], dsu::UpdateError::TransformerForAnotherVersion { was, .. }
+            if was == "Mutex<Vec<u32>>"),
+        "{}",
+        refusals[1]
+    );
+    assert!(
+        matches!(&refusals[2], dsu::UpdateError::StaleUser { item, .. } if item == "stateapp::last"),
+        "{}",
+        refusals[2]
+    );
+    assert_eq!(dsu::status().versions, before.versions, "nothing changed");
+    assert_eq!(stateapp::notes(), notes_before, "the running value is whole");
+
+    let report = dsu::update(&v4).expect("v4 converts the notes");
+    assert_eq!(report.unchanged, 0, "every item switches to code of the new type: {report}");
+    assert_eq!(stateapp::notes(), notes_before, "converted, and shown as before");
+    assert_eq!(stateapp::serve("f"), 6);
+    assert_eq!(stateapp::notes().last().map(String::as_str), Some("v4: f"));
+    let caught = std::panic::catch_unwind(stateapp::count_notes_plainly);
+    assert!(caught.is_err(), "plain code of v1 does not read the new type");
+
+    let error = dsu::rollback().expect_err("the notes cannot be converted back");
+    assert!(matches!(error, dsu::UpdateError::IrreversibleUpdate { .. }), "{error}");
+    assert_eq!(stateapp::serve("g"), 7, "still v4, whole");
 }
