@@ -97,6 +97,24 @@ fn state_outlives_every_update() {
     assert_eq!(dsu::status().versions, before.versions, "nothing changed");
     assert_eq!(stateapp::notes(), notes_before, "the running value is whole");
 
+    // A transaction that has read the notes holds the conversion back until it ends.
+    let (read, has_read) = std::sync::mpsc::channel();
+    let (end, ended) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        dsu::transaction(|| {
+            let count = stateapp::count_notes_plainly();
+            read.send(()).unwrap();
+            ended.recv().unwrap();
+            count
+        })
+    });
+    has_read.recv().unwrap();
+    let options = dsu::UpdateOptions::default().timeout(std::time::Duration::from_millis(200));
+    let error = dsu::update_with(&v4, &options).expect_err("the reader's transaction is open");
+    assert!(matches!(error, dsu::UpdateError::Timeout { .. }), "{error}");
+    end.send(()).unwrap();
+    assert_eq!(reader.join().unwrap(), notes_before.len());
+
     let report = dsu::update(&v4).expect("v4 converts the notes");
     assert_eq!(report.unchanged, 0, "every item switches to code of the new type: {report}");
     assert_eq!(stateapp::notes(), notes_before, "converted, and shown as before");
