@@ -48,11 +48,38 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
         param.bounds.push(syn::parse_quote!(#krate::Fingerprint));
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    // Each named field, by the hash of its name, for the transformer a later version writes
+    // from this one (`#[dsu::updateable(was = ..)]` on a struct).
+    let fields = match &input.data {
+        Data::Struct(syn::DataStruct { fields: Fields::Named(named), .. }) => {
+            named.named.iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let field_impls = fields.iter().map(|field| {
+        let (ident, ty) = (field.ident.as_ref().expect("a named field"), &field.ty);
+        let hash = field_hash(ident);
+        let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+        quote! {
+            impl #impl_generics #private::Field<#hash> for #name #type_generics #where_clause {
+                type Type = #ty;
+                fn field(&self) -> &#ty {
+                    &self.#ident
+                }
+            }
+        }
+    });
     Ok(quote! {
         impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
             const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
         }
+        #(#field_impls)*
     })
+}
+
+/// The constant a field is known by across versions: a hash of its name.
+pub(crate) fn field_hash(ident: &syn::Ident) -> u64 {
+    crate::hash::of_tokens(&ident.to_token_stream())
 }
 
 fn fields(fields: &Fields, krate: &Path, parts: &mut Vec<TokenStream>) {

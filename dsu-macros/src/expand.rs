@@ -12,22 +12,24 @@ use crate::signature::{argument_names, qualify_associated_types, tidy, Shape};
 use crate::valid::mentions_self;
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
-    if cfg!(feature = "disabled") {
-        return match item {
-            Item::Fn(function) => function.to_token_stream(),
-            Item::Impl(block) => block.block.to_token_stream(),
-            Item::Static(global) => {
-                crate::global::expand(&args.krate, global, args.was.as_ref().map(|(_, ty)| ty))
-            }
-        };
-    }
+    let disabled = cfg!(feature = "disabled");
     match item {
+        Item::Fn(function) if disabled => function.to_token_stream(),
+        Item::Impl(block) if disabled => block.block.to_token_stream(),
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
+        // Both stay reachable the same way with `disabled`: they expand alike.
         Item::Static(global) => {
             crate::global::expand(&args.krate, global, args.was.as_ref().map(|(_, ty)| ty))
         }
+        Item::Struct(item) => struct_item(args, item),
     }
+}
+
+/// A struct with `was = OldType` (checked): the struct, and its derived transformer.
+fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
+    let (_, was) = args.was.as_ref().expect("checked: a struct has `was`");
+    crate::derived::expand(&args.krate, item, was)
 }
 
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)

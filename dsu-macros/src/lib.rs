@@ -4,6 +4,7 @@
 
 mod args;
 mod derive;
+mod derived;
 mod expand;
 mod global;
 mod hash;

@@ -12,6 +12,8 @@ pub(crate) enum Item {
     Impl(Impl),
     /// `static NAME: T = init;`: a global.
     Static(syn::ItemStatic),
+    /// `struct Name { .. }` with `was = OldType`: the transformer from the old version's type.
+    Struct(syn::ItemStruct),
 }
 
 /// An impl block, with the `#[updateable(skip)]` markers taken off its methods.
@@ -23,8 +25,8 @@ pub(crate) struct Impl {
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
-    const TYPE: &str = "is not supported yet; put it on functions and impl blocks, and derive \
-                        `dsu::Fingerprint` for types used in their signatures";
+    const TYPE: &str = "is not supported yet: derive `dsu::Fingerprint` for it, and write a \
+                        `#[dsu::transform]` when a new version changes it";
     const OTHER: &str = "is not supported; put it on functions, impl blocks and statics";
     match syn::parse2::<syn::Item>(tokens)? {
         syn::Item::Fn(item) => Ok(Item::Fn(item)),
@@ -32,7 +34,7 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
             let plain = unmark(&mut block)?;
             Ok(Item::Impl(Impl { block, plain }))
         }
-        syn::Item::Struct(item) => Err(not_here(item.struct_token, &item.ident, "a struct", TYPE)),
+        syn::Item::Struct(item) => Ok(Item::Struct(item)),
         syn::Item::Enum(item) => Err(not_here(item.enum_token, &item.ident, "an enum", TYPE)),
         syn::Item::Union(item) => Err(not_here(item.union_token, &item.ident, "a union", TYPE)),
         syn::Item::Static(item) => Ok(Item::Static(item)),

@@ -27,6 +27,7 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
+        Item::Struct(_) => {}
         Item::Static(global) => {
             if let syn::StaticMutability::Mut(token) = &global.mutability {
                 errors.push(
@@ -73,8 +74,34 @@ pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()
     match (&args.was, item) {
         (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => Err(syn::Error::new(
             was.span(),
-            "`was` names the old type of a global whose type changed; it goes on a static",
+            "`was` names the old type of a global or a struct that changed; it goes on a \
+             static or a struct",
         )),
+        (None, Item::Struct(item)) => Err(syn::Error::new_spanned(
+            {
+                let (keyword, name) = (&item.struct_token, &item.ident);
+                quote::quote!(#keyword #name)
+            },
+            "on a struct, #[dsu::updateable(was = OldType)] writes the transformer from the \
+             running version's type; for a fingerprint alone, derive `dsu::Fingerprint`",
+        )),
+        (Some(_), Item::Struct(item)) => {
+            if !item.generics.params.is_empty() {
+                return Err(syn::Error::new_spanned(
+                    &item.generics,
+                    "a transformer is derived for a struct without generic parameters; write a \
+                     `#[dsu::transform]` for each instantiation that changed",
+                ));
+            }
+            match &item.fields {
+                syn::Fields::Named(_) => Ok(()),
+                fields => Err(syn::Error::new_spanned(
+                    fields,
+                    "a transformer is derived field by field, by name: give the struct named \
+                     fields, or write a `#[dsu::transform]`",
+                )),
+            }
+        }
         _ => Ok(()),
     }
 }

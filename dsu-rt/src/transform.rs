@@ -17,6 +17,12 @@ use std::sync::{Mutex, PoisonError, RwLock};
 ///
 /// Written by `#[dsu::transform]` for a user type, implemented here for std containers (element
 /// by element) and for std leaf types (a copy).
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be made from the running version's `{Old}`",
+    label = "no transformer from `{Old}`",
+    note = "write `#[dsu::transform] fn name(old: &{Old}) -> {Self}`; if both are std types, \
+            write one for the struct that holds them instead"
+)]
 pub trait Transform<Old: ?Sized>: Sized {
     /// The new value of `old`.
     fn transform(old: &Old) -> Self;
@@ -130,6 +136,49 @@ impl<A: Transform<OA>, B: Transform<OB>, OA, OB> Transform<(OA, OB)> for (A, B) 
     }
 }
 
+/// A named field of a struct, known across versions by the hash of its name (`NAME`). Written
+/// by `#[derive(dsu::Fingerprint)]`, for the transformers a later version derives.
+#[doc(hidden)]
+pub trait Field<const NAME: u64> {
+    /// The field's type.
+    type Type;
+    /// The field.
+    fn field(&self) -> &Self::Type;
+}
+
+/// How a derived transformer fills field `NAME` of the new value from `old`: converted from
+/// the old value's field of that name if it has one, else `Default::default()`. The choice is
+/// made at compile time, by method resolution: `(&FieldOf::<_, NAME>(old)).get()` finds
+/// `FromOld::get` when `Old: Field<NAME>`, and `FromDefault::get` otherwise.
+#[doc(hidden)]
+pub struct FieldOf<'a, Old, const NAME: u64>(pub &'a Old);
+
+/// The old value has the field: convert it (a field whose type changed needs a `Transform`
+/// between the two types, or the derived transformer does not compile).
+#[doc(hidden)]
+pub trait FromOld<Old: Field<NAME>, const NAME: u64> {
+    fn get<New: Transform<Old::Type>>(&self) -> New;
+}
+
+impl<Old: Field<NAME>, const NAME: u64> FromOld<Old, NAME> for FieldOf<'_, Old, NAME> {
+    fn get<New: Transform<Old::Type>>(&self) -> New {
+        New::transform(self.0.field())
+    }
+}
+
+/// The old value has no such field: it is new, and starts at its default (a new field without
+/// a `Default` needs a hand-written transformer).
+#[doc(hidden)]
+pub trait FromDefault {
+    fn get<New: Default>(&self) -> New;
+}
+
+impl<Old, const NAME: u64> FromDefault for &FieldOf<'_, Old, NAME> {
+    fn get<New: Default>(&self) -> New {
+        New::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +206,37 @@ mod tests {
         let caught = panic::catch_unwind(|| <Mutex<Vec<Refused>>>::transform(&old));
         assert!(caught.is_err());
         assert!(!old.is_poisoned(), "the running value stays usable");
+    }
+
+    struct OldEntry {
+        value: String,
+        dropped: u32,
+    }
+
+    impl Field<1> for OldEntry {
+        type Type = String;
+        fn field(&self) -> &String {
+            &self.value
+        }
+    }
+
+    impl Field<2> for OldEntry {
+        type Type = u32;
+        fn field(&self) -> &u32 {
+            &self.dropped
+        }
+    }
+
+    #[test]
+    fn a_derived_transformer_takes_old_fields_and_defaults_new_ones() {
+        let old = OldEntry { value: "kept".to_owned(), dropped: 7 };
+        // What `#[dsu::updateable(was = OldEntry)]` writes for `{ value: String, hits: u64 }`.
+        // The `&` is what makes a missing field fall back to the default.
+        #[allow(clippy::needless_borrow)]
+        let (value, hits): (String, u64) =
+            ((&FieldOf::<_, 1>(&old)).get(), (&FieldOf::<_, 3>(&old)).get());
+        assert_eq!((value.as_str(), hits), ("kept", 0));
+        assert_eq!(old.dropped, 7, "a field the new version drops is not read");
     }
 
     #[test]

@@ -73,7 +73,32 @@ mod changed {
     #[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]
     pub static STORE: Mutex<HashMap<String, Entry>> = Mutex::new(HashMap::new());
 
+    mod v2 {
+        #[derive(dsu::Fingerprint)]
+        pub struct Session {
+            pub user: String,
+            pub started: u64,
+            pub dropped: bool,
+        }
+    }
+
+    /// Fields reordered, one dropped, one added: the transformer is derived.
+    #[dsu::updateable(was = v2::Session)]
+    #[derive(dsu::Fingerprint)]
+    pub struct Session {
+        pub started: u64,
+        pub user: String,
+        pub requests: u32,
+    }
+
+    #[dsu::updateable(was = HashMap<u32, v2::Session>)]
+    static SESSIONS: HashMap<u32, Session> = HashMap::new();
+
     pub fn check() {
+        let old = v2::Session { user: "ann".to_owned(), started: 9, dropped: true };
+        let new: Session = dsu::Transform::transform(&old);
+        assert_eq!((new.user.as_str(), new.started, new.requests, old.dropped), ("ann", 9, 0, true));
+        SESSIONS.with(|sessions| assert!(sessions.is_empty()));
         let old = Mutex::new(HashMap::from([("k".to_owned(), v1::Entry { value: "v".into() })]));
         let new: Mutex<HashMap<String, Entry>> = dsu::Transform::transform(&old);
         let new = new.into_inner().unwrap();
