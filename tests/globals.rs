@@ -126,4 +126,10 @@ fn state_outlives_every_update() {
     let error = dsu::rollback().expect_err("the notes cannot be converted back");
     assert!(matches!(error, dsu::UpdateError::IrreversibleUpdate { .. }), "{error}");
     assert_eq!(stateapp::serve("g"), 7, "still v4, whole");
+
+    // v5 drops a field of `Note` and adds one; its transformer is derived.
+    let v5 = support::build("stateapp/v5", &[]);
+    dsu::update(&v5).expect("v5 converts the notes with a derived transformer");
+    assert_eq!(stateapp::serve("h"), 8);
+    assert_eq!(stateapp::notes(), ["a", "b", "c after b", "d after c", "e", "f", "g", "v5 h"]);
 }
