@@ -75,6 +75,9 @@ pub struct GlobalDesc {
     /// Makes this version's instance from the running instance of the `was` type. Writes a
     /// `Result<*const (), String>` (the new instance, or the transformer's panic) to `out`.
     pub transform: Option<unsafe extern "C" fn(old: *const (), out: *mut ())>,
+    /// Makes an instance of the `was` type back from this version's instance, for a rollback
+    /// (`reversible`); as `transform` otherwise.
+    pub reverse: Option<unsafe extern "C" fn(new: *const (), out: *mut ())>,
 }
 
 // SAFETY: the pointer is the address of a `static` whose fields are atomics or written once

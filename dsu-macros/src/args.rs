@@ -12,12 +12,15 @@ pub(crate) struct Args {
     pub(crate) krate: Path,
     /// `was = OldType`: the type a global had in the version this one updates.
     pub(crate) was: Option<(syn::Ident, syn::Type)>,
+    /// `reversible`: a rollback converts the global back (with `was`).
+    pub(crate) reversible: Option<syn::Ident>,
 }
 
 enum Arg {
     Crate(Token![crate], Path),
     Skip(syn::Ident),
     Was(syn::Ident, syn::Type),
+    Reversible(syn::Ident),
 }
 
 impl Parse for Arg {
@@ -26,6 +29,9 @@ impl Parse for Arg {
             let ident: syn::Ident = input.fork().parse()?;
             if ident == "skip" {
                 return Ok(Arg::Skip(input.parse()?));
+            }
+            if ident == "reversible" {
+                return Ok(Arg::Reversible(input.parse()?));
             }
             if ident == "was" {
                 let ident: syn::Ident = input.parse()?;
@@ -42,8 +48,9 @@ impl Parse for Arg {
         }
         if !input.peek(Token![crate]) {
             return Err(input.error(
-                "unknown argument; the arguments are `crate = path`, `was = OldType` on a \
-                 global, and `skip` on a method of an updateable impl block",
+                "unknown argument; the arguments are `crate = path`, `was = OldType` and \
+                 `reversible` on a global or a struct, and `skip` on a method of an updateable \
+                 impl block",
             ));
         }
         let keyword: Token![crate] = input.parse()?;
@@ -73,7 +80,7 @@ pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
 
 /// The arguments of the attribute on an item.
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    let List { krate, skip, was } = parse_list(tokens)?;
+    let List { krate, skip, was, reversible } = parse_list(tokens)?;
     if let Some(skip) = skip {
         return Err(syn::Error::new(
             skip.span(),
@@ -81,7 +88,13 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
              leave the attribute out instead",
         ));
     }
-    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)), was })
+    if let (Some(reversible), None) = (&reversible, &was) {
+        return Err(syn::Error::new(
+            reversible.span(),
+            "`reversible` goes with `was = OldType`: a rollback converts the value back to it",
+        ));
+    }
+    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)), was, reversible })
 }
 
 /// The arguments of an attribute whose only one is `crate = path`: `#[transaction]`,
@@ -123,11 +136,12 @@ struct List {
     krate: Option<Path>,
     skip: Option<syn::Ident>,
     was: Option<(syn::Ident, syn::Type)>,
+    reversible: Option<syn::Ident>,
 }
 
 fn parse_list(tokens: TokenStream) -> syn::Result<List> {
     let list = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens)?;
-    let mut given = List { krate: None, skip: None, was: None };
+    let mut given = List { krate: None, skip: None, was: None, reversible: None };
     for arg in list {
         let twice = |span: proc_macro2::Span, name: &str| {
             syn::Error::new(span, format!("`{name}` is given twice; keep one"))
@@ -144,6 +158,12 @@ fn parse_list(tokens: TokenStream) -> syn::Result<List> {
                     return Err(twice(keyword.span, "crate"));
                 }
                 given.krate = Some(path);
+            }
+            Arg::Reversible(ident) => {
+                if given.reversible.is_some() {
+                    return Err(twice(ident.span(), "reversible"));
+                }
+                given.reversible = Some(ident);
             }
             Arg::Was(ident, ty) => {
                 if given.was.is_some() {

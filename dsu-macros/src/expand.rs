@@ -19,9 +19,12 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
         // Both stay reachable the same way with `disabled`: they expand alike.
-        Item::Static(global) => {
-            crate::global::expand(&args.krate, global, args.was.as_ref().map(|(_, ty)| ty))
-        }
+        Item::Static(global) => crate::global::expand(
+            &args.krate,
+            global,
+            args.was.as_ref().map(|(_, ty)| ty),
+            args.reversible.is_some(),
+        ),
         Item::Struct(item) => struct_item(args, item),
     }
 }
@@ -36,7 +39,13 @@ fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
 /// beside the error, so that one mistake makes one error and the rest of the crate still
 /// type-checks.
 pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
-    let original = crate::model::without_markers(original);
+    // A global is declared as one all the same, so that its uses still type-check.
+    let original = match syn::parse2::<syn::ItemStatic>(original.clone()) {
+        Ok(global) if matches!(global.mutability, syn::StaticMutability::None) => {
+            crate::global::declaration(&syn::parse_quote!(::dsu), &global)
+        }
+        _ => crate::model::without_markers(original),
+    };
     let error = error.into_compile_error();
     quote!(#original #error)
 }

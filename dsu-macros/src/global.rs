@@ -24,14 +24,16 @@ use syn::{ItemStatic, Path};
 
 use crate::signature::tidy;
 
-pub(crate) fn expand(krate: &Path, global: &ItemStatic, was: Option<&syn::Type>) -> TokenStream {
+/// The global's declaration, without its registration: what `expand` writes first, and, when
+/// the attribute is refused, what goes out beside the error, so that the code that uses the
+/// global still type-checks.
+pub(crate) fn declaration(krate: &Path, global: &ItemStatic) -> TokenStream {
     let ItemStatic { attrs, vis, static_token, ident, ty, expr, .. } = global;
     let name = ident.to_string();
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     // The one error of a type without a fingerprint, at the type.
     let fingerprint = quote_spanned!(ty.span()=> <#ty as #krate::Fingerprint>::FINGERPRINT);
-    let type_text = tidy(&ty.to_token_stream().to_string());
-    let declaration = quote! {
+    quote! {
         #(#attrs)*
         #vis #static_token #ident: #krate::Global<#ty> = {
             #[allow(clippy::missing_const_for_fn)]
@@ -40,22 +42,42 @@ pub(crate) fn expand(krate: &Path, global: &ItemStatic, was: Option<&syn::Type>)
             }
             #krate::Global::new(#path, __dsu_init, #fingerprint)
         };
-    };
+    }
+}
+
+pub(crate) fn expand(
+    krate: &Path,
+    global: &ItemStatic,
+    was: Option<&syn::Type>,
+    reversible: bool,
+) -> TokenStream {
+    let ItemStatic { ident, ty, .. } = global;
+    let name = ident.to_string();
+    let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
+    let type_text = tidy(&ty.to_token_stream().to_string());
+    let declaration = declaration(krate, global);
     if cfg!(feature = "disabled") {
         return declaration; // reached through `with` all the same, but never by a patch
     }
     let private = quote!(__dsu::__private);
     // A global whose type changed: the old type's fingerprint, which the runtime checks, and
     // the transformer made of the `Transform` impls from it.
-    let (was_fingerprint, was_text, transform) = match was {
+    let none = quote!(::core::option::Option::None);
+    let (was_fingerprint, was_text, transform, reverse) = match was {
         Some(was) => (
             quote_spanned!(was.span()=> <#was as __dsu::Fingerprint>::FINGERPRINT),
             tidy(&was.to_token_stream().to_string()),
             quote_spanned!(was.span()=>
                 ::core::option::Option::Some(__dsu::Global::<#ty>::transformer::<#was>())
             ),
+            match reversible {
+                true => quote_spanned!(was.span()=>
+                    ::core::option::Option::Some(__dsu::Global::<#was>::transformer::<#ty>())
+                ),
+                false => none.clone(),
+            },
         ),
-        None => (quote!(0), String::new(), quote!(::core::option::Option::None)),
+        None => (quote!(0), String::new(), none.clone(), none),
     };
     quote! {
         #declaration
@@ -76,6 +98,7 @@ pub(crate) fn expand(krate: &Path, global: &ItemStatic, was: Option<&syn::Type>)
                 was_fingerprint: #was_fingerprint,
                 was_text: #private::RStr::from_str(#was_text),
                 transform: #transform,
+                reverse: #reverse,
             };
         };
     }

@@ -85,6 +85,11 @@ pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()
             "on a struct, #[dsu::updateable(was = OldType)] writes the transformer from the \
              running version's type; for a fingerprint alone, derive `dsu::Fingerprint`",
         )),
+        (Some(_), Item::Struct(_)) if args.reversible.is_some() => Err(syn::Error::new(
+            args.reversible.as_ref().expect("just checked").span(),
+            "`reversible` goes on the global: a struct's way back is a `#[dsu::transform]` from \
+             the new type to the old one",
+        )),
         (Some(_), Item::Struct(item)) => {
             if !item.generics.params.is_empty() {
                 return Err(syn::Error::new_spanned(

@@ -270,8 +270,9 @@ impl fmt::Display for UpdateError {
             ),
             IrreversibleUpdate { globals } => write!(
                 f,
-                "the last update converted {} to new types and cannot convert them back; \
-                 apply a new version instead",
+                "the last update converted {} to new types and cannot convert them back: its \
+                 patch declares no `reversible` global with a transformer back; apply a new \
+                 version instead",
                 globals.join(", ")
             ),
             InsideTransaction => write!(

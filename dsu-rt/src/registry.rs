@@ -128,7 +128,17 @@ pub(crate) struct Version {
     /// Items the version added.
     pub(crate) added: Vec<Key>,
     /// Globals whose value the version converted to a new type.
-    pub(crate) transformed: Vec<&'static str>,
+    pub(crate) transformed: Vec<Converted>,
+}
+
+/// A global an update converted to a new type, and how to undo it.
+#[derive(Debug)]
+pub(crate) struct Converted {
+    pub(crate) path: &'static str,
+    /// The global's type before, and the function that reached its instance then.
+    pub(crate) before: (u64, &'static str, extern "C" fn() -> *const ()),
+    /// Makes an instance of the type before from the current one, if the patch gave one.
+    pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
 }
 
 /// The registry.

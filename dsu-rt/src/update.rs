@@ -17,7 +17,9 @@ use crate::host::Outcome;
 use crate::patch::host;
 use crate::plan::{plan, Plan};
 use crate::protocol;
-use crate::registry::{global_of, registry, slot_of, Implementation, Item, Key, Registry, Version};
+use crate::registry::{
+    global_of, registry, slot_of, Converted, Implementation, Item, Key, Registry, Version,
+};
 use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
 use crate::{build_info, fingerprint, loader};
 
@@ -229,28 +231,35 @@ fn transform_globals<'m>(
     for &desc in &plan.transformed_globals {
         let live = &registry.globals[desc.path.as_str()];
         let transform = desc.transform.expect("planned with a transformer");
-        let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
         // SAFETY: the planner checked that the running instance's type has the fingerprint of
-        // the patch's `was` type, which is what the transformer reads; `out` is a `Result` of
-        // this build's layout (the patch's build fingerprint equals ours), written before it
-        // returns, unwinding or not (it catches the transformer's panic).
-        let result = unsafe {
-            transform((live.instance)(), out.as_mut_ptr().cast());
-            out.assume_init()
-        };
-        match result {
-            Ok(new) => made.push((desc, new)),
-            // The instances made so far are left unreachable: patches are never unloaded
-            // either, and a failed update is rare.
-            Err(message) => {
-                return Err(UpdateError::TransformFailed {
-                    global: desc.path.as_str().to_owned(),
-                    message,
-                })
-            }
-        }
+        // the patch's `was` type, which is what the transformer reads.
+        let new = unsafe { run_transformer(transform, (live.instance)(), desc.path.as_str())? };
+        made.push((desc, new));
     }
     Ok(made)
+}
+
+/// Runs a patch's transformer on `instance`: the new instance, or its panic as an error. The
+/// instances made before a failure are left unreachable: patches are never unloaded either,
+/// and a failed update is rare.
+///
+/// # Safety
+///
+/// `instance` must be a live instance of the type the transformer reads.
+unsafe fn run_transformer(
+    transformer: unsafe extern "C" fn(*const (), *mut ()),
+    instance: *const (),
+    global: &str,
+) -> Result<*const (), UpdateError> {
+    let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
+    // SAFETY: `instance` as the caller says; `out` is a `Result` of this build's layout (the
+    // patch's build fingerprint equals ours), written before the transformer returns, unwinding
+    // or not (it catches the transformation's panic).
+    let result = unsafe {
+        transformer(instance, out.as_mut_ptr().cast());
+        out.assume_init()
+    };
+    result.map_err(|message| UpdateError::TransformFailed { global: global.to_owned(), message })
 }
 
 /// Refuses a patch built differently or from another crate.
@@ -325,8 +334,14 @@ fn commit_plan(
         registry.add_global(desc, id);
     }
     let access = crate::tls::patch_access();
+    let mut converted = Vec::with_capacity(transformed.len());
     for &(desc, new) in transformed {
         let live = registry.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        converted.push(Converted {
+            path: desc.path.as_str(),
+            before: (live.fingerprint, live.type_text, live.instance),
+            reverse: desc.reverse,
+        });
         for cell in &live.cells {
             cell.set_live(new);
         }
@@ -341,7 +356,7 @@ fn commit_plan(
         file_hash,
         replaced: replaced.clone(),
         added: added.clone(),
-        transformed: transformed.iter().map(|(desc, _)| desc.path.as_str()).collect(),
+        transformed: converted,
     });
     (replaced, added)
 }
@@ -394,14 +409,39 @@ fn rollback_in(
     let Some(undone) = registry.versions.last().filter(|_| registry.versions.len() >= 2) else {
         return Err(UpdateError::NothingToRollBack);
     };
-    if !undone.transformed.is_empty() {
-        let globals = undone.transformed.iter().map(|path| (*path).to_owned()).collect();
-        return Err(UpdateError::IrreversibleUpdate { globals });
+    let irreversible: Vec<String> = undone
+        .transformed
+        .iter()
+        .filter(|converted| converted.reverse.is_none())
+        .map(|converted| converted.path.to_owned())
+        .collect();
+    if !irreversible.is_empty() {
+        return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
     }
-    let held =
-        hold(undone.replaced.iter().map(|key| registry.items[key].effect).collect(), options)?;
+    let items = undone.replaced.iter().map(|key| registry.items[key].effect);
+    let globals =
+        undone.transformed.iter().map(|converted| registry.globals[converted.path].effect);
+    let held = hold(items.chain(globals).collect(), options)?;
+
+    // Convert the globals back, into new instances of their types before the update.
+    let mut restored = Vec::with_capacity(undone.transformed.len());
+    for converted in &undone.transformed {
+        let reverse = converted.reverse.expect("checked above");
+        let now = (registry.globals[converted.path].instance)();
+        // SAFETY: `now` is the instance the update made, of the type the reverse reads (the
+        // patch wrote both from the same two types).
+        restored.push(unsafe { run_transformer(reverse, now, converted.path)? });
+    }
+
     let undone = registry.versions.pop().expect("checked above");
     let commit = Instant::now();
+    for (converted, &old) in undone.transformed.iter().zip(&restored) {
+        let live = registry.globals.get_mut(converted.path).expect("a converted global stays live");
+        for cell in &live.cells {
+            cell.set_live(old);
+        }
+        (live.fingerprint, live.type_text, live.instance) = converted.before;
+    }
     for key in &undone.replaced {
         let item = registry.items.get_mut(key).expect("a replaced item stays live");
         item.history.pop();
