@@ -132,4 +132,13 @@ fn state_outlives_every_update() {
     dsu::update(&v5).expect("v5 converts the notes with a derived transformer");
     assert_eq!(stateapp::serve("h"), 8);
     assert_eq!(stateapp::notes(), ["a", "b", "c after b", "d after c", "e", "f", "g", "v5 h"]);
+
+    // v5 is reversible: a rollback converts the notes back to v4's type.
+    dsu::rollback().expect("back to v4, notes converted back");
+    assert_eq!(stateapp::notes().last().map(String::as_str), Some("v5: v5 h"));
+    assert_eq!(stateapp::notes().len(), 8);
+    assert_eq!(stateapp::serve("i"), 9);
+    assert_eq!(stateapp::notes().last().map(String::as_str), Some("v4: i"));
+    let error = dsu::rollback().expect_err("v4 has no way back");
+    assert!(matches!(error, dsu::UpdateError::IrreversibleUpdate { .. }), "{error}");
 }
