@@ -69,12 +69,67 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
     });
+    let variants = match &input.data {
+        Data::Enum(data) if input.generics.params.is_empty() => Some(to_news(&private, name, data)),
+        _ => None,
+    };
     Ok(quote! {
         impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
             const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
         }
         #(#field_impls)*
+        #variants
     })
+}
+
+/// For an enum, how each variant becomes the variant of the same name of a later version's
+/// enum, for the transformer that version derives:
+///
+/// ```ignore
+/// impl<New> VariantsOf<New> for Kind
+/// where
+///     New: for<'a> Variant<{hash of "A"}, ()>,
+///     New: for<'a> Variant<{hash of "B"}, (&'a u32,)>,
+/// {
+///     fn to_new(&self) -> New {
+///         match self {
+///             Kind::A => <New as Variant<{..}, ()>>::make(()),
+///             Kind::B(f0) => <New as Variant<{..}, (&u32,)>>::make((f0,)),
+///         }
+///     }
+/// }
+/// ```
+fn to_news(private: &TokenStream, name: &syn::Ident, data: &syn::DataEnum) -> TokenStream {
+    let mut bounds = Vec::new();
+    let mut arms = Vec::new();
+    for variant in &data.variants {
+        let ident = &variant.ident;
+        let hash = field_hash(ident);
+        let types: Vec<&syn::Type> = variant.fields.iter().map(|field| &field.ty).collect();
+        let bindings: Vec<syn::Ident> =
+            (0..types.len()).map(|i| quote::format_ident!("__dsu_f{}", i)).collect();
+        let pattern = match &variant.fields {
+            Fields::Named(named) => {
+                let names = named.named.iter().map(|field| &field.ident);
+                quote!(#name::#ident { #(#names: #bindings),* })
+            }
+            Fields::Unnamed(_) => quote!(#name::#ident(#(#bindings),*)),
+            Fields::Unit => quote!(#name::#ident),
+        };
+        bounds.push(quote!(New: for<'a> #private::Variant<#hash, (#(&'a #types,)*)>));
+        arms.push(quote! {
+            #pattern => <New as #private::Variant<#hash, (#(&#types,)*)>>::make((#(#bindings,)*))
+        });
+    }
+    quote! {
+        impl<New> #private::VariantsOf<New> for #name where #(#bounds),* {
+            fn to_new(&self) -> New {
+                match self {
+                    #(#arms,)*
+                }
+            }
+        }
+    }
 }
 
 /// The constant a field is known by across versions: a hash of its name.

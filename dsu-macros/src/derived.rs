@@ -18,9 +18,9 @@
 //! changed needs a `Transform` between the two types, or this does not compile, at the field.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemStruct, Path, Type};
+use syn::{Fields, ItemEnum, ItemStruct, Path, Type};
 
 use crate::derive::field_hash;
 
@@ -43,6 +43,64 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
                 #[allow(unused_imports)]
                 use #krate::__private::{FromDefault as _, FromOld as _};
                 #name { #(#fields),* }
+            }
+        }
+    }
+}
+
+/// The transformer of an enum whose variants were added (or whose variants' fields changed
+/// type, each with its `Transform`): every variant of the old enum becomes the variant of the
+/// same name. The old enum's `#[derive(dsu::Fingerprint)]` writes the match
+/// (`VariantsOf`); this writes how each variant is made from the old one's fields:
+///
+/// ```ignore
+/// impl<'a, O0> Variant<{hash of "B"}, (&'a O0,)> for Kind where u64: Transform<O0> {
+///     fn make((f0,): (&'a O0,)) -> Self { Kind::B(Transform::transform(f0)) }
+/// }
+/// impl Transform<v1::Kind> for Kind {
+///     fn transform(old: &v1::Kind) -> Self { VariantsOf::to_new(old) }
+/// }
+/// ```
+///
+/// A variant the new enum lacks leaves the old one's `VariantsOf` unsatisfied: no
+/// transformer, a compile error that names the variant's hash, at the `was` type.
+pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let name = &item.ident;
+    let variants = item.variants.iter().map(|variant| {
+        let ident = &variant.ident;
+        let hash = field_hash(ident);
+        let types: Vec<&Type> = variant.fields.iter().map(|field| &field.ty).collect();
+        let olds: Vec<syn::Ident> =
+            (0..types.len()).map(|i| format_ident!("__DsuOld{}", i)).collect();
+        let bindings: Vec<syn::Ident> =
+            (0..types.len()).map(|i| format_ident!("__dsu_f{}", i)).collect();
+        let values = bindings.iter().map(|binding| quote!(#krate::Transform::transform(#binding)));
+        let value = match &variant.fields {
+            Fields::Named(named) => {
+                let names = named.named.iter().map(|field| &field.ident);
+                quote!(#name::#ident { #(#names: #values),* })
+            }
+            Fields::Unnamed(_) => quote!(#name::#ident(#(#values),*)),
+            Fields::Unit => quote!(#name::#ident),
+        };
+        quote_spanned! {variant.span()=>
+            impl<'a, #(#olds),*> #private::Variant<#hash, (#(&'a #olds,)*)> for #name
+            where #(#types: #krate::Transform<#olds>),*
+            {
+                #[allow(unused_variables)]
+                fn make((#(#bindings,)*): (#(&'a #olds,)*)) -> Self {
+                    #value
+                }
+            }
+        }
+    });
+    quote! {
+        #item
+        #(#variants)*
+        impl #krate::Transform<#was> for #name {
+            fn transform(old: &#was) -> Self {
+                #private::VariantsOf::to_new(old)
             }
         }
     }

@@ -26,6 +26,10 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
             args.reversible.is_some(),
         ),
         Item::Struct(item) => struct_item(args, item),
+        Item::Enum(item) => {
+            let (_, was) = args.was.as_ref().expect("checked: an enum has `was`");
+            crate::derived::expand_enum(&args.krate, item, was)
+        }
     }
 }
 

@@ -14,6 +14,8 @@ pub(crate) enum Item {
     Static(syn::ItemStatic),
     /// `struct Name { .. }` with `was = OldType`: the transformer from the old version's type.
     Struct(syn::ItemStruct),
+    /// `enum Name { .. }` with `was = OldType`: the same.
+    Enum(syn::ItemEnum),
 }
 
 /// An impl block, with the `#[updateable(skip)]` markers taken off its methods.
@@ -35,7 +37,7 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
             Ok(Item::Impl(Impl { block, plain }))
         }
         syn::Item::Struct(item) => Ok(Item::Struct(item)),
-        syn::Item::Enum(item) => Err(not_here(item.enum_token, &item.ident, "an enum", TYPE)),
+        syn::Item::Enum(item) => Ok(Item::Enum(item)),
         syn::Item::Union(item) => Err(not_here(item.union_token, &item.ident, "a union", TYPE)),
         syn::Item::Static(item) => Ok(Item::Static(item)),
         syn::Item::Trait(item) => Err(not_here(

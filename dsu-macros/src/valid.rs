@@ -27,7 +27,7 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
-        Item::Struct(_) => {}
+        Item::Struct(_) | Item::Enum(_) => {}
         Item::Static(global) => {
             if let syn::StaticMutability::Mut(token) = &global.mutability {
                 errors.push(
@@ -77,15 +77,16 @@ pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()
             "`was` names the old type of a global or a struct that changed; it goes on a \
              static or a struct",
         )),
-        (None, Item::Struct(item)) => Err(syn::Error::new_spanned(
-            {
-                let (keyword, name) = (&item.struct_token, &item.ident);
-                quote::quote!(#keyword #name)
-            },
-            "on a struct, #[dsu::updateable(was = OldType)] writes the transformer from the \
-             running version's type; for a fingerprint alone, derive `dsu::Fingerprint`",
-        )),
-        (Some(_), Item::Struct(_)) if args.reversible.is_some() => Err(syn::Error::new(
+        (None, Item::Struct(item)) => Err(type_without_was(&item.struct_token, &item.ident)),
+        (None, Item::Enum(item)) => Err(type_without_was(&item.enum_token, &item.ident)),
+        (Some(_), Item::Enum(item)) if !item.generics.params.is_empty() => {
+            Err(syn::Error::new_spanned(
+                &item.generics,
+                "a transformer is derived for an enum without generic parameters; write a \
+                 `#[dsu::transform]` for each instantiation that changed",
+            ))
+        }
+        (Some(_), Item::Struct(_) | Item::Enum(_)) if args.reversible.is_some() => Err(syn::Error::new(
             args.reversible.as_ref().expect("just checked").span(),
             "`reversible` goes on the global: a struct's way back is a `#[dsu::transform]` from \
              the new type to the old one",
@@ -109,6 +110,15 @@ pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()
         }
         _ => Ok(()),
     }
+}
+
+/// `#[updateable]` on a type without `was`.
+fn type_without_was(keyword: &impl quote::ToTokens, name: &syn::Ident) -> syn::Error {
+    syn::Error::new_spanned(
+        quote::quote!(#keyword #name),
+        "on a type, #[dsu::updateable(was = OldType)] writes the transformer from the running \
+         version's type; for a fingerprint alone, derive `dsu::Fingerprint`",
+    )
 }
 
 fn signature(sig: &Signature, errors: &mut Errors) {

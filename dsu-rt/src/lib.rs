@@ -39,7 +39,7 @@ pub mod __private {
     pub use crate::registry::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};
     pub use crate::slot::Slot;
     pub use crate::transaction::{enter, Entered};
-    pub use crate::transform::{Field, FieldOf, FromDefault, FromOld};
+    pub use crate::transform::{Field, FieldOf, FromDefault, FromOld, Variant, VariantsOf};
     pub use crate::unwind::{catch, Returned};
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::RStr;

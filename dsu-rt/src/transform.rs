@@ -179,6 +179,31 @@ impl<Old, const NAME: u64> FromDefault for &FieldOf<'_, Old, NAME> {
     }
 }
 
+/// A variant of an enum, known across versions by the hash of its name (`NAME`), made from
+/// the old variant's fields (`Fields`, a tuple of references in declaration order). Written by
+/// `#[dsu::updateable(was = ..)]` on a new enum, for each of its variants.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a variant of the running version's enum, with fields `{Fields}`, has no variant \
+               of the same name in `{Self}` to become",
+    label = "no derived transformer: a variant was removed or renamed, or its fields changed",
+    note = "keep every variant of the running version under its name, with fields that convert, \
+            or write a `#[dsu::transform]` for the enum"
+)]
+pub trait Variant<const NAME: u64, Fields> {
+    /// The new value, from the old variant's fields.
+    fn make(fields: Fields) -> Self;
+}
+
+/// An old enum's variants, each made into the new enum's variant of the same name. Written by
+/// `#[derive(dsu::Fingerprint)]` on an enum: it compiles only where the new enum has every
+/// variant of the old one, with fields that convert.
+#[doc(hidden)]
+pub trait VariantsOf<New> {
+    /// The new value.
+    fn to_new(&self) -> New;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,25 @@ mod changed {
         pub requests: u32,
     }
 
+    mod v3 {
+        #[derive(dsu::Fingerprint)]
+        pub enum Status {
+            Idle,
+            Busy(u32),
+            Failed { code: u16 },
+        }
+    }
+
+    /// A variant added: the transformer is derived.
+    #[dsu::updateable(was = v3::Status)]
+    #[derive(dsu::Fingerprint, Debug, PartialEq)]
+    pub enum Status {
+        Idle,
+        Draining,
+        Busy(u32),
+        Failed { code: u16 },
+    }
+
     #[dsu::updateable(was = HashMap<u32, v2::Session>)]
     static SESSIONS: HashMap<u32, Session> = HashMap::new();
 
@@ -99,6 +118,10 @@ mod changed {
         let new: Session = dsu::Transform::transform(&old);
         assert_eq!((new.user.as_str(), new.started, new.requests, old.dropped), ("ann", 9, 0, true));
         SESSIONS.with(|sessions| assert!(sessions.is_empty()));
+        let statuses = [v3::Status::Idle, v3::Status::Busy(3), v3::Status::Failed { code: 7 }];
+        let converted: Vec<Status> = statuses.iter().map(dsu::Transform::transform).collect();
+        assert_eq!(converted, [Status::Idle, Status::Busy(3), Status::Failed { code: 7 }]);
+        assert_ne!(Status::Draining, Status::Idle);
         let old = Mutex::new(HashMap::from([("k".to_owned(), v1::Entry { value: "v".into() })]));
         let new: Mutex<HashMap<String, Entry>> = dsu::Transform::transform(&old);
         let new = new.into_inner().unwrap();
