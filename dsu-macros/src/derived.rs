@@ -18,13 +18,15 @@
 //! changed needs a `Transform` between the two types, or this does not compile, at the field.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Fields, ItemEnum, ItemStruct, Path, Type};
 
 use crate::derive::field_hash;
 
 pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream {
+    let mut item = item.clone();
+    with_fingerprint(krate, &mut item.attrs);
     let name = &item.ident;
     let fields = item.fields.iter().map(|field| {
         let ident = field.ident.as_ref().expect("checked: named fields");
@@ -65,6 +67,9 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
 /// A variant the new enum lacks leaves the old one's `VariantsOf` unsatisfied: no
 /// transformer, a compile error that names the variant's hash, at the `was` type.
 pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStream {
+    let mut item = item.clone();
+    with_fingerprint(krate, &mut item.attrs);
+    let item = &item;
     let private = quote!(#krate::__private);
     let name = &item.ident;
     let variants = item.variants.iter().map(|variant| {
@@ -103,5 +108,18 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
                 #private::VariantsOf::to_new(old)
             }
         }
+    }
+}
+
+/// Derives `Fingerprint` for the type, unless its attributes already do: an updateable type
+/// needs one, as every type the runtime compares across versions.
+fn with_fingerprint(krate: &Path, attrs: &mut Vec<syn::Attribute>) {
+    let derived = attrs.iter().any(|attr| {
+        attr.path().is_ident("derive")
+            && attr.meta.to_token_stream().to_string().contains("Fingerprint")
+    });
+    if !derived {
+        attrs.push(syn::parse_quote!(#[derive(#krate::Fingerprint)]));
+        attrs.push(syn::parse_quote!(#[dsu(crate = #krate)]));
     }
 }

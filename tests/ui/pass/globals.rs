@@ -82,9 +82,9 @@ mod changed {
         }
     }
 
-    /// Fields reordered, one dropped, one added: the transformer is derived.
+    /// Fields reordered, one dropped, one added: the transformer is derived, and the
+    /// fingerprint with it.
     #[dsu::updateable(was = v2::Session)]
-    #[derive(dsu::Fingerprint)]
     pub struct Session {
         pub started: u64,
         pub user: String,
