@@ -166,10 +166,17 @@ impl<T: Sync + 'static> Global<T> {
         }
     }
 
-    /// This image's own instance, made on first use: what the generated `instance` function
-    /// of the global's descriptor returns.
+    /// The live instance, which this image makes from its initialiser if no image has made
+    /// one yet: what the generated `instance` function of the global's descriptor returns.
+    /// Once the runtime has pointed the cell at another image's instance (or at a converted
+    /// one), the initialiser never runs.
     #[doc(hidden)]
     pub fn own_instance(&'static self) -> *const () {
+        // Acquire: as in `live_instance`.
+        let live = self.live.load(Ordering::Acquire);
+        if !live.is_null() {
+            return live;
+        }
         self.made.call_once(|| {
             let instance = Instance { fingerprint: self.fingerprint, value: (self.init)() };
             let made = Box::leak(Box::new(instance));
@@ -270,6 +277,7 @@ mod tests {
         here.attach(THERE.own_instance(), 0, 0);
         assert_eq!(HERE.with(|value| *value), 7, "the runtime's choice wins");
         assert_eq!(HERE.own_instance(), THERE.own_instance(), "one instance");
+        assert!(!HERE.made.is_completed(), "its own initialiser never ran");
     }
 
     #[test]
