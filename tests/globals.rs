@@ -63,8 +63,13 @@ fn state_outlives_every_update() {
     assert_eq!(stateapp::notes().last().map(String::as_str), Some("v1: e"));
     assert_eq!(stateapp::SERVED.with(|served| served.load(Ordering::Relaxed)), 5);
 
+    // The rollbacks took back the global v2 added; applying v2 again adds it again.
+    let globals = dsu::status().globals;
+    assert!(!globals.iter().any(|global| global.global.path == "stateapp::LAST"), "{globals:?}");
+
     // Forward again, then to v4, which changes the type of `NOTES`.
-    dsu::update(&v2).expect("v2 applies again");
+    let report = dsu::update(&v2).expect("v2 applies again");
+    assert_eq!(report.added_globals.len(), 1, "{report}");
     dsu::update(&v3).expect("v3 applies again");
     let v4 = support::build("stateapp/v4", &[]);
     let v4_panicking = support::build("stateapp/v4", &["panicking-transform"]);

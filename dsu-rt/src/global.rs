@@ -121,7 +121,13 @@ unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (),
                 Box::leak(Box::new(Instance { fingerprint: T::FINGERPRINT, value }));
             Ok(made.cast_const().cast::<()>())
         }
-        Err(payload) => Err(crate::unwind::message(&*payload)),
+        Err(payload) => {
+            let message = crate::unwind::message(&*payload);
+            // Dropping a payload can panic in its turn, which would abort here, in an
+            // `extern "C"` function: it is leaked instead.
+            std::mem::forget(payload);
+            Err(message)
+        }
     };
     // SAFETY: `out` points to a `Result<*const (), String>` to write (the caller's contract).
     unsafe { out.cast::<Result<*const (), String>>().write(result) };

@@ -129,6 +129,8 @@ pub(crate) struct Version {
     pub(crate) added: Vec<Key>,
     /// Globals whose value the version converted to a new type.
     pub(crate) transformed: Vec<Converted>,
+    /// Globals the version added.
+    pub(crate) added_globals: Vec<&'static str>,
 }
 
 /// A global an update converted to a new type, and how to undo it.
@@ -250,6 +252,7 @@ impl Registry {
                 replaced: Vec::new(),
                 added: Vec::new(),
                 transformed: Vec::new(),
+                added_globals: Vec::new(),
             }],
             items,
             ambiguous,

@@ -326,9 +326,16 @@ fn release_at_exit() {
     impl Drop for Release {
         fn drop(&mut self) {
             // SAFETY: as in `note`; `LOCAL` has no destructor and outlives this one.
-            let own = unsafe { (*tls::local()).own.replace(ptr::null()) };
+            let state = unsafe { &*tls::local() };
+            let own = state.own.replace(ptr::null());
             // SAFETY: null or one of the program's records.
             if let Some(record) = unsafe { own.as_ref() } {
+                // A transaction left open (a forgotten `Entered`) ends with the thread: code
+                // that runs later on this thread (another destructor) must not write into a
+                // record another thread may take next.
+                if ptr::eq(state.current.get(), own) {
+                    state.current.set(ptr::null());
+                }
                 record.footprint.end();
                 free_record(record);
             }
@@ -339,7 +346,9 @@ fn release_at_exit() {
     }
     // In a patch this is the patch's thread-local: its destructor runs at this thread's exit
     // all the same, and gives the record back through the program.
-    RELEASE.with(|_| {});
+    // During the thread's teardown (a transaction in another thread-local's destructor) the
+    // record cannot be given back at exit any more: it stays the thread's, unused after.
+    let _ = RELEASE.try_with(|_| {});
 }
 
 /// Where the open transactions that have called any of `changed` began.

@@ -357,6 +357,7 @@ fn commit_plan(
         replaced: replaced.clone(),
         added: added.clone(),
         transformed: converted,
+        added_globals: plan.added_globals.iter().map(|desc| desc.path.as_str()).collect(),
     });
     (replaced, added)
 }
@@ -418,7 +419,9 @@ fn rollback_in(
     if !irreversible.is_empty() {
         return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
     }
-    let items = undone.replaced.iter().map(|key| registry.items[key].effect);
+    // A transaction that has run an item the version added runs that version's code: it
+    // holds the rollback back as one that ran an item the version replaced does.
+    let items = undone.replaced.iter().chain(&undone.added).map(|key| registry.items[key].effect);
     let globals =
         undone.transformed.iter().map(|converted| registry.globals[converted.path].effect);
     let held = hold(items.chain(globals).collect(), options)?;
@@ -450,6 +453,9 @@ fn rollback_in(
     // Updates are undone last first, so nothing later refers to what this version added.
     let removed: Vec<(Key, Item)> =
         undone.added.iter().filter_map(|key| registry.items.remove_entry(key)).collect();
+    for path in &undone.added_globals {
+        registry.globals.remove(path);
+    }
     let pause = commit.elapsed();
     let (waited, waited_for) = Held::release(held);
     Ok(UpdateReport {
