@@ -74,7 +74,9 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
         _ => None,
     };
     Ok(quote! {
-        impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
+        // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant names
+        // and their types' fingerprints: it changes with the type's shape.
+        unsafe impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
             const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
         }
         #(#field_impls)*

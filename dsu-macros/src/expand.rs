@@ -244,7 +244,7 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
 ///
 /// ```ignore
 /// struct __DsuSelf_<hash>;
-/// impl Fingerprint for __DsuSelf_<hash> {
+/// unsafe impl Fingerprint for __DsuSelf_<hash> {
 ///     const FINGERPRINT: u64 = <Type as Fingerprint>::FINGERPRINT;
 /// }
 /// ```
@@ -259,7 +259,8 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
         struct #stand_in;
         const _: () = {
             #use_krate
-            impl __dsu::Fingerprint for #stand_in {
+            // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
+            unsafe impl __dsu::Fingerprint for #stand_in {
                 const FINGERPRINT: u64 = <#self_ty as __dsu::Fingerprint>::FINGERPRINT;
             }
         };

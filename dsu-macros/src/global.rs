@@ -3,7 +3,7 @@
 //! ```ignore
 //! static NAME: Global<T> = {
 //!     fn __dsu_init() -> T { init }
-//!     Global::new(concat!(module_path!(), "::NAME"), __dsu_init, <T as Fingerprint>::FINGERPRINT)
+//!     Global::new(concat!(module_path!(), "::NAME"), __dsu_init, fingerprinted::<T>())
 //! };
 //! const _: () = {
 //!     extern "C" fn __dsu_instance() -> *const () { NAME.own_instance() }
@@ -32,7 +32,7 @@ pub(crate) fn declaration(krate: &Path, global: &ItemStatic) -> TokenStream {
     let name = ident.to_string();
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     // The one error of a type without a fingerprint, at the type.
-    let fingerprint = quote_spanned!(ty.span()=> <#ty as #krate::Fingerprint>::FINGERPRINT);
+    let fingerprint = quote_spanned!(ty.span()=> #krate::__private::fingerprinted::<#ty>());
     quote! {
         #(#attrs)*
         #vis #static_token #ident: #krate::Global<#ty> = {

@@ -14,13 +14,22 @@
 ///
 /// Implemented here for the primitive and std types; user types get it from
 /// `#[derive(dsu::Fingerprint)]`. Every type in the signature of an updateable item needs it.
+///
+/// # Safety
+///
+/// The runtime trusts the fingerprint: two types with equal fingerprints are treated as the
+/// same type, across versions (a global's value is read as the type whose fingerprint it
+/// carries). An implementation must give a value that changes whenever the type's layout or
+/// meaning changes, and that no other type of a different layout has: derive it, or, for a
+/// type of another crate wrapped in a newtype, combine its name and the crate's version (see
+/// `docs/limits.md`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no dsu fingerprint",
     label = "used in the signature of an updateable item, or as an updateable global's type",
     note = "add `#[derive(dsu::Fingerprint)]` to the definition of `{Self}`, so that an update \
             can tell whether its shape changed"
 )]
-pub trait Fingerprint {
+pub unsafe trait Fingerprint {
     /// The structural fingerprint of `Self`.
     const FINGERPRINT: u64;
 }
@@ -62,9 +71,13 @@ pub const fn combine(parts: &[u64]) -> u64 {
 
 macro_rules! named {
     ($($ty:ty => $name:literal,)*) => {
-        $(impl Fingerprint for $ty {
-            const FINGERPRINT: u64 = of_str($name);
-        })*
+        $(
+            // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
+            // pins; its name and its parameters' fingerprints tell it from every other type.
+            unsafe impl Fingerprint for $ty {
+                const FINGERPRINT: u64 = of_str($name);
+            }
+        )*
     };
 }
 
@@ -107,9 +120,13 @@ named! {
 
 macro_rules! generic {
     ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
-        $(impl<$($param: Fingerprint + ?Sized),+> Fingerprint for $ty {
-            const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
-        })*
+        $(
+            // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
+            // pins; its name and its parameters' fingerprints tell it from every other type.
+            unsafe impl<$($param: Fingerprint + ?Sized),+> Fingerprint for $ty {
+                const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+            }
+        )*
     };
 }
 
@@ -135,9 +152,13 @@ generic! {
 
 macro_rules! generic_sized {
     ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
-        $(impl<$($param: Fingerprint),+> Fingerprint for $ty {
-            const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
-        })*
+        $(
+            // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
+            // pins; its name and its parameters' fingerprints tell it from every other type.
+            unsafe impl<$($param: Fingerprint),+> Fingerprint for $ty {
+                const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+            }
+        )*
     };
 }
 
@@ -161,39 +182,50 @@ generic_sized! {
     "OnceLock" => [T] std::sync::OnceLock<T>,
 }
 
-impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {
     const FINGERPRINT: u64 = combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT]);
 }
 
-impl<T: Fingerprint, S> Fingerprint for std::collections::HashSet<T, S> {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint, S> Fingerprint for std::collections::HashSet<T, S> {
     const FINGERPRINT: u64 = combine(&[of_str("HashSet"), T::FINGERPRINT]);
 }
 
-impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
     const FINGERPRINT: u64 = combine(&[of_str("Cow"), T::FINGERPRINT]);
 }
 
-impl<T: Fingerprint> Fingerprint for [T] {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint> Fingerprint for [T] {
     const FINGERPRINT: u64 = combine(&[of_str("[]"), T::FINGERPRINT]);
 }
 
-impl<T: Fingerprint> Fingerprint for std::pin::Pin<T> {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint> Fingerprint for std::pin::Pin<T> {
     const FINGERPRINT: u64 = combine(&[of_str("Pin"), T::FINGERPRINT]);
 }
 
-impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<T> {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<T> {
     const FINGERPRINT: u64 = combine(&[of_str("io::BufWriter"), T::FINGERPRINT]);
 }
 
-impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
+// SAFETY: as for the types above: a std type, by its name and parameters.
+unsafe impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
     const FINGERPRINT: u64 = combine(&[of_str("[;]"), T::FINGERPRINT, N as u64]);
 }
 
 macro_rules! tuples {
     ($(($($param:ident),+),)*) => {
-        $(impl<$($param: Fingerprint),+> Fingerprint for ($($param,)+) {
-            const FINGERPRINT: u64 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
-        })*
+        $(
+            // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
+            // pins; its name and its parameters' fingerprints tell it from every other type.
+            unsafe impl<$($param: Fingerprint),+> Fingerprint for ($($param,)+) {
+                const FINGERPRINT: u64 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
+            }
+        )*
     };
 }
 
@@ -204,9 +236,13 @@ tuples! {
 
 macro_rules! fn_pointers {
     ($(($($param:ident),*),)*) => {
-        $(impl<R: Fingerprint, $($param: Fingerprint),*> Fingerprint for fn($($param),*) -> R {
-            const FINGERPRINT: u64 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
-        })*
+        $(
+            // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
+            // pins; its name and its parameters' fingerprints tell it from every other type.
+            unsafe impl<R: Fingerprint, $($param: Fingerprint),*> Fingerprint for fn($($param),*) -> R {
+                const FINGERPRINT: u64 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
+            }
+        )*
     };
 }
 

@@ -63,11 +63,23 @@ pub(crate) struct ErasedGlobal {
 // `made` and never freed or moved; the other fields are atomics or never written.
 unsafe impl<T: Sync> Sync for Global<T> {}
 
+/// `T`'s fingerprint, which only a `T: Fingerprint` can make: what `Global::new` takes, so that
+/// the bound is checked where the macro writes `fingerprinted::<T>()`, at the type, and
+/// nowhere else (one error for a type without a fingerprint).
+#[doc(hidden)]
+pub struct Fingerprinted<T: ?Sized>(u64, PhantomData<fn() -> T>);
+
+/// `T`'s fingerprint, as the proof `Global::new` takes. A free function, so that a type without
+/// a fingerprint gets `Fingerprint`'s own message.
+#[doc(hidden)]
+pub const fn fingerprinted<T: Fingerprint + ?Sized>() -> Fingerprinted<T> {
+    Fingerprinted(T::FINGERPRINT, PhantomData)
+}
+
 impl<T: 'static> Global<T> {
-    /// A global whose value `init` makes on first use; `fingerprint` is `T`'s (the macro passes
-    /// `<T as Fingerprint>::FINGERPRINT`: without it, that is the one error a type without a
-    /// fingerprint gives). `path` names the global in messages.
-    pub const fn new(path: &'static str, init: fn() -> T, fingerprint: u64) -> Self {
+    /// A global whose value `init` makes on first use. `path` names the global in messages.
+    pub const fn new(path: &'static str, init: fn() -> T, fingerprint: Fingerprinted<T>) -> Self {
+        let fingerprint = fingerprint.0;
         Global {
             live: AtomicPtr::new(std::ptr::null_mut()),
             effect: AtomicU32::new(0),
@@ -155,9 +167,10 @@ impl<T: Sync + 'static> Global<T> {
         if fingerprint != self.fingerprint {
             stale(self.path);
         }
-        // SAFETY: the fingerprint says the instance's type is `T` (fingerprints are
-        // structural, and the build check pins layouts); it is never freed, and shared
-        // references are all `with` hands out.
+        // SAFETY: the fingerprint says the instance's type is `T`: `self.fingerprint` is
+        // `T`'s (only `fingerprinted::<T>` makes one), and `Fingerprint`'s contract makes
+        // equal fingerprints mean the same type across images, whose layouts the build check
+        // pins. The instance is never freed, and shared references are all `with` hands out.
         access(unsafe { &(*instance.cast::<Instance<T>>()).value })
     }
 
@@ -259,7 +272,7 @@ mod tests {
     use super::*;
 
     static COUNTER: Global<AtomicU64> =
-        Global::new("tests::COUNTER", || AtomicU64::new(40), AtomicU64::FINGERPRINT);
+        Global::new("tests::COUNTER", || AtomicU64::new(40), fingerprinted());
 
     #[test]
     fn the_instance_is_made_once_and_shared() {
@@ -275,8 +288,8 @@ mod tests {
 
     #[test]
     fn another_images_instance_becomes_the_live_one() {
-        static THERE: Global<u32> = Global::new("tests::SHARED", || 7, u32::FINGERPRINT);
-        static HERE: Global<u32> = Global::new("tests::SHARED", || 1, u32::FINGERPRINT);
+        static THERE: Global<u32> = Global::new("tests::SHARED", || 7, fingerprinted());
+        static HERE: Global<u32> = Global::new("tests::SHARED", || 1, fingerprinted());
         // SAFETY: `as_erased` points at the `static` above, which starts with `ErasedGlobal`'s
         // fields.
         let here = unsafe { &*HERE.as_erased().cast::<ErasedGlobal>() };
@@ -288,8 +301,8 @@ mod tests {
 
     #[test]
     fn a_value_of_another_type_is_never_read() {
-        static NEW: Global<u64> = Global::new("tests::CHANGED", || 1, u64::FINGERPRINT);
-        static OLD: Global<u32> = Global::new("tests::CHANGED", || 2, u32::FINGERPRINT);
+        static NEW: Global<u64> = Global::new("tests::CHANGED", || 1, fingerprinted());
+        static OLD: Global<u32> = Global::new("tests::CHANGED", || 2, fingerprinted());
         // SAFETY: as above.
         let old = unsafe { &*OLD.as_erased().cast::<ErasedGlobal>() };
         old.attach(NEW.own_instance(), 0, 0);

@@ -35,6 +35,7 @@ pub use update::{rollback, rollback_with, status, update, update_with, UpdateOpt
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fingerprint::{combine, of_str};
+    pub use crate::global::{fingerprinted, Fingerprinted};
     pub use crate::patch::{header, manifest};
     pub use crate::registry::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};
     pub use crate::slot::Slot;
