@@ -1,8 +1,10 @@
 //! Updateable globals: public and private, with an initialiser that is not `const`, of a user
 //! type that derives its fingerprint, inside a function body, through a renamed path, and one
-//! whose type changed, with its transformer.
+//! whose type changed, with its transformer; all in a crate that forbids `unsafe` (what the
+//! macros write is the dsu crate's unsafe, not the user's).
 
 #![deny(warnings)]
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
