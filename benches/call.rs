@@ -25,15 +25,16 @@
 //! this run, criterion's and the best of many short rounds taken in turn (which drift on a busy
 //! machine does not skew), and the ratios.
 
-use std::fs;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::RwLock;
 use std::time::{Instant, SystemTime};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 
+#[path = "support/estimates.rs"]
+mod estimates;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -125,36 +126,9 @@ fn call(c: &mut Criterion, best: &mut Vec<(Id, f64)>) {
     group.finish();
 }
 
-/// Where criterion writes, found the way criterion finds it (short of asking `cargo metadata`).
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        PathBuf::from(home)
-    } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        PathBuf::from(target).join("criterion")
-    } else {
-        support::root().join("target").join("criterion")
-    }
-}
-
-/// Nanoseconds per call of a measurement made since `since`: criterion's typical estimate (the
-/// slope of the linear regression, else the mean) of one iteration, over `CALLS`.
+/// Nanoseconds per call of a measurement made since `since`.
 fn per_call(home: &Path, (function, place): Id, since: SystemTime) -> Option<f64> {
-    let file = home.join("call").join(function).join(place).join("new").join("estimates.json");
-    if fs::metadata(&file).and_then(|m| m.modified()).ok()? < since {
-        return None; // filtered out of this run: an older run's figure would not compare
-    }
-    let json = fs::read_to_string(&file).ok()?;
-    let point = |statistic: &str| -> Option<f64> {
-        let key = format!("\"{statistic}\":");
-        let rest = &json[json.find(&key)? + key.len()..];
-        if !rest.starts_with('{') {
-            return None; // `"slope":null` in flat sampling mode
-        }
-        let key = "\"point_estimate\":";
-        let rest = &rest[rest.find(key)? + key.len()..];
-        rest[..rest.find([',', '}'])?].trim().parse().ok()
-    };
-    Some(point("slope").or_else(|| point("mean"))? / CALLS as f64)
+    Some(estimates::per_iteration(home, ["call", function, place], since)? / CALLS as f64)
 }
 
 fn print_summary(home: &Path, since: SystemTime, best: &[(Id, f64)]) {
@@ -204,5 +178,5 @@ fn main() {
     let mut best = Vec::new();
     call(&mut criterion, &mut best);
     criterion.final_summary();
-    print_summary(&criterion_home(), since, &best);
+    print_summary(&estimates::criterion_home(), since, &best);
 }

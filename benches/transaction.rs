@@ -40,14 +40,16 @@
 //! rounds that run the loops in turn, which drift on a busy machine does not skew as it does
 //! criterion's figures.
 
-use std::fs;
 use std::hint::black_box;
 use std::panic::Location;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
+
+#[path = "support/estimates.rs"]
+mod estimates;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
@@ -217,43 +219,10 @@ fn best_of_rounds(shared: &Shared) -> Vec<f64> {
     best
 }
 
-/// Where criterion writes, found the way criterion finds it (short of asking `cargo metadata`),
-/// as `benches/call.rs` does.
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        PathBuf::from(home)
-    } else if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        PathBuf::from(target).join("criterion")
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("criterion")
-    }
-}
-
-/// Nanoseconds per operation of a measurement made since `since`: criterion's typical estimate
-/// of one iteration (the slope of the linear regression, which leaves out the barrier's
-/// constant cost per sample, else the mean). An iteration is one operation on each thread.
+/// Nanoseconds per operation of a measurement made since `since`: an iteration is one
+/// operation on each thread (criterion's slope leaves out the barrier's cost per sample).
 fn per_op(home: &Path, name: &str, threads: usize, since: SystemTime) -> Option<f64> {
-    let file = home
-        .join("transaction")
-        .join(name)
-        .join(threads.to_string())
-        .join("new")
-        .join("estimates.json");
-    if fs::metadata(&file).and_then(|m| m.modified()).ok()? < since {
-        return None; // filtered out of this run: an older run's figure would not compare
-    }
-    let json = fs::read_to_string(&file).ok()?;
-    let point = |statistic: &str| -> Option<f64> {
-        let key = format!("\"{statistic}\":");
-        let rest = &json[json.find(&key)? + key.len()..];
-        if !rest.starts_with('{') {
-            return None; // `"slope":null` in flat sampling mode
-        }
-        let key = "\"point_estimate\":";
-        let rest = &rest[rest.find(key)? + key.len()..];
-        rest[..rest.find([',', '}'])?].trim().parse().ok()
-    };
-    point("slope").or_else(|| point("mean"))
+    estimates::per_iteration(home, ["transaction", name, &threads.to_string()], since)
 }
 
 fn print_summary(home: &Path, since: SystemTime, best: &[f64]) {
@@ -349,6 +318,6 @@ fn main() {
     let best = if benching { best_of_rounds(&shared) } else { Vec::new() };
     criterion.final_summary();
     if benching {
-        print_summary(&criterion_home(), since, &best);
+        print_summary(&estimates::criterion_home(), since, &best);
     }
 }
