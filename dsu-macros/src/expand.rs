@@ -50,6 +50,12 @@ pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream 
         }
         _ => crate::model::without_markers(original),
     };
+    beside(original, error)
+}
+
+/// The item as the user wrote it, and the error: the fallback of `#[transaction]` and
+/// `#[transform]`, which change nothing the rest of the crate relies on.
+pub(crate) fn beside(original: TokenStream, error: syn::Error) -> TokenStream {
     let error = error.into_compile_error();
     quote!(#original #error)
 }

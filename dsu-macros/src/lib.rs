@@ -114,7 +114,10 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
 /// crate when it is not a direct dependency called `dsu`.
 #[proc_macro_attribute]
 pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
-    transaction::expand(args.into(), input.into()).into()
+    let original: proc_macro2::TokenStream = input.clone().into();
+    transaction::expand(args.into(), input.into())
+        .unwrap_or_else(|error| expand::beside(original, error))
+        .into()
 }
 
 /// Makes a function from `&OldType` to `NewType` the transformer that converts values of a
@@ -145,7 +148,10 @@ pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `dsu`.
 #[proc_macro_attribute]
 pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
-    transform::expand(args.into(), input.into()).into()
+    let original: proc_macro2::TokenStream = input.clone().into();
+    transform::expand(args.into(), input.into())
+        .unwrap_or_else(|error| expand::beside(original, error))
+        .into()
 }
 
 /// Gives a type the structural fingerprint an update compares: its kind, the names of its

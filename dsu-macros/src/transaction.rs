@@ -15,18 +15,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn};
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
-    let original = input.clone();
-    match parse(args, input) {
-        Ok(tokens) => tokens,
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#original #error)
-        }
-    }
-}
-
-fn parse(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate::args::parse_crate_only(args, "#[dsu::transaction]")?;
     let mut function = function(input)?;
     check(&function)?;

@@ -15,18 +15,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
-pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
-    let original = input.clone();
-    match parse(args, input) {
-        Ok(tokens) => tokens,
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#original #error)
-        }
-    }
-}
-
-fn parse(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate::args::parse_crate_only(args, "#[dsu::transform]")?;
     let function: ItemFn = syn::parse2(input.clone()).map_err(|_| {
         syn::Error::new(
