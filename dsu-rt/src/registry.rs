@@ -174,17 +174,24 @@ impl Registry {
         {
             let mut registry = Registry::with_items(PROGRAMS.first(), &ITEMS);
             for desc in GLOBALS.iter() {
-                let effect = registry.new_effect();
                 // Two globals of one path (declared in two function bodies) share the entry
                 // of the first, whose instance both reach.
-                let entry = registry.globals.entry(desc.path.as_str()).or_insert(GlobalEntry {
-                    type_text: desc.type_text.as_str(),
-                    fingerprint: desc.fingerprint,
-                    effect,
-                    instance: desc.instance,
-                    cells: Vec::new(),
-                    since: 0,
-                });
+                let path = desc.path.as_str();
+                if !registry.globals.contains_key(path) {
+                    let effect = registry.new_effect();
+                    registry.globals.insert(
+                        path,
+                        GlobalEntry {
+                            type_text: desc.type_text.as_str(),
+                            fingerprint: desc.fingerprint,
+                            effect,
+                            instance: desc.instance,
+                            cells: Vec::new(),
+                            since: 0,
+                        },
+                    );
+                }
+                let entry = registry.globals.get_mut(path).expect("inserted above");
                 global_of(desc).set_effect(entry.effect);
                 entry.cells.push(global_of(desc));
             }
