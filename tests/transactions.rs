@@ -166,8 +166,10 @@ fn a_transaction_moved_to_another_thread_stays_in_one_version() {
     let mut transaction = dsu::Transaction::begin();
     let a = transaction.run(txapp::a);
 
-    let updater = thread::spawn(move || dsu::update(&v2));
-    thread::sleep(Duration::from_millis(50));
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_secs(30));
+    let updater = thread::spawn(move || dsu::update_with(&v2, &options));
+    // Long enough for the update to load the patch and start waiting.
+    thread::sleep(Duration::from_millis(1000));
 
     // The bottom half runs on a worker, while the update waits.
     let (work, worker_queue) = mpsc::channel::<dsu::Transaction>();
@@ -179,7 +181,8 @@ fn a_transaction_moved_to_another_thread_stays_in_one_version() {
     });
     work.send(transaction).unwrap();
     assert_eq!((a, worker.join().unwrap()), (1, [1, 1]));
-    updater.join().unwrap().expect("v2 applies when the bottom half ended");
+    let report = updater.join().unwrap().expect("v2 applies when the bottom half ended");
+    assert_eq!(report.waited_for.len(), 1, "it waited for the moved transaction: {report}");
     assert_eq!(versions(), [2, 2, 2]);
     back_to_v1();
 }
@@ -259,11 +262,14 @@ fn nested_transactions_are_one() {
         })
     });
     is_entered.recv().unwrap();
-    let updater = thread::spawn(move || dsu::update(&v2));
-    thread::sleep(Duration::from_millis(50));
+    let options = dsu::UpdateOptions::default().timeout(Duration::from_secs(30));
+    let updater = thread::spawn(move || dsu::update_with(&v2, &options));
+    // Long enough for the update to load the patch and start waiting.
+    thread::sleep(Duration::from_millis(1000));
     go_on.send(()).unwrap();
     assert_eq!(outer.join().unwrap(), (1, [1, 1, 1]));
-    updater.join().unwrap().expect("v2 applies after the outer transaction");
+    let report = updater.join().unwrap().expect("v2 applies after the outer transaction");
+    assert_eq!(report.waited_for.len(), 1, "it waited for the outer transaction: {report}");
     assert_eq!(txapp::observe(0), [2, 2, 2]);
     back_to_v1();
 }
