@@ -128,6 +128,8 @@ pub(crate) fn program_offset() -> Option<isize> {
 
 /// Makes this image, a patch being attached, reach the program's thread state.
 pub(crate) fn attach(program_offset: Option<isize>) {
+    // Relaxed: no code of this image runs before the commit, whose Release store of the slots
+    // (Acquire-loaded by every call) publishes this too.
     ACCESS.store(program_offset.unwrap_or(BY_HOST), Ordering::Relaxed);
 }
 
