@@ -93,6 +93,7 @@ fn an_update_that_times_out_changes_nothing() {
     };
     assert!(*waited >= Duration::from_millis(100));
     assert_eq!(transactions.len(), 1);
+    assert_eq!(error.kind(), "timeout");
     assert!(error.to_string().contains("nothing changed"), "{error}");
     assert_eq!(dsu::status().items, before.items);
     assert_eq!(dsu::status().versions, before.versions);

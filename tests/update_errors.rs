@@ -143,7 +143,9 @@ fn allocator_of_its_own() {
 fn nothing_to_roll_back() {
     let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
     let before = snapshot();
-    assert!(matches!(dsu::rollback(), Err(UpdateError::NothingToRollBack)));
+    let error = dsu::rollback().expect_err("nothing was applied");
+    assert!(matches!(error, UpdateError::NothingToRollBack), "{error}");
+    assert_eq!(error.kind(), "nothing_to_roll_back");
     assert_eq!(snapshot(), before);
 }
 

@@ -298,6 +298,37 @@ impl fmt::Display for UpdateError {
     }
 }
 
+impl UpdateError {
+    /// A short, stable name of the error's kind, in snake case (`"timeout"`,
+    /// `"build_mismatch"`, ...): for logs, metrics and machine-readable answers, where the
+    /// message (`Display`) is for people and may be reworded.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpdateError::Unreadable { .. } => "unreadable",
+            UpdateError::NotASharedLibrary { .. } => "not_a_shared_library",
+            UpdateError::LoadFailed { .. } => "load_failed",
+            UpdateError::NotAPatch { .. } => "not_a_patch",
+            UpdateError::IncompatibleAbi { .. } => "incompatible_abi",
+            UpdateError::BuildMismatch { .. } => "build_mismatch",
+            UpdateError::WrongProgram { .. } => "wrong_program",
+            UpdateError::AlreadyApplied { .. } => "already_applied",
+            UpdateError::SignatureMismatch { .. } => "signature_mismatch",
+            UpdateError::DuplicateItem { .. } => "duplicate_item",
+            UpdateError::AmbiguousItem { .. } => "ambiguous_item",
+            UpdateError::AllocatorMismatch { .. } => "allocator_mismatch",
+            UpdateError::AttachFailed { .. } => "attach_failed",
+            UpdateError::NothingToRollBack => "nothing_to_roll_back",
+            UpdateError::TransformerForAnotherVersion { .. } => "transformer_for_another_version",
+            UpdateError::TransformFailed { .. } => "transform_failed",
+            UpdateError::StaleUser { .. } => "stale_user",
+            UpdateError::IrreversibleUpdate { .. } => "irreversible_update",
+            UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
+            UpdateError::InsideTransaction => "inside_transaction",
+            UpdateError::Timeout { .. } => "timeout",
+        }
+    }
+}
+
 impl std::error::Error for UpdateError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
