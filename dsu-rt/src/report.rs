@@ -59,6 +59,11 @@ pub struct UpdateReport {
     pub added_globals: Vec<ItemRef>,
     /// How long the commit (every slot switched) took.
     pub pause: Duration,
+    /// How long a transaction about to call a changed item (or to use a converted global)
+    /// could be held back: from the moment the update closed the gate, through its wait for
+    /// open transactions and the conversion of globals, to the end of the commit. The longest
+    /// a request could stall because of the update; calls of unchanged items never wait.
+    pub held: Duration,
     /// How long the whole call took, from reading the file to the end of the commit.
     pub total: Duration,
     /// How long the update waited, before the commit, for open transactions that had called
@@ -72,13 +77,14 @@ impl fmt::Display for UpdateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "now running {}: {} replaced, {} added, {} removed, {} unchanged; pause {:?}, total {:?}",
+            "now running {}: {} replaced, {} added, {} removed, {} unchanged; pause {:?}, held {:?}, total {:?}",
             self.version,
             self.replaced.len(),
             self.added.len(),
             self.removed.len(),
             self.unchanged,
             self.pause,
+            self.held,
             self.total
         )?;
         if !self.waited_for.is_empty() {

@@ -187,6 +187,7 @@ pub(crate) fn update_here(
     let items = plan.replaced.iter().map(|desc| registry.items[&Key::of(desc)].effect);
     let globals =
         plan.transformed_globals.iter().map(|desc| registry.globals[desc.path.as_str()].effect);
+    let holding = Instant::now();
     let held = hold(items.chain(globals).collect(), options)?;
 
     // Convert the globals whose type changed, into new instances, while no transaction can
@@ -205,9 +206,10 @@ pub(crate) fn update_here(
         commit_plan(&mut registry, &plan, &transformed, version.clone(), file_hash);
     let pause = commit.elapsed();
     let (waited, waited_for) = Held::release(held);
+    let held = holding.elapsed();
     registry.next_id += 1;
     let report = report(&registry, &plan, version, &replaced, &added);
-    Ok(UpdateReport { pause, total: started.elapsed(), waited, waited_for, ..report })
+    Ok(UpdateReport { pause, held, total: started.elapsed(), waited, waited_for, ..report })
 }
 
 /// Holds the gate on the items and globals whose effect ids are `effects` (see `gate.rs`), or
@@ -389,6 +391,7 @@ fn report(
             })
             .collect(),
         pause: Default::default(),
+        held: Default::default(),
         total: Default::default(),
         waited: Default::default(),
         waited_for: Vec::new(),
@@ -424,6 +427,7 @@ fn rollback_in(
     let items = undone.replaced.iter().chain(&undone.added).map(|key| registry.items[key].effect);
     let globals =
         undone.transformed.iter().map(|converted| registry.globals[converted.path].effect);
+    let holding = Instant::now();
     let held = hold(items.chain(globals).collect(), options)?;
 
     // Convert the globals back, into new instances of their types before the update.
@@ -458,6 +462,7 @@ fn rollback_in(
     }
     let pause = commit.elapsed();
     let (waited, waited_for) = Held::release(held);
+    let held = holding.elapsed();
     Ok(UpdateReport {
         version: registry.running().clone(),
         replaced: undone.replaced.iter().map(|k| registry.items[k].item_ref(k)).collect(),
@@ -467,6 +472,7 @@ fn rollback_in(
         unchanged: 0,
         added_globals: Vec::new(),
         pause,
+        held,
         total: started.elapsed(),
         waited,
         waited_for,
