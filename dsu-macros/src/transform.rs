@@ -27,6 +27,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     let name = &function.sig.ident;
     let body = quote_spanned!(name.span()=> #name(old));
     Ok(quote! {
+        // The signature is dsu's, not the author's choice: `&Vec<T>` is what an old `Vec<T>`
+        // is read as.
+        #[allow(clippy::ptr_arg)]
         #function
         impl #krate::Transform<#old> for #new {
             fn transform(old: &#old) -> Self {
