@@ -1,0 +1,101 @@
+//! The operator's endpoint: a Unix socket that speaks RESP, so `redis-cli -s <socket>` is its
+//! client. Only the socket's owner can connect (the program makes it `0600`), and patches are
+//! loaded only from the patch directory given at start.
+//!
+//! ```text
+//! UPDATE <patch>   apply the patch, a file in the patch directory
+//! ROLLBACK         return to the version before the last update
+//! STATUS           the versions applied, and which version's code each function runs
+//! ```
+//!
+//! Each answer is one JSON document, as a bulk string: `{"ok":true,...}` with the update
+//! report or the status, or `{"ok":false,"error":"<kind>","message":"<what to do>"}`, where an
+//! error of dsu's is named by `UpdateError::kind`. A refused update changes nothing.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::json;
+use crate::resp::{self, Parsed};
+
+/// Accepts one operator connection and answers its requests until it hangs up.
+#[dsu::updateable]
+pub fn accept_admin(listener: &UnixListener, patch_dir: &Path) {
+    let Ok((mut stream, _)) = listener.accept() else { return };
+    // One operator at a time: one who connects and says nothing must not hold the next back.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut input = Vec::new();
+    loop {
+        let (answer, used) = match resp::parse(&input) {
+            Parsed::Request(args, used) if args.is_empty() => (None, used),
+            Parsed::Request(args, used) => (Some(admin_command(&args, patch_dir)), used),
+            Parsed::Incomplete => {
+                let mut chunk = [0; 4096];
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(read) => input.extend_from_slice(&chunk[..read]),
+                }
+                continue;
+            }
+            Parsed::Invalid(reason) => {
+                let mut out = Vec::new();
+                resp::error(&mut out, &format!("ERR Protocol error: {reason}"));
+                let _ = stream.write_all(&out);
+                return;
+            }
+        };
+        input.drain(..used);
+        if let Some(answer) = answer {
+            let mut out = Vec::new();
+            resp::bulk(&mut out, answer.as_bytes());
+            if stream.write_all(&out).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Carries out one operator command, and answers in JSON.
+#[dsu::updateable]
+pub fn admin_command(args: &[&[u8]], patch_dir: &Path) -> String {
+    let args: Vec<String> = args.iter().map(|arg| String::from_utf8_lossy(arg).into()).collect();
+    eprintln!("kvstore: admin: {}", args.join(" "));
+    let answer = match (args[0].to_ascii_uppercase().as_str(), &args[1..]) {
+        ("UPDATE", [path]) => match patch_in(patch_dir, path) {
+            Ok(patch) => json::outcome(dsu::update(patch)),
+            Err(refused) => refused,
+        },
+        ("ROLLBACK", []) => json::outcome(dsu::rollback()),
+        ("STATUS", []) => json::status(&dsu::status()),
+        ("UPDATE" | "ROLLBACK" | "STATUS", _) => {
+            json::refusal("wrong_arguments", "usage: UPDATE <patch>, ROLLBACK or STATUS")
+        }
+        (other, _) => json::refusal(
+            "unknown_command",
+            &format!("unknown command '{other}': try UPDATE <patch>, ROLLBACK or STATUS"),
+        ),
+    };
+    eprintln!("kvstore: admin: {answer}");
+    answer
+}
+
+/// The path of a patch, if it is a file directly in the patch directory: an update runs the
+/// file's code in this process, so only files the operator put there are accepted. The `Err`
+/// is the JSON refusal.
+#[dsu::updateable]
+pub fn patch_in(patch_dir: &Path, path: &str) -> Result<PathBuf, String> {
+    let patch = Path::new(path).canonicalize().map_err(|error| {
+        json::refusal("patch_unreadable", &format!("cannot read the patch {path}: {error}"))
+    })?;
+    if patch.parent() == Some(patch_dir) && patch.is_file() {
+        Ok(patch)
+    } else {
+        let message = format!(
+            "refused {path}: patches are loaded only from {}; copy the patch there",
+            patch_dir.display()
+        );
+        Err(json::refusal("patch_outside_directory", &message))
+    }
+}

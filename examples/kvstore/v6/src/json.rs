@@ -1,0 +1,112 @@
+//! The admin endpoint's JSON, written by hand: a few small documents need no library.
+//!
+//! Plain functions: the documents' shape is the endpoint's contract with its operators'
+//! tools, the same in every version.
+
+use std::time::{Duration, SystemTime};
+
+use dsu::{ItemRef, Status, UpdateError, UpdateReport, VersionInfo};
+
+/// The answer to an update or a rollback.
+pub fn outcome(result: Result<UpdateReport, UpdateError>) -> String {
+    match result {
+        Ok(report) => self::report(&report),
+        Err(error) => refusal(error.kind(), &error.to_string()),
+    }
+}
+
+/// `{"ok":false,"error":kind,"message":message}`
+pub fn refusal(kind: &str, message: &str) -> String {
+    format!(r#"{{"ok":false,"error":{},"message":{}}}"#, string(kind), string(message))
+}
+
+/// An update's report. The durations are in microseconds: `pause` is the commit, `held` the
+/// longest a request may have waited for the update.
+pub fn report(report: &UpdateReport) -> String {
+    let globals = list(report.added_globals.iter().map(global));
+    format!(
+        concat!(
+            r#"{{"ok":true,"version":{},"replaced":{},"added":{},"signature_changed":{},"#,
+            r#""removed":{},"unchanged":{},"added_globals":{},"pause_us":{},"held_us":{},"#,
+            r#""total_us":{},"waited_us":{},"waited_for":{},"message":{}}}"#
+        ),
+        version(&report.version),
+        list(report.replaced.iter().map(item)),
+        list(report.added.iter().map(item)),
+        list(report.signature_changed.iter().map(item)),
+        list(report.removed.iter().map(item)),
+        report.unchanged,
+        globals,
+        micros(report.pause),
+        micros(report.held),
+        micros(report.total),
+        micros(report.waited),
+        list(report.waited_for.iter().map(|origin| string(origin))),
+        string(report.to_string().trim_end()),
+    )
+}
+
+/// What the program runs now.
+pub fn status(status: &Status) -> String {
+    let items = status.items.iter().map(|item| {
+        let (path, signature) = (string(&item.item.path), string(&item.item.signature));
+        format!(r#"{{"path":{path},"signature":{signature},"version":{}}}"#, item.version)
+    });
+    let globals = status.globals.iter().map(|global| {
+        let (path, ty) = (string(&global.global.path), string(&global.global.signature));
+        format!(r#"{{"path":{path},"type":{ty},"since":{}}}"#, global.since)
+    });
+    format!(
+        r#"{{"ok":true,"versions":{},"items":{},"globals":{}}}"#,
+        list(status.versions.iter().map(version)),
+        list(items),
+        list(globals)
+    )
+}
+
+fn version(version: &VersionInfo) -> String {
+    let applied = version.applied_at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    format!(
+        r#"{{"id":{},"label":{},"path":{},"applied_at":{:.3}}}"#,
+        version.id,
+        string(&version.label),
+        string(&version.path.to_string_lossy()),
+        applied.as_secs_f64()
+    )
+}
+
+fn item(item: &ItemRef) -> String {
+    format!(r#"{{"path":{},"signature":{}}}"#, string(&item.path), string(&item.signature))
+}
+
+/// A global: its `signature` is its type.
+fn global(global: &ItemRef) -> String {
+    format!(r#"{{"path":{},"type":{}}}"#, string(&global.path), string(&global.signature))
+}
+
+fn list(values: impl Iterator<Item = String>) -> String {
+    format!("[{}]", values.collect::<Vec<_>>().join(","))
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64() * 1e6)
+}
+
+/// A JSON string.
+fn string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c if c < ' ' => quoted.push_str(&format!("\\u{:04x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
