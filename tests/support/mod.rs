@@ -121,3 +121,47 @@ pub(crate) fn build_release(fixture: &str) -> PathBuf {
     fs::copy(&built, &copy).unwrap();
     copy
 }
+
+/// Builds `examples/<example>/v<version>` the way its README says, in the fixtures' target
+/// directory: with the lock file of version 1 (a patch must resolve its dependencies as the
+/// running program did), as the program for version 1 (`cargo build`), as a patch for the
+/// others (`cargo build --lib`). Returns the program, or a copy of the patch in `patches`.
+pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> PathBuf {
+    let examples = root().join("examples").join(example);
+    let dir = examples.join(format!("v{version}"));
+    let target = fixture_target();
+    fs::create_dir_all(&target).unwrap();
+    fs::create_dir_all(patches).unwrap();
+    let lock = File::create(target.join(".build-lock")).unwrap();
+    lock.lock().unwrap();
+
+    let first = examples.join("v1").join("Cargo.lock");
+    if !first.exists() {
+        fs::copy(root().join("Cargo.lock"), &first).unwrap();
+    }
+    if version != 1 {
+        fs::copy(&first, dir.join("Cargo.lock")).unwrap();
+    }
+    // As in `build_with`: make sure this version's library is the one cargo writes.
+    File::options()
+        .append(true)
+        .open(dir.join("src").join("lib.rs"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.current_dir(&dir).args(["build", "--quiet"]).env("CARGO_TARGET_DIR", &target);
+    if version != 1 {
+        cargo.arg("--lib");
+    }
+    let status = cargo.status().expect("cargo runs");
+    assert!(status.success(), "building {example} v{version} failed");
+
+    let name = lib_name(&dir);
+    if version == 1 {
+        return target.join("debug").join(&name);
+    }
+    let copy = patches.join(format!("{name}-{version}.so"));
+    fs::copy(target.join("debug").join(format!("lib{name}.so")), &copy).unwrap();
+    copy
+}

@@ -1,0 +1,433 @@
+//! End to end: the kvstore example (`examples/kvstore`), a server that speaks the Redis
+//! protocol, is updated through its whole release series, v1 to v6, while real Redis clients
+//! (`redis-benchmark` and `redis-cli`, from the `redis-tools` package) and a client of our own
+//! that checks every reply use it. After each step every key written is still there with its
+//! value, no client has seen an error or lost its connection, and the new behaviour is live.
+//! Bad patches in the middle of the series are refused and change nothing.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Keys written before the first update, `fill:<i>` => `value-<i>`.
+const FILLED: usize = 10_000;
+
+#[test]
+fn kvstore_is_updated_through_its_release_series_under_load() {
+    for tool in ["redis-cli", "redis-benchmark"] {
+        let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "{tool} is needed: install Debian's redis-tools (apt-get install redis-tools)"
+        );
+    }
+    let run = support::fixture_target().join("kvstore-run");
+    let _ = fs::remove_dir_all(&run);
+    let patches = run.join("patches");
+    let program = support::build_example("kvstore", 1, &patches);
+    let patch: Vec<PathBuf> =
+        (2..=6).map(|version| support::build_example("kvstore", version, &patches)).collect();
+    let patch = |version: usize| &patch[version - 2];
+
+    let server = Server::start(&program, &run, &patches);
+    server.fill();
+    let baseline = server.admin(&["STATUS"]);
+    assert_eq!(labels(&baseline), ["kvstore@1.0.0"]);
+    assert_eq!(server.cli(&["INCR", "counter"]), "ERR unknown command 'INCR'");
+    // What is not RESP closes its own connection, with an error, and nothing else.
+    for garbage in ["*x\r\n", "*1\r\n$-5\r\n", "*1\r\n+PING\r\n", "*1\r\n$1\r\nabc\r\n"] {
+        let reply = raw(server.port, garbage);
+        assert!(reply.starts_with("-ERR Protocol error: "), "{garbage:?} answered {reply:?}");
+    }
+    assert_eq!(
+        raw(server.port, "PING\r\nECHO  inline\r\nQUIT\r\n"),
+        "+PONG\r\n$6\r\ninline\r\n+OK\r\n"
+    );
+
+    let load = Load::start(&server);
+    let checker = Checker::start(server.port);
+
+    // v2: new commands. Its INCR takes a value that is not a number for 0: the bug v3 fixes.
+    server.update(patch(2), "kvstore@2.0.0");
+    server.check_keys(&checker);
+    assert_eq!(server.cli(&["INCR", "counter"]), "1");
+    assert_eq!(server.cli(&["INCRBY", "counter", "41"]), "42");
+    assert_eq!(server.cli(&["SET", "word", "hello"]), "OK");
+    assert_eq!(server.cli(&["INCR", "word"]), "1", "v2's bug is live");
+    assert_eq!(server.cli(&["APPEND", "word", "23"]), "3");
+    assert_eq!(server.cli(&["KEYS", "fill:999?"]).lines().count(), 10);
+    assert_eq!(server.cli(&["MGET", "fill:7", "nothing", "fill:8"]), "value-7\n\nvalue-8");
+    load.check();
+
+    // v3: the fix, one function's body.
+    let report = server.update(patch(3), "kvstore@3.0.0");
+    assert_eq!(paths(&report["replaced"]), ["kvstore::commands::add"]);
+    server.check_keys(&checker);
+    assert_eq!(server.cli(&["SET", "word", "hello"]), "OK");
+    assert_eq!(server.cli(&["INCR", "word"]), "ERR value is not an integer or out of range");
+    assert_eq!(server.cli(&["GET", "word"]), "hello");
+    assert_eq!(server.cli(&["INCR", "counter"]), "43");
+    load.check();
+
+    // Bad patches in the middle of the series: each is refused and nothing changes.
+    let before = server.admin(&["STATUS"]);
+    let outside = run.join("kvstore-4.so");
+    fs::copy(patch(4), &outside).unwrap();
+    server.refused(&["UPDATE", outside.to_str().unwrap()], "patch_outside_directory");
+    server.refused(&["UPDATE", patches.join("missing.so").to_str().unwrap()], "patch_unreadable");
+    let corrupt = patches.join("corrupt.so");
+    fs::write(&corrupt, &fs::read(patch(4)).unwrap()[..64 * 1024]).unwrap();
+    server.refused(&["UPDATE", corrupt.to_str().unwrap()], "not_a_shared_library");
+    // v5 converts v4's store: applied to v3, skipping a release, its transformer is for
+    // another version of the store's type.
+    server.refused(&["UPDATE", patch(5).to_str().unwrap()], "transformer_for_another_version");
+    // Already running.
+    server.refused(&["UPDATE", patch(3).to_str().unwrap()], "already_applied");
+    server.refused(&["UPDATE"], "wrong_arguments");
+    server.refused(&["RESTART"], "unknown_command");
+    assert_eq!(server.admin(&["STATUS"]), before, "a refused update changed the server");
+    server.check_keys(&checker);
+    assert_eq!(server.cli(&["INCR", "word"]), "ERR value is not an integer or out of range");
+    load.check();
+
+    // v4: keys expire; every entry of the store is converted to one that can.
+    let report = server.update(patch(4), "kvstore@4.0.0");
+    assert!(report["held_us"].as_f64() >= report["pause_us"].as_f64(), "{report}");
+    server.check_keys(&checker);
+    assert_eq!(server.cli(&["TTL", "fill:1"]), "-1", "converted entries never expire");
+    assert_eq!(server.cli(&["TTL", "nothing"]), "-2");
+    assert_eq!(server.cli(&["SET", "short", "lived", "PX", "300"]), "OK");
+    let left: i64 = server.cli(&["PTTL", "short"]).parse().unwrap();
+    assert!((1..=300).contains(&left), "PTTL answered {left}");
+    assert_eq!(server.cli(&["EXPIRE", "word", "100"]), "1");
+    assert_eq!(server.cli(&["TTL", "word"]), "100");
+    assert_eq!(server.cli(&["PERSIST", "word"]), "1");
+    assert_eq!(server.cli(&["TTL", "word"]), "-1");
+    thread::sleep(Duration::from_millis(400));
+    assert_eq!(server.cli(&["GET", "short"]), "", "expired");
+    assert_eq!(server.cli(&["INCR", "counter"]), "44");
+    load.check();
+
+    // v5: the store's layout changes, from one map to sixteen shards.
+    server.update(patch(5), "kvstore@5.0.0");
+    let status = server.admin(&["STATUS"]);
+    let store = status["globals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|global| global["path"] == "kvstore::store::STORE");
+    assert_eq!(store.unwrap()["type"], "Shards", "{status}");
+    server.check_keys(&checker);
+    assert_eq!(server.cli(&["GET", "word"]), "hello");
+    assert_eq!(server.cli(&["INCR", "counter"]), "45");
+    load.check();
+
+    // v6: INFO, with counters in a global the version adds.
+    let report = server.update(patch(6), "kvstore@6.0.0");
+    assert_eq!(paths(&report["added_globals"]), ["kvstore::stats::STATS"]);
+    server.check_keys(&checker);
+    let info = server.cli(&["INFO"]);
+    assert!(info.contains("kvstore_version:kvstore@6.0.0"), "{info}");
+    assert!(info.contains("versions:kvstore@1.0.0 -> kvstore@2.0.0 -> "), "{info}");
+    let connected = field(&info, "connected_clients");
+    // The benchmark's connections and the checker's, opened before v6, are counted by v1's
+    // counter, which lives on.
+    assert!(connected > Load::CONNECTIONS, "{info}");
+    assert!(field(&info, "total_commands_processed") > 0, "{info}");
+    let keys = info.lines().find_map(|line| line.strip_prefix("db0:keys=")).unwrap();
+    let keys: usize = keys.split(',').next().unwrap().parse().unwrap();
+    assert!(keys >= FILLED + checker.written(), "{info}");
+    load.check();
+
+    let requests = checker.stop();
+    load.stop();
+    server.stop();
+    println!("the checker made {requests} requests on one connection, all answered right");
+}
+
+/// The kvstore server, running, and what it logs.
+struct Server {
+    child: Child,
+    port: u16,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(program: &Path, run: &Path, patches: &Path) -> Server {
+        fs::create_dir_all(run).unwrap();
+        let log = run.join("server.log");
+        let socket = run.join("admin.sock");
+        let child = Command::new(program)
+            .args(["--port", "0", "--admin-socket"])
+            .arg(&socket)
+            .arg("--patch-dir")
+            .arg(patches)
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the kvstore program starts");
+        let mut server = Server { child, port: 0, socket, log };
+        let mut first = String::new();
+        BufReader::new(server.child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let address = first.trim().rsplit(':').next().unwrap_or_default();
+        server.port = address.parse().unwrap_or_else(|_| panic!("the server said `{first}`"));
+        server
+    }
+
+    /// Writes `fill:<i>` => `value-<i>` with redis-cli's mass insertion.
+    fn fill(&self) {
+        let commands: String = (0..FILLED).map(|i| format!("SET fill:{i} value-{i}\r\n")).collect();
+        let output = self.redis_cli(&["-p", &self.port.to_string(), "--pipe"], &commands);
+        assert!(output.contains(&format!("errors: 0, replies: {FILLED}")), "{output}");
+    }
+
+    /// Runs one command with redis-cli and returns its output, without the last line end.
+    fn cli(&self, command: &[&str]) -> String {
+        let mut args = vec!["-p".to_owned(), self.port.to_string()];
+        args.extend(command.iter().map(|arg| arg.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.redis_cli(&args, "").trim_end_matches('\n').to_owned()
+    }
+
+    fn redis_cli(&self, args: &[&str], input: &str) -> String {
+        let mut cli = Command::new("redis-cli")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = cli.stdin.take().unwrap();
+        let input = input.to_owned();
+        let writer = thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let output = cli.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success() && stderr.is_empty(), "redis-cli {args:?}: {stderr}");
+        stdout.into_owned()
+    }
+
+    /// Sends a command to the admin socket, with redis-cli, and parses the JSON answer.
+    fn admin(&self, command: &[&str]) -> Value {
+        let mut args = vec!["-s", self.socket.to_str().unwrap()];
+        args.extend_from_slice(command);
+        let answer = self.redis_cli(&args, "");
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e} in the answer {answer}"))
+    }
+
+    /// Applies a patch, checks that version `label` runs now, and returns the report.
+    fn update(&self, patch: &Path, label: &str) -> Value {
+        let report = self.admin(&["UPDATE", patch.to_str().unwrap()]);
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!(report["version"]["label"], label, "{report}");
+        println!("{}", report["message"].as_str().unwrap());
+        report
+    }
+
+    /// Sends a command that must be refused with the error `kind`.
+    fn refused(&self, command: &[&str], kind: &str) {
+        let answer = self.admin(command);
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert_eq!(answer["error"], kind, "{answer}");
+        assert!(!answer["message"].as_str().unwrap().is_empty(), "{answer}");
+    }
+
+    /// Every key filled before the updates, and every key the checker has written, has its
+    /// value: read back with redis-cli, one `GET` per key.
+    fn check_keys(&self, checker: &Checker) {
+        let written = checker.written();
+        let keys = (0..FILLED)
+            .map(|i| (format!("fill:{i}"), format!("value-{i}")))
+            .chain((0..written).map(|i| (format!("checked:{i}"), i.to_string())));
+        let (keys, values): (Vec<String>, Vec<String>) = keys.unzip();
+        let commands: String = keys.iter().map(|key| format!("GET {key}\n")).collect();
+        let output = self.redis_cli(&["-p", &self.port.to_string()], &commands);
+        let read: Vec<&str> = output.lines().collect();
+        assert_eq!(read.len(), keys.len(), "one answer per key");
+        for ((key, value), read) in keys.iter().zip(&values).zip(read) {
+            assert_eq!(read, value, "the value of {key}");
+        }
+    }
+
+    fn stop(mut self) {
+        let log = fs::read_to_string(&self.log).unwrap();
+        assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+        assert_eq!(self.child.try_wait().unwrap(), None, "the server exited:\n{log}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// redis-benchmark, on connections of its own: 200,000 `SET`s, then 200,000 `GET`s, on random
+/// keys, pipelined four deep, over and over until it is stopped. It exits at the first error
+/// or closed connection.
+struct Load {
+    benchmark: Mutex<Child>,
+    output: PathBuf,
+}
+
+impl Load {
+    const CONNECTIONS: u64 = 8;
+
+    fn start(server: &Server) -> Load {
+        let output = server.log.with_file_name("benchmark.log");
+        let benchmark = Command::new("redis-benchmark")
+            .args(["-p", &server.port.to_string(), "-t", "set,get", "-r", "100000", "-P", "4"])
+            .args(["-c", &Self::CONNECTIONS.to_string(), "-n", "200000", "-l", "-q"])
+            .stdout(fs::File::create(&output).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("redis-benchmark starts");
+        Load { benchmark: Mutex::new(benchmark), output }
+    }
+
+    /// The benchmark is still running: none of its requests failed.
+    fn check(&self) {
+        let status = self.benchmark.lock().unwrap().try_wait().unwrap();
+        let output = fs::read_to_string(&self.output).unwrap_or_default();
+        assert_eq!(status, None, "redis-benchmark stopped: {}", output.replace('\r', "\n"));
+    }
+
+    fn stop(self) {
+        self.check();
+        let mut benchmark = self.benchmark.into_inner().unwrap();
+        benchmark.kill().unwrap();
+        benchmark.wait().unwrap();
+        let output = fs::read_to_string(&self.output).unwrap();
+        let output = output.replace('\r', "\n");
+        assert!(output.contains("SET: ") && output.contains("GET: "), "{output}");
+    }
+}
+
+/// A client of our own on one connection, for the whole test: it writes `checked:<n>` => `<n>`
+/// and reads back the key before, and fails at the first unexpected reply or lost connection.
+struct Checker {
+    written: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Result<u64, String>>,
+}
+
+impl Checker {
+    fn start(port: u16) -> Checker {
+        let written = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (acknowledged, stopping) = (written.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut connection = Resp { reader: BufReader::new(stream.try_clone().unwrap()) };
+            let mut writer = stream;
+            let mut requests = 0;
+            let mut n = 0;
+            while !stopping.load(Ordering::Relaxed) {
+                let (key, value) = (format!("checked:{n}"), n.to_string());
+                let reply = connection.call(&mut writer, &["SET", &key, &value])?;
+                expect(&reply, "+OK", &key)?;
+                acknowledged.store(n + 1, Ordering::Release);
+                if n > 0 {
+                    let previous = format!("checked:{}", n - 1);
+                    let reply = connection.call(&mut writer, &["GET", &previous])?;
+                    expect(&reply, &format!("${}", n - 1), &previous)?;
+                }
+                requests += 2;
+                n += 1;
+                // A request every millisecond or so, to leave the machine to the benchmark.
+                thread::sleep(Duration::from_micros(500));
+            }
+            Ok(requests)
+        });
+        Checker { written, stop, thread }
+    }
+
+    /// How many keys the server has acknowledged.
+    fn written(&self) -> usize {
+        assert!(!self.thread.is_finished(), "the checking client stopped");
+        self.written.load(Ordering::Acquire) as usize
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.join().unwrap() {
+            Ok(requests) => requests,
+            Err(error) => panic!("the checking client failed: {error}"),
+        }
+    }
+}
+
+fn expect(reply: &str, expected: &str, key: &str) -> Result<(), String> {
+    match reply == expected {
+        true => Ok(()),
+        false => Err(format!("{key}: the server answered `{reply}`, expected `{expected}`")),
+    }
+}
+
+/// Just enough of a RESP client for the checker: a reply is a line, or `$` and the bulk.
+struct Resp {
+    reader: BufReader<TcpStream>,
+}
+
+impl Resp {
+    fn call(&mut self, writer: &mut TcpStream, args: &[&str]) -> Result<String, String> {
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request += &format!("${}\r\n{arg}\r\n", arg.len());
+        }
+        writer.write_all(request.as_bytes()).map_err(|e| format!("the connection broke: {e}"))?;
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => return Err("the server closed the connection".to_owned()),
+            Err(e) => return Err(format!("the connection broke: {e}")),
+            Ok(_) => {}
+        }
+        let line = line.trim_end().to_owned();
+        let Some(len) = line.strip_prefix('$').and_then(|len| len.parse::<usize>().ok()) else {
+            return Ok(line);
+        };
+        let mut bulk = vec![0; len + 2];
+        self.reader.read_exact(&mut bulk).map_err(|e| format!("the connection broke: {e}"))?;
+        Ok(format!("${}", String::from_utf8_lossy(&bulk[..len])))
+    }
+}
+
+/// Sends `request` on a connection of its own and reads until the server closes it.
+fn raw(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("the server closes the connection");
+    reply
+}
+
+/// The labels of the versions in a STATUS answer.
+fn labels(status: &Value) -> Vec<&str> {
+    status["versions"].as_array().unwrap().iter().map(|v| v["label"].as_str().unwrap()).collect()
+}
+
+/// The paths of the items in a report's list.
+fn paths(items: &Value) -> Vec<&str> {
+    items.as_array().unwrap().iter().map(|item| item["path"].as_str().unwrap()).collect()
+}
+
+/// The number in an `INFO` line `name:<number>`.
+fn field(info: &str, name: &str) -> u64 {
+    let line = info.lines().find_map(|line| line.strip_prefix(&format!("{name}:")));
+    line.and_then(|value| value.trim().parse().ok()).unwrap_or_else(|| panic!("{name} in {info}"))
+}
