@@ -182,6 +182,26 @@ generic_sized! {
     "OnceLock" => [T] std::sync::OnceLock<T>,
 }
 
+macro_rules! dsu_types {
+    ($($ty:ty => $name:literal,)*) => {
+        $(
+            // SAFETY: a type of dsu's own: the build fingerprint pins dsu's version, so every
+            // image of the program has the same definition; the name tells it from others.
+            unsafe impl Fingerprint for $ty {
+                const FINGERPRINT: u64 = of_str(concat!("dsu::", $name));
+            }
+        )*
+    };
+}
+
+// What an operator's code passes around: an admin endpoint's functions take these.
+dsu_types! {
+    crate::UpdateReport => "UpdateReport", crate::UpdateError => "UpdateError",
+    crate::Status => "Status", crate::VersionInfo => "VersionInfo", crate::ItemRef => "ItemRef",
+    crate::ItemStatus => "ItemStatus", crate::GlobalStatus => "GlobalStatus",
+    crate::BuildDifference => "BuildDifference", crate::UpdateOptions => "UpdateOptions",
+}
+
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {
     const FINGERPRINT: u64 = combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT]);

@@ -136,6 +136,15 @@ pub fn recursive(n: u64) -> u64 {
     }
 }
 
+/// dsu's own types cross updates too: an admin endpoint's functions pass them around.
+#[dsu::updateable]
+fn outcome(result: Result<dsu::UpdateReport, dsu::UpdateError>, status: &dsu::Status) -> String {
+    match result {
+        Ok(report) => report.to_string(),
+        Err(error) => format!("{}: {error} ({} versions)", error.kind(), status.versions.len()),
+    }
+}
+
 fn main() {
     assert_eq!(public(1), 2);
     assert_eq!(private(), "private");
@@ -164,4 +173,6 @@ fn main() {
     assert_eq!(callback(|x| x * 3, 2), 6);
     assert!(not_inlined());
     assert_eq!(recursive(5), 120);
+    let refused = outcome(Err(dsu::rollback().unwrap_err()), &dsu::status());
+    assert!(refused.starts_with("nothing_to_roll_back: "), "{refused}");
 }
