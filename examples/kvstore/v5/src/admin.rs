@@ -64,10 +64,10 @@ pub fn admin_command(args: &[&[u8]], patch_dir: &Path) -> String {
     eprintln!("kvstore: admin: {}", args.join(" "));
     let answer = match (args[0].to_ascii_uppercase().as_str(), &args[1..]) {
         ("UPDATE", [path]) => match patch_in(patch_dir, path) {
-            Ok(patch) => json::outcome(dsu::update(patch)),
+            Ok(patch) => outcome(dsu::update(patch)),
             Err(refused) => refused,
         },
-        ("ROLLBACK", []) => json::outcome(dsu::rollback()),
+        ("ROLLBACK", []) => outcome(dsu::rollback()),
         ("STATUS", []) => json::status(&dsu::status()),
         ("UPDATE" | "ROLLBACK" | "STATUS", _) => {
             json::refusal("wrong_arguments", "usage: UPDATE <patch>, ROLLBACK or STATUS")
@@ -77,8 +77,19 @@ pub fn admin_command(args: &[&[u8]], patch_dir: &Path) -> String {
             &format!("unknown command '{other}': try UPDATE <patch>, ROLLBACK or STATUS"),
         ),
     };
-    eprintln!("kvstore: admin: {answer}");
+    if answer.starts_with(r#"{"ok":false"#) {
+        eprintln!("kvstore: admin: {answer}");
+    }
     answer
+}
+
+/// Logs what an update or a rollback did, and answers it in JSON.
+#[dsu::updateable]
+pub fn outcome(outcome: Result<dsu::UpdateReport, dsu::UpdateError>) -> String {
+    if let Ok(report) = &outcome {
+        eprintln!("kvstore: admin: {}", report.to_string().lines().next().unwrap_or_default());
+    }
+    json::outcome(outcome)
 }
 
 /// The path of a patch, if it is a file directly in the patch directory: an update runs the
