@@ -65,6 +65,10 @@ fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
     assert!(!updater.is_finished(), "the update waits");
     // Calls outside any transaction go on, in v1.
     assert_eq!(versions(), [1, 1, 1]);
+    // Asking for the status does not wait for the update, which waits for this very
+    // transaction: it answers what runs, v1.
+    let status = transaction.run(dsu::status);
+    assert_eq!(status.versions.len(), 1, "{status}");
     // The transaction goes on in v1 to its end.
     assert_eq!(transaction.run(versions), [1, 1, 1]);
     drop(transaction);
@@ -75,6 +79,7 @@ fn an_update_waits_for_a_transaction_that_called_what_it_changes() {
     assert_eq!(report.waited_for.len(), 1, "{report}");
     assert!(report.waited_for[0].contains("tests/transactions.rs"), "{report}");
     assert_eq!(versions(), [2, 2, 2]);
+    assert_eq!(dsu::status().versions.len(), 2);
     back_to_v1();
 }
 

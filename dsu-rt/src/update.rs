@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use dsu_abi::{op, GlobalDesc, PatchManifestRef};
+use parking_lot::Mutex;
 
 use crate::alloc::Heap;
 use crate::error::UpdateError;
@@ -114,6 +115,10 @@ pub fn rollback_with(options: &UpdateOptions) -> Result<UpdateReport, UpdateErro
 
 /// What the program runs now: the version chain, and each item with the version its code
 /// comes from.
+///
+/// It never waits for an update: while one is under way, it answers what runs until that
+/// update commits. So a transaction may report the status (a server's `INFO` command) even
+/// when the update is waiting for that very transaction.
 pub fn status() -> Status {
     match host() {
         Some(context) => {
@@ -133,7 +138,32 @@ pub fn status() -> Status {
 }
 
 pub(crate) fn status_here() -> Status {
-    registry().lock().status()
+    if let Some(registry) = registry().try_lock() {
+        return publish(registry.status());
+    }
+    // An update holds the registry, and may hold it until its timeout while it waits for
+    // transactions: perhaps for the very one asking (a server's INFO command). What runs is
+    // still what ran at the last commit.
+    if let Some(status) = LAST_STATUS.lock().clone() {
+        return status;
+    }
+    publish(registry().lock().status())
+}
+
+/// The status as of the last commit or rollback, for `status` while an update holds the
+/// registry. Every update sets it before it can wait.
+static LAST_STATUS: Mutex<Option<Status>> = Mutex::new(None);
+
+fn publish(status: Status) -> Status {
+    *LAST_STATUS.lock() = Some(status.clone());
+    status
+}
+
+/// Makes sure `status` has something to answer while this update holds the registry.
+fn publish_before_waiting(registry: &Registry) {
+    if LAST_STATUS.lock().is_none() {
+        publish(registry.status());
+    }
 }
 
 pub(crate) fn update_here(
@@ -146,6 +176,7 @@ pub(crate) fn update_here(
     }
     // One update at a time, from reading the file to the commit.
     let mut registry = registry().lock();
+    publish_before_waiting(&registry);
 
     // Load and check.
     let bytes = fs::read(path)
@@ -208,6 +239,7 @@ pub(crate) fn update_here(
     let (waited, waited_for) = Held::release(held);
     let held = holding.elapsed();
     registry.next_id += 1;
+    publish(registry.status());
     let report = report(&registry, &plan, version, &replaced, &added);
     Ok(UpdateReport { pause, held, total: started.elapsed(), waited, waited_for, ..report })
 }
@@ -402,7 +434,13 @@ pub(crate) fn rollback_here(options: &UpdateOptions) -> Result<UpdateReport, Upd
     if crate::transaction::in_transaction() {
         return Err(UpdateError::InsideTransaction);
     }
-    rollback_in(&mut registry().lock(), options)
+    let mut registry = registry().lock();
+    publish_before_waiting(&registry);
+    let report = rollback_in(&mut registry, options);
+    if report.is_ok() {
+        publish(registry.status());
+    }
+    report
 }
 
 fn rollback_in(
