@@ -139,10 +139,9 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     let info = server.cli(&["INFO"]);
     assert!(info.contains("kvstore_version:kvstore@6.0.0"), "{info}");
     assert!(info.contains("versions:kvstore@1.0.0 -> kvstore@2.0.0 -> "), "{info}");
-    let connected = field(&info, "connected_clients");
-    // The benchmark's connections and the checker's, opened before v6, are counted by v1's
-    // counter, which lives on.
-    assert!(connected > Load::CONNECTIONS, "{info}");
+    // The checker's connection, opened before v6, is counted by v1's counter, which lives on;
+    // so is redis-cli's. (redis-benchmark reconnects between its tests.)
+    assert!(field(&info, "connected_clients") >= 2, "{info}");
     assert!(field(&info, "total_commands_processed") > 0, "{info}");
     let keys = info.lines().find_map(|line| line.strip_prefix("db0:keys=")).unwrap();
     let keys: usize = keys.split(',').next().unwrap().parse().unwrap();
