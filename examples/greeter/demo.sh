@@ -2,7 +2,7 @@
 # The live-update demo: a greeter server is updated from version 1 to 2 to 3 while a client
 # stays connected to it.
 #
-#     bash examples/demo.sh
+#     bash examples/greeter/demo.sh
 #
 # Needs cargo and bash 5. Builds in target/examples; the first run compiles the
 # dependencies, later runs only the greeter. Exits 0 when every step did what it should, and
@@ -24,7 +24,7 @@
 set -euo pipefail
 ((BASH_VERSINFO[0] >= 5)) || { echo "the demo needs bash 5 or later" >&2; exit 1; }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EXAMPLE=$ROOT/examples/greeter
 export CARGO_TARGET_DIR=$ROOT/target/examples
 PATCHES=$CARGO_TARGET_DIR/patches
