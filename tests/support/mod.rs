@@ -39,16 +39,7 @@ pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)])
     let lock = File::create(fixture_target().join(".build-lock")).unwrap();
     lock.lock().unwrap();
 
-    // Every version writes the same unhashed `lib<name>.so`, and cargo does not rebuild a
-    // version it thinks fresh even when another version overwrote that file: touch the
-    // sources so that this version's library is the one written.
-    let source = dir.join("src").join("lib.rs");
-    File::options()
-        .append(true)
-        .open(&source)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now())
-        .unwrap();
+    touch_sources(&dir);
 
     let mut cargo = Command::new(env!("CARGO"));
     cargo.current_dir(&dir).args(["build", "--lib", "--quiet"]).env("CARGO_TARGET_DIR", &target);
@@ -78,6 +69,18 @@ pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)])
     copy
 }
 
+/// Every version writes the same unhashed `lib<name>.so`, and cargo does not rebuild a version
+/// it thinks fresh even when another version overwrote that file: touching the sources makes
+/// this version's library the one written.
+fn touch_sources(dir: &Path) {
+    File::options()
+        .append(true)
+        .open(dir.join("src").join("lib.rs"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+}
+
 fn lib_name(dir: &Path) -> String {
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     let name = manifest
@@ -98,13 +101,7 @@ pub(crate) fn build_release(fixture: &str) -> PathBuf {
     let lock = File::create(target.join(".build-lock")).unwrap();
     lock.lock().unwrap();
 
-    // As in `build_with`: make sure this version's library is the one cargo writes.
-    File::options()
-        .append(true)
-        .open(dir.join("src").join("lib.rs"))
-        .unwrap()
-        .set_modified(std::time::SystemTime::now())
-        .unwrap();
+    touch_sources(&dir);
 
     let status = Command::new(env!("CARGO"))
         .current_dir(&dir)
@@ -142,13 +139,7 @@ pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> Path
     if version != 1 {
         fs::copy(&first, dir.join("Cargo.lock")).unwrap();
     }
-    // As in `build_with`: make sure this version's library is the one cargo writes.
-    File::options()
-        .append(true)
-        .open(dir.join("src").join("lib.rs"))
-        .unwrap()
-        .set_modified(std::time::SystemTime::now())
-        .unwrap();
+    touch_sources(&dir);
     let mut cargo = Command::new(env!("CARGO"));
     cargo.current_dir(&dir).args(["build", "--quiet"]).env("CARGO_TARGET_DIR", &target);
     if version != 1 {
