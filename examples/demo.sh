@@ -29,6 +29,7 @@ export CARGO_TARGET_DIR=$ROOT/target/examples
 PATCHES=$CARGO_TARGET_DIR/kvstore-patches
 RUN=$CARGO_TARGET_DIR/kvstore-run
 SERVER_LOG=$RUN/server.log
+CRATE=kvstore
 BENCHMARK_LOG=$RUN/benchmark.log
 SOCKET=$RUN/admin.sock
 PINGS=$RUN/pings
@@ -38,19 +39,8 @@ SERVER_PID=
 BENCHMARK_PID=
 PINGER_PID=
 
-if [[ -t 1 ]]; then BOLD=$'\e[1m' RED=$'\e[31m' GREEN=$'\e[32m' OFF=$'\e[0m'; else BOLD= RED= GREEN= OFF=; fi
-
-section() { printf '\n%s== %s ==%s\n' "$BOLD" "$*" "$OFF"; }
-say() { printf '%s\n' "$*"; }
-
-fail() {
-    printf '\n%sFAILED: %s%s\n' "$RED" "$*" "$OFF" >&2
-    if [[ -s $SERVER_LOG ]]; then
-        printf 'last lines of the server log (%s):\n' "$SERVER_LOG" >&2
-        tail -n 15 "$SERVER_LOG" | sed 's/^/    /' >&2
-    fi
-    exit 1
-}
+# shellcheck source=examples/demo-common.sh
+source "$ROOT/examples/demo-common.sh"
 
 cleanup() {
     local status=$?
@@ -72,22 +62,6 @@ for tool in redis-cli redis-benchmark; do
     command -v "$tool" >/dev/null ||
         fail "$tool is missing: install the redis-tools package (sudo apt-get install redis-tools)"
 done
-
-# Builds version $1 as a patch and prints the path of its copy in $PATCHES.
-build_patch() {
-    local version=$1 dir=$EXAMPLE/v$1
-    # A patch must be built with the dependencies of the running program: use its lock file.
-    cp "$EXAMPLE/v1/Cargo.lock" "$dir/Cargo.lock"
-    # Every version writes the same libkvstore.so: make sure cargo rebuilds this version even
-    # if it thinks it built it before.
-    touch "$dir/src/lib.rs"
-    cargo build --lib --manifest-path "$dir/Cargo.toml" >&2 || fail "building version $version failed"
-    local patch=$PATCHES/kvstore-$version.0.0.so
-    # Copy, then rename: a file is never rewritten in place once a process may have read it.
-    cp "$CARGO_TARGET_DIR/debug/libkvstore.so" "$patch.tmp"
-    mv -f "$patch.tmp" "$patch"
-    printf '%s\n' "$patch"
-}
 
 # A field of a flat JSON answer: `json_field <json> <name>`.
 json_field() {
@@ -185,12 +159,7 @@ mkdir -p "$PATCHES" "$RUN"
 rm -f "$PINGS" "$PINGS.stop" "$SERVER_LOG" "$BENCHMARK_LOG"
 
 section "1. Build version 1 and start it"
-# The first build of a fresh clone takes the versions of the dependencies dsu is tested with.
-[[ -e $EXAMPLE/v1/Cargo.lock ]] || cp "$ROOT/Cargo.lock" "$EXAMPLE/v1/Cargo.lock"
-# All versions write the same unhashed libkvstore.rlib and libkvstore.so, so the patches of
-# the last run may have overwritten version 1's library: touch the sources to rebuild it.
-touch "$EXAMPLE/v1/src/lib.rs"
-cargo build --manifest-path "$EXAMPLE/v1/Cargo.toml" || fail "building version 1 failed"
+build_program
 "$CARGO_TARGET_DIR/debug/kvstore" --port 0 --admin-socket "$SOCKET" --patch-dir "$PATCHES" \
     >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!

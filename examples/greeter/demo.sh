@@ -30,25 +30,15 @@ export CARGO_TARGET_DIR=$ROOT/target/examples
 PATCHES=$CARGO_TARGET_DIR/patches
 RUN=$CARGO_TARGET_DIR/demo-run
 SERVER_LOG=$RUN/server.log
+CRATE=greeter
 PINGS=$RUN/pings
 
 SERVER_PID=
 PINGER_PID=
 CLIENT_REQUESTS=0
 
-if [[ -t 1 ]]; then BOLD=$'\e[1m' RED=$'\e[31m' GREEN=$'\e[32m' OFF=$'\e[0m'; else BOLD= RED= GREEN= OFF=; fi
-
-section() { printf '\n%s== %s ==%s\n' "$BOLD" "$*" "$OFF"; }
-say() { printf '%s\n' "$*"; }
-
-fail() {
-    printf '\n%sFAILED: %s%s\n' "$RED" "$*" "$OFF" >&2
-    if [[ -s $SERVER_LOG ]]; then
-        printf 'last lines of the server log (%s):\n' "$SERVER_LOG" >&2
-        tail -n 15 "$SERVER_LOG" | sed 's/^/    /' >&2
-    fi
-    exit 1
-}
+# shellcheck source=examples/demo-common.sh
+source "$ROOT/examples/demo-common.sh"
 
 cleanup() {
     local status=$?
@@ -65,22 +55,6 @@ trap 'echo "interrupted" >&2; exit 130' INT
 trap 'echo "terminated" >&2; exit 143' TERM
 # Writing to a connection the server closed raises SIGPIPE: a failure, not a silent death.
 trap 'fail "a connection to the server was closed"' PIPE
-
-# Builds version $1 of the greeter as a patch and prints the path of its copy in $PATCHES.
-build_patch() {
-    local version=$1 dir=$EXAMPLE/v$1
-    # A patch must be built with the dependencies of the running program: use its lock file.
-    cp "$EXAMPLE/v1/Cargo.lock" "$dir/Cargo.lock"
-    # Every version writes the same libgreeter.so: make sure cargo rebuilds this version even
-    # if it thinks it built it before.
-    touch "$dir/src/lib.rs"
-    cargo build --lib --manifest-path "$dir/Cargo.toml" >&2 || fail "building version $version failed"
-    local patch=$PATCHES/greeter-$version.0.0.so
-    # Copy, then rename: a file is never rewritten in place once a process may have read it.
-    cp "$CARGO_TARGET_DIR/debug/libgreeter.so" "$patch.tmp"
-    mv -f "$patch.tmp" "$patch"
-    printf '%s\n' "$patch"
-}
 
 # Sends one command to the admin port and prints the reply: `admin <command> <ok|error>
 # <bash pattern>` fails unless the reply ends with `END ok` or `END error` as expected, and
@@ -148,13 +122,7 @@ mkdir -p "$PATCHES" "$RUN"
 rm -f "$PINGS" "$PINGS.stop" "$SERVER_LOG"
 
 section "1. Build version 1 and start it"
-# The first build of a fresh clone takes the versions of the dependencies dsu is tested with.
-[[ -e $EXAMPLE/v1/Cargo.lock ]] || cp "$ROOT/Cargo.lock" "$EXAMPLE/v1/Cargo.lock"
-# All versions write the same unhashed libgreeter.rlib and libgreeter.so, so the patches of
-# the last run may have overwritten version 1's library, and cargo would link the program
-# with them: touch the sources to rebuild version 1's.
-touch "$EXAMPLE/v1/src/lib.rs"
-cargo build --manifest-path "$EXAMPLE/v1/Cargo.toml" || fail "building version 1 failed"
+build_program
 "$CARGO_TARGET_DIR/debug/greeter" --port 0 --admin-port 0 --patch-dir "$PATCHES" \
     >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
