@@ -156,3 +156,21 @@ pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> Path
     fs::copy(target.join("debug").join(format!("lib{name}.so")), &copy).unwrap();
     copy
 }
+
+/// Builds the program of `tests/fixtures/<fixture>` in release mode (`cargo build --release`)
+/// and returns the path of its binary, named after the fixture.
+pub(crate) fn build_release_program(fixture: &str) -> PathBuf {
+    let dir = root().join("tests").join("fixtures").join(fixture);
+    let target = fixture_target();
+    fs::create_dir_all(&target).unwrap();
+    let lock = File::create(target.join(".build-lock")).unwrap();
+    lock.lock().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&dir)
+        .args(["build", "--release", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building fixture {fixture} in release mode failed");
+    target.join("release").join(lib_name(&dir))
+}
