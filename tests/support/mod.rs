@@ -95,6 +95,12 @@ fn lib_name(dir: &Path) -> String {
 /// --lib`) and returns a copy of the library named after the fixture, with a `-release`
 /// suffix. For benchmarks, whose patches should be optimized like the program.
 pub(crate) fn build_release(fixture: &str) -> PathBuf {
+    build_release_with(fixture, &[])
+}
+
+/// As `build_release`, with environment for cargo that the fixture's build script reads (not
+/// compiler flags: the build must stay the program's); the copy's name carries its values.
+pub(crate) fn build_release_with(fixture: &str, env: &[(&str, &str)]) -> PathBuf {
     let dir = root().join("tests").join("fixtures").join(fixture);
     let target = fixture_target();
     fs::create_dir_all(&target).unwrap();
@@ -102,19 +108,22 @@ pub(crate) fn build_release(fixture: &str) -> PathBuf {
     lock.lock().unwrap();
 
     touch_sources(&dir);
-
-    let status = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
         .current_dir(&dir)
         .args(["build", "--release", "--lib", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("cargo runs");
+        .env("CARGO_TARGET_DIR", &target);
+    for (key, value) in env {
+        cargo.env(key, value);
+    }
+    let status = cargo.status().expect("cargo runs");
     assert!(status.success(), "building fixture {fixture} in release mode failed");
 
     let built = target.join("release").join(format!("lib{}.so", lib_name(&dir)));
     let patches = target.join("patches");
     fs::create_dir_all(&patches).unwrap();
-    let copy = patches.join(format!("{}-release.so", fixture.replace('/', "-")));
+    let values: String = env.iter().map(|(key, value)| format!("-{key}={value}")).collect();
+    let copy = patches.join(format!("{}-release{values}.so", fixture.replace('/', "-")));
     fs::copy(&built, &copy).unwrap();
     copy
 }
