@@ -8,9 +8,9 @@
 //! Port 0 takes any free port; the address taken is printed on the first line.
 
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: kvstore --port <port> --admin-socket <path> --patch-dir <dir>";
@@ -36,6 +36,19 @@ fn main() -> ExitCode {
         Ok(dir) if dir.is_dir() => dir,
         _ => return fail(&format!("patch directory {} does not exist", patch_dir.display())),
     };
+    // An update runs the code of a file in the patch directory: only this user may put one
+    // there.
+    let owner = |path: &Path| std::fs::metadata(path).map(|meta| (meta.uid(), meta.mode()));
+    match (owner(&patch_dir), owner(Path::new("/proc/self"))) {
+        (Ok((uid, mode)), Ok((me, _))) if uid == me && mode & 0o022 == 0 => {}
+        _ => {
+            let dir = patch_dir.display();
+            return fail(&format!(
+                "patch directory {dir} must be this user's and writable by no one else \
+                 (chown it, and chmod go-w {dir})"
+            ));
+        }
+    }
     let service = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on port {port}: {error}")),

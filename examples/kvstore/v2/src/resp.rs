@@ -23,28 +23,58 @@ pub enum Parsed<'a> {
     Invalid(String),
 }
 
-/// Parses the request at the start of `input`: an array of bulk strings, as clients send, or
-/// an inline request, a line of words, as typed into telnet.
-pub fn parse(input: &[u8]) -> Parsed<'_> {
-    match input.first() {
-        None => Parsed::Incomplete,
-        Some(b'*') => parse_array(input),
-        Some(_) => parse_inline(input),
-    }
+/// How far the parse of a request that is not whole yet got, kept from one read to the next:
+/// a long request that arrives in many pieces is then read once, not again from its start
+/// at each piece.
+#[derive(Default, dsu::Fingerprint)]
+pub struct Progress {
+    /// The arguments of the array read so far, as ranges of the input.
+    args: Vec<(usize, usize)>,
+    /// How many arguments the array has; 0 before its header is read.
+    count: usize,
+    /// Where the next argument's header starts.
+    next: usize,
+    /// Where the search for the end of the line being read goes on.
+    scan: usize,
 }
 
-fn parse_array(input: &[u8]) -> Parsed<'_> {
-    let Some((header, mut at)) = line(input, 0) else { return incomplete(input) };
-    let count = match number(&header[1..]) {
-        Some(count) if count <= MAX_ARGS as i64 => count,
-        _ => return Parsed::Invalid("invalid multibulk length".to_owned()),
+/// Parses the request at the start of `input`: an array of bulk strings, as clients send, or
+/// an inline request, a line of words, as typed into telnet. `progress` carries what an
+/// earlier call read of a request that was not whole; the input must start where it did.
+pub fn parse<'a>(input: &'a [u8], progress: &mut Progress) -> Parsed<'a> {
+    let parsed = match input.first() {
+        None => Parsed::Incomplete,
+        Some(b'*') => parse_array(input, progress),
+        Some(_) => parse_inline(input, progress),
     };
-    // `*0` and `*-1` are no request at all.
-    let count = usize::try_from(count).unwrap_or(0);
-    // A hostile count must not allocate by itself: the arguments have to arrive first.
-    let mut args = Vec::with_capacity(count.min(64));
-    for _ in 0..count {
-        let Some((header, start)) = line(input, at) else { return incomplete(&input[at..]) };
+    if !matches!(parsed, Parsed::Incomplete) {
+        *progress = Progress::default();
+    }
+    parsed
+}
+
+fn parse_array<'a>(input: &'a [u8], progress: &mut Progress) -> Parsed<'a> {
+    if progress.count == 0 {
+        let Some((header, at)) = line(input, 0, &mut progress.scan) else {
+            return incomplete(input);
+        };
+        let count = match number(&header[1..]) {
+            Some(count) if count <= MAX_ARGS as i64 => count,
+            _ => return Parsed::Invalid("invalid multibulk length".to_owned()),
+        };
+        // `*0` and `*-1` are no request at all.
+        if count <= 0 {
+            return Parsed::Request(Vec::new(), at);
+        }
+        // A hostile count must not allocate by itself: the arguments have to arrive first.
+        let args = Vec::with_capacity(64);
+        *progress = Progress { args, count: count as usize, next: at, scan: at };
+    }
+    while progress.args.len() < progress.count {
+        let at = progress.next;
+        let Some((header, start)) = line(input, at, &mut progress.scan) else {
+            return incomplete(&input[at..]);
+        };
         if header.first() != Some(&b'$') {
             let got = header.first().map_or('?', |&byte| byte as char);
             return Parsed::Invalid(format!("expected '$', got '{got}'"));
@@ -60,21 +90,30 @@ fn parse_array(input: &[u8]) -> Parsed<'_> {
         if &input[end..end + 2] != b"\r\n" {
             return Parsed::Invalid("bulk string not terminated by CRLF".to_owned());
         }
-        args.push(&input[start..end]);
-        at = end + 2;
+        progress.args.push((start, end));
+        progress.next = end + 2;
+        progress.scan = end + 2;
     }
-    Parsed::Request(args, at)
+    let args = progress.args.iter().map(|&(start, end)| &input[start..end]).collect();
+    Parsed::Request(args, progress.next)
 }
 
-fn parse_inline(input: &[u8]) -> Parsed<'_> {
-    let Some((text, used)) = line(input, 0) else { return incomplete(input) };
+fn parse_inline<'a>(input: &'a [u8], progress: &mut Progress) -> Parsed<'a> {
+    let Some((text, used)) = line(input, 0, &mut progress.scan) else { return incomplete(input) };
     let args = text.split(u8::is_ascii_whitespace).filter(|word| !word.is_empty()).collect();
     Parsed::Request(args, used)
 }
 
-/// The line that starts at `from`, without its line end, and where the next one starts.
-fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
-    let end = from + input[from..].iter().take(MAX_LINE + 2).position(|&byte| byte == b'\n')?;
+/// The line that starts at `from`, without its line end, and where the next one starts. The
+/// search for the line end starts at `scanned`, which it moves on when it finds none.
+fn line<'a>(input: &'a [u8], from: usize, scanned: &mut usize) -> Option<(&'a [u8], usize)> {
+    let start = (*scanned).max(from);
+    let limit = (from + MAX_LINE + 2).min(input.len());
+    let Some(found) = input[start.min(limit)..limit].iter().position(|&byte| byte == b'\n') else {
+        *scanned = limit;
+        return None;
+    };
+    let end = start + found;
     let text = &input[from..end];
     Some((text.strip_suffix(b"\r").unwrap_or(text), end + 1))
 }
@@ -88,8 +127,19 @@ fn incomplete(rest: &[u8]) -> Parsed<'_> {
     }
 }
 
-/// A decimal integer, as RESP writes lengths and as commands take numbers.
+/// A decimal integer written as Redis writes them: an optional `-`, then digits without
+/// leading zeros (`0` alone excepted), within 64 bits. `+5`, `007` and `-0` are not numbers.
 pub fn number(text: &[u8]) -> Option<i64> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let well_formed = match digits {
+        [] => false,
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !well_formed {
+        return None;
+    }
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 

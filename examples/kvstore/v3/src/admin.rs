@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::json;
-use crate::resp::{self, Parsed};
+use crate::resp::{self, Parsed, Progress};
 
 /// Accepts one operator connection and answers its requests until it hangs up.
 #[dsu::updateable]
@@ -27,8 +27,9 @@ pub fn accept_admin(listener: &UnixListener, patch_dir: &Path) {
     // One operator at a time: one who connects and says nothing must not hold the next back.
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut input = Vec::new();
+    let mut progress = Progress::default();
     loop {
-        let (answer, used) = match resp::parse(&input) {
+        let (answer, used) = match resp::parse(&input, &mut progress) {
             Parsed::Request(args, used) if args.is_empty() => (None, used),
             Parsed::Request(args, used) => (Some(admin_command(&args, patch_dir)), used),
             Parsed::Incomplete => {
@@ -97,7 +98,8 @@ pub fn outcome(outcome: Result<dsu::UpdateReport, dsu::UpdateError>) -> String {
 /// is the JSON refusal.
 #[dsu::updateable]
 pub fn patch_in(patch_dir: &Path, path: &str) -> Result<PathBuf, String> {
-    let patch = Path::new(path).canonicalize().map_err(|error| {
+    // A relative path names a file of the patch directory.
+    let patch = patch_dir.join(path).canonicalize().map_err(|error| {
         json::refusal("patch_unreadable", &format!("cannot read the patch {path}: {error}"))
     })?;
     if patch.parent() == Some(patch_dir) && patch.is_file() {

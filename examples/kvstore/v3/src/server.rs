@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::commands;
-use crate::resp::{self, Parsed};
+use crate::resp::{self, Parsed, Progress};
 
 /// How much a connection reads at once, and keeps buffered while idle.
 const BUFFER: usize = 16 * 1024;
@@ -32,6 +32,8 @@ pub struct Connection {
     /// Requests read and not yet answered are `input[..filled]`.
     input: Vec<u8>,
     filled: usize,
+    /// How far the parse of the last request, not whole yet, got.
+    progress: Progress,
     /// Replies not yet written.
     output: Vec<u8>,
 }
@@ -61,6 +63,7 @@ pub fn serve_connection(stream: TcpStream) {
         stream,
         input: vec![0; BUFFER],
         filled: 0,
+        progress: Progress::default(),
         output: Vec::with_capacity(BUFFER),
     };
     if !client_connected() {
@@ -76,7 +79,7 @@ pub fn serve_connection(stream: TcpStream) {
 /// before they read a reply) and writes the replies. False once the connection is to close.
 #[dsu::updateable]
 pub fn serve_turn(connection: &mut Connection) -> bool {
-    let Connection { stream, input, filled, output } = connection;
+    let Connection { stream, input, filled, progress, output } = connection;
     if *filled == input.len() {
         // A request longer than the buffer: make room for the rest of it.
         input.resize(input.len() * 2, 0);
@@ -88,7 +91,7 @@ pub fn serve_turn(connection: &mut Connection) -> bool {
     let mut consumed = 0;
     let mut open = true;
     while consumed < *filled {
-        match resp::parse(&input[consumed..*filled]) {
+        match resp::parse(&input[consumed..*filled], progress) {
             Parsed::Request(args, used) => {
                 consumed += used;
                 match args.first() {
