@@ -95,8 +95,9 @@ start() {
         sleep 0.1
     done
     [[ -n $port ]] || fail "the server $name did not start: $(cat "$log")"
-    seq 0 $((KEYS - 1)) | sed 's/.*/SET key:& initial-&\r/' | redis-cli -p "$port" --pipe >/dev/null ||
-        fail "filling the server $name failed"
+    # The keys redis-benchmark makes of `key:__rand_int__` with -r.
+    awk -v n="$KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%012d initial-%d\r\n", i, i }' |
+        redis-cli -p "$port" --pipe >/dev/null || fail "filling the server $name failed"
     PORT=$port
     SERVER_PID[$port]=$pid
 }
@@ -213,6 +214,8 @@ added() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 mkdir -p "$BIN" "$PATCHES" "$(dirname "$RESULTS")"
+# The server loads patches only from a directory no one else may write to.
+chmod 700 "$PATCHES"
 [[ -e $EXAMPLE/v1/Cargo.lock ]] || cp "$ROOT/Cargo.lock" "$EXAMPLE/v1/Cargo.lock"
 
 say "building (release)..."

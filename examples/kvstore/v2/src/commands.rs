@@ -261,21 +261,22 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Whether `byte` is in the class `[...]` that starts at `pattern[open]`: where the pattern
-/// goes on after the class if it is. An unclosed class is taken as a literal `[`.
+/// goes on after the class if it is. As in Redis, a `]` right after `[` (or `[^`) closes an
+/// empty class, and a class that is never closed runs to the end of the pattern.
 fn class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
-    let Some(len) = pattern[open + 1..].iter().skip(1).position(|&c| c == b']') else {
-        return (byte == b'[').then_some(open + 1);
-    };
-    let close = open + 2 + len;
-    let mut members = &pattern[open + 1..close];
-    let negated = members.first() == Some(&b'^');
+    let mut i = open + 1;
+    let negated = pattern.get(i) == Some(&b'^');
     if negated {
-        members = &members[1..];
+        i += 1;
     }
     let mut found = false;
-    let mut i = 0;
-    while i < members.len() {
-        match members[i..] {
+    loop {
+        match pattern[i..] {
+            [] => break,
+            [b']', ..] => {
+                i += 1;
+                break;
+            }
             [b'\\', escaped, ..] => {
                 found |= escaped == byte;
                 i += 2;
@@ -288,10 +289,9 @@ fn class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
                 found |= member == byte;
                 i += 1;
             }
-            [] => unreachable!(),
         }
     }
-    (found != negated).then_some(close + 1)
+    (found != negated).then_some(i)
 }
 
 /// `DBSIZE`

@@ -43,6 +43,13 @@ pub fn now() -> u64 {
     since_epoch.as_millis() as u64
 }
 
+/// When something due `after` milliseconds from now is due, if that is a time TTL can
+/// answer about (within `i64` milliseconds since the epoch, as in Redis).
+pub fn deadline(after: i64) -> Option<u64> {
+    let at = i64::try_from(now()).ok()?.checked_add(after)?;
+    u64::try_from(at).ok()
+}
+
 /// The entry of `key`, unless it has expired: an expired entry is removed. Keys expire when
 /// a command touches them (or `KEYS` passes them); until then `DBSIZE` counts them, as in Redis.
 pub fn live<'a>(store: &'a mut HashMap<Vec<u8>, Entry>, key: &[u8]) -> Option<&'a mut Entry> {

@@ -25,7 +25,7 @@ pub struct Shards {
     maps: Vec<Mutex<HashMap<Vec<u8>, Entry>>>,
 }
 
-/// How many maps the keys are dealt to.
+/// How many maps the keys are dealt to: a power of two.
 const SHARDS: usize = 16;
 
 /// Version 4's map, dealt out to the shards.
@@ -71,12 +71,14 @@ impl<'a> AllShards<'a> {
     }
 }
 
-/// The shard of a key: FNV-1a, which is fixed, so that a key stays in its shard for good.
+/// The shard of a key: FNV-1a, which is fixed, so that a key stays in its shard for good. Its
+/// top bits, which every bit of every byte reaches (the low bits of a product depend only on
+/// the low bits of its factors).
 fn shard_of(key: &[u8]) -> usize {
     let hash = key.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     });
-    (hash % SHARDS as u64) as usize
+    (hash >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
 impl Entry {
@@ -96,6 +98,13 @@ pub fn lock<T>(map: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn now() -> u64 {
     let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     since_epoch.as_millis() as u64
+}
+
+/// When something due `after` milliseconds from now is due, if that is a time TTL can
+/// answer about (within `i64` milliseconds since the epoch, as in Redis).
+pub fn deadline(after: i64) -> Option<u64> {
+    let at = i64::try_from(now()).ok()?.checked_add(after)?;
+    u64::try_from(at).ok()
 }
 
 /// The entry of `key`, unless it has expired: an expired entry is removed. Keys expire when

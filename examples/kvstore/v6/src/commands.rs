@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::resp;
 use crate::server::{CLIENTS, MAX_CLIENTS};
 use crate::stats::STATS;
-use crate::store::{live, now, Entry, STORE};
+use crate::store::{deadline, live, now, Entry, STORE};
 
 /// Answers one request. All of it runs in one version, even when an update lands meanwhile.
 #[dsu::transaction]
@@ -103,11 +103,14 @@ pub fn set(args: &[&[u8]], out: &mut Vec<u8>) {
     while let Some(option) = options.next() {
         let option = option.to_ascii_uppercase();
         match &option[..] {
-            b"EX" | b"PX" => {
+            b"EX" | b"PX" if expires_at.is_none() => {
+                let Some(after) = options.next() else {
+                    return resp::error(out, "ERR syntax error");
+                };
                 let unit = if option == b"EX" { 1000 } else { 1 };
-                let after = options.next().and_then(|after| resp::number(after));
-                match after.filter(|&after| after > 0).and_then(|after| after.checked_mul(unit)) {
-                    Some(after) => expires_at = Some(now().saturating_add(after as u64)),
+                let after = resp::number(after).filter(|&after| after > 0);
+                match after.and_then(|after| after.checked_mul(unit)).and_then(deadline) {
+                    Some(at) => expires_at = Some(at),
                     None => return resp::error(out, "ERR invalid expire time in 'set' command"),
                 }
             }
@@ -344,21 +347,22 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Whether `byte` is in the class `[...]` that starts at `pattern[open]`: where the pattern
-/// goes on after the class if it is. An unclosed class is taken as a literal `[`.
+/// goes on after the class if it is. As in Redis, a `]` right after `[` (or `[^`) closes an
+/// empty class, and a class that is never closed runs to the end of the pattern.
 fn class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
-    let Some(len) = pattern[open + 1..].iter().skip(1).position(|&c| c == b']') else {
-        return (byte == b'[').then_some(open + 1);
-    };
-    let close = open + 2 + len;
-    let mut members = &pattern[open + 1..close];
-    let negated = members.first() == Some(&b'^');
+    let mut i = open + 1;
+    let negated = pattern.get(i) == Some(&b'^');
     if negated {
-        members = &members[1..];
+        i += 1;
     }
     let mut found = false;
-    let mut i = 0;
-    while i < members.len() {
-        match members[i..] {
+    loop {
+        match pattern[i..] {
+            [] => break,
+            [b']', ..] => {
+                i += 1;
+                break;
+            }
             [b'\\', escaped, ..] => {
                 found |= escaped == byte;
                 i += 2;
@@ -371,10 +375,9 @@ fn class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
                 found |= member == byte;
                 i += 1;
             }
-            [] => unreachable!(),
         }
     }
-    (found != negated).then_some(close + 1)
+    (found != negated).then_some(i)
 }
 
 /// `EXPIRE key seconds`: 1 if the key now expires after that time, 0 if there is no such key.
@@ -383,7 +386,7 @@ fn class(pattern: &[u8], open: usize, byte: u8) -> Option<usize> {
 pub fn expire(args: &[&[u8]], out: &mut Vec<u8>) {
     let [_, key, seconds] = args else { return resp::wrong_arity(out, "expire") };
     match resp::number(seconds).and_then(|seconds| seconds.checked_mul(1000)) {
-        Some(after) => expire_after(key, after, out),
+        Some(after) => expire_after(key, after, "expire", out),
         None => resp::error(out, "ERR value is not an integer or out of range"),
     }
 }
@@ -393,23 +396,30 @@ pub fn expire(args: &[&[u8]], out: &mut Vec<u8>) {
 pub fn pexpire(args: &[&[u8]], out: &mut Vec<u8>) {
     let [_, key, milliseconds] = args else { return resp::wrong_arity(out, "pexpire") };
     match resp::number(milliseconds) {
-        Some(after) => expire_after(key, after, out),
+        Some(after) => expire_after(key, after, "pexpire", out),
         None => resp::error(out, "ERR value is not an integer or out of range"),
     }
 }
 
-/// Makes `key` expire `after` milliseconds from now.
+/// Makes `key` expire `after` milliseconds from now; `command` names the command in errors.
 #[dsu::updateable]
-pub fn expire_after(key: &[u8], after: i64, out: &mut Vec<u8>) {
+pub fn expire_after(key: &[u8], after: i64, command: &str, out: &mut Vec<u8>) {
+    // A time that is not positive removes the key.
+    let at = match after {
+        ..=0 => None,
+        _ => match deadline(after) {
+            Some(at) => Some(at),
+            None => {
+                return resp::error(out, &format!("ERR invalid expire time in '{command}' command"))
+            }
+        },
+    };
     let done = STORE.with(|store| {
         let mut store = store.of(key);
-        if live(&mut store, key).is_none() {
-            return false;
-        }
-        if after <= 0 {
-            store.remove(key);
-        } else if let Some(entry) = store.get_mut(key) {
-            entry.expires_at = Some(now().saturating_add(after as u64));
+        let Some(entry) = live(&mut store, key) else { return false };
+        match at {
+            Some(at) => entry.expires_at = Some(at),
+            None => drop(store.remove(key)),
         }
         true
     });
@@ -422,7 +432,7 @@ pub fn ttl(args: &[&[u8]], out: &mut Vec<u8>) {
     let [_, key] = args else { return resp::wrong_arity(out, "ttl") };
     let left = time_left(key);
     // Rounded to the nearest second, as in Redis.
-    resp::integer(out, if left < 0 { left } else { (left + 500) / 1000 });
+    resp::integer(out, if left < 0 { left } else { left.saturating_add(500) / 1000 });
 }
 
 /// `PTTL key`: as `TTL`, in milliseconds.
@@ -500,14 +510,11 @@ pub fn info(args: &[&[u8]], out: &mut Vec<u8>) {
         );
     }
     if show("keyspace") {
-        let (keys, expires) = STORE.with(|store| {
-            let mut all = store.all();
-            let maps = all.maps();
-            maps.fold((0, 0), |(keys, expires), map| {
-                (
-                    keys + map.len(),
-                    expires + map.values().filter(|entry| entry.expires_at.is_some()).count(),
-                )
+        let (mut keys, mut expires) = (0, 0);
+        STORE.with(|store| {
+            store.each(|map| {
+                keys += map.len();
+                expires += map.values().filter(|entry| entry.expires_at.is_some()).count();
             })
         });
         let _ = write!(text, "# Keyspace\r\ndb0:keys={keys},expires={expires}\r\n");
