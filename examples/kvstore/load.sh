@@ -174,9 +174,9 @@ count_instructions() {
         done
     fi
     for test in set get; do
-        callgrind_control -z "$pid" >/dev/null
+        callgrind_control -z "$pid" >/dev/null 2>&1
         bench "$PORT" "$test" "$CALLGRIND_REQUESTS" 8 16 >/dev/null
-        callgrind_control -d "$pid" >/dev/null
+        callgrind_control -d "$pid" >/dev/null 2>&1
         dumps=$((dumps + 1))
         for _ in $(seq 100); do [[ -s $out.$dumps ]] && break; sleep 0.1; done
         totals=$(sed -n 's/^totals: //p' "$out.$dumps")
