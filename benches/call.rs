@@ -20,6 +20,13 @@
 //!   limit for a call from a patch into the program, which is what `updateable` makes there.
 //! - `updateable`: a call to `#[dsu::updateable] fn step`.
 //! - `rwlock_fn`: a read lock of an `RwLock<fn>` held across the call.
+//! - `arc_swap`: a load of an `ArcSwap<fn>` (the arc-swap crate), held across the call: the
+//!   indirection of a hand-made reloader that swaps a function without a lock.
+//! - `hot_lib_reloader`: what the wrapper that hot-lib-reloader's `#[hot_module]` generates for
+//!   each function does per call, reproduced with libloading, the crate it uses (its own
+//!   `LibReloader` watches files and is driven by a thread of its own, which a bench cannot
+//!   hold still): clone the `Arc` of the loader, take its `RwLock` for reading, look the symbol
+//!   up by name (`dlsym`), call it. The library is the bench fixture's cdylib, `hot_step`.
 //!
 //! At the end (`cargo bench` only) the bench prints the time per call of each measurement of
 //! this run, criterion's and the best of many short rounds taken in turn (which drift on a busy
@@ -27,7 +34,10 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use arc_swap::ArcSwap;
+use libloading::Library;
 use std::time::{Instant, SystemTime};
 
 use criterion::measurement::WallTime;
@@ -44,11 +54,13 @@ const CALLS: u64 = 1_000;
 /// A measurement: the benchmark id `call/<function>/<place>`.
 type Id = (&'static str, &'static str);
 
-const PROGRAM: [Id; 4] = [
+const PROGRAM: [Id; 6] = [
     ("direct", "program"),
     ("fn_pointer", "program"),
     ("updateable", "program"),
     ("rwlock_fn", "program"),
+    ("arc_swap", "program"),
+    ("hot_lib_reloader", "program"),
 ];
 const PATCH: [Id; 3] = [("direct", "patch"), ("fn_pointer", "patch"), ("updateable", "patch")];
 
@@ -59,6 +71,38 @@ fn run_rwlock(hot: &RwLock<fn(u64) -> u64>, n: u64) -> u64 {
     for i in 0..n {
         let step = hot.read().unwrap();
         acc = acc.wrapping_add((*step)(black_box(i)));
+    }
+    acc
+}
+
+/// `n` calls of what `hot` holds, each under a load of `hot`.
+fn run_arc_swap(hot: &ArcSwap<fn(u64) -> u64>, n: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        let step = hot.load();
+        acc = acc.wrapping_add((**step)(black_box(i)));
+    }
+    acc
+}
+
+/// The library hot-lib-reloader's generated code reaches through a global `Arc<RwLock<_>>`.
+static HOT_LIB: OnceLock<Arc<RwLock<Library>>> = OnceLock::new();
+
+/// One call as hot-lib-reloader's generated wrapper makes it.
+#[inline(never)]
+fn hot_step(x: u64) -> u64 {
+    let library = HOT_LIB.get().expect("loaded before the bench").clone();
+    let library = library.read().expect("lib loader RwLock read failed");
+    // SAFETY: `hot_step` is `fn(u64) -> u64` in the bench fixture, whose cdylib this is.
+    let step = unsafe { library.get::<fn(u64) -> u64>(b"hot_step\0") };
+    step.expect("Cannot load library function hot_step")(x)
+}
+
+/// `n` calls through hot-lib-reloader's wrapper.
+fn run_hot_lib_reloader(n: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        acc = acc.wrapping_add(hot_step(black_box(i)));
     }
     acc
 }
@@ -96,17 +140,33 @@ fn call(c: &mut Criterion, best: &mut Vec<(Id, f64)>) {
     let mut group = c.benchmark_group("call");
     group.throughput(Throughput::Elements(CALLS));
 
+    // The library hot-lib-reloader would load: the fixture's cdylib (v2's, built for the
+    // update below; its `hot_step` is v1's).
+    let v2 = support::build_release("bench/v2");
+    let hot_copy = v2.with_file_name("bench-hot-lib-reloader.so");
+    std::fs::copy(&v2, &hot_copy).unwrap();
+    // SAFETY: the fixture's cdylib runs no code when it loads (it has no initialisers).
+    let library = unsafe { Library::new(&hot_copy) }.expect("the fixture's cdylib loads");
+    HOT_LIB.set(Arc::new(RwLock::new(library))).expect("loaded once");
+
     // In the program: v1's loops, and v1's `step` through the program's slot.
     let hot = RwLock::new(benchapp::step_pointer());
     let rwlock = |n| run_rwlock(&hot, n);
-    let program: [&dyn Fn(u64) -> u64; 4] =
-        [&benchapp::run_direct, &benchapp::run_pointer, &benchapp::run_updateable, &rwlock];
+    let swap = ArcSwap::from_pointee(benchapp::step_pointer());
+    let arc_swap = |n| run_arc_swap(&swap, n);
+    let program: [&dyn Fn(u64) -> u64; 6] = [
+        &benchapp::run_direct,
+        &benchapp::run_pointer,
+        &benchapp::run_updateable,
+        &rwlock,
+        &arc_swap,
+        &run_hot_lib_reloader,
+    ];
     measure(&mut group, &PROGRAM, &program, best);
 
     // v2's loops start from 1: seeing that is seeing them run from the patch.
     let v1 = program.map(|run| run(CALLS));
     assert!(v1.iter().all(|&result| result == v1[0]), "the same calls");
-    let v2 = support::build_release("bench/v2");
     let report = dsu::update(&v2).expect("v2 applies");
     let mut replaced: Vec<&str> = report.replaced.iter().map(|item| item.path.as_str()).collect();
     replaced.sort_unstable();
@@ -163,10 +223,12 @@ fn print_summary(home: &Path, since: SystemTime, best: &[(Id, f64)]) {
             show(divide(b1, b2), "x")
         );
     };
-    let [direct, pointer, updateable, rwlock] = PROGRAM;
+    let [direct, pointer, updateable, rwlock, arc_swap, hot_lib_reloader] = PROGRAM;
     ratio("updateable/direct in the program", updateable, direct);
     ratio("updateable/fn_pointer in the program", updateable, pointer);
     ratio("RwLock<fn>/direct in the program", rwlock, direct);
+    ratio("ArcSwap<fn>/direct in the program", arc_swap, direct);
+    ratio("hot-lib-reloader/direct in the program", hot_lib_reloader, direct);
     let [direct, pointer, updateable] = PATCH;
     ratio("updateable/direct in the patch", updateable, direct);
     ratio("updateable/fn_pointer (into the program)", updateable, pointer);
