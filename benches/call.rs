@@ -27,6 +27,10 @@
 //!   `LibReloader` watches files and is driven by a thread of its own, which a bench cannot
 //!   hold still): clone the `Arc` of the loader, take its `RwLock` for reading, look the symbol
 //!   up by name (`dlsym`), call it. The library is the bench fixture's cdylib, `hot_step`.
+//! - `subsecond`: a call through subsecond's `HotFn` (the real crate, with the debug assertions
+//!   it needs to look anything up; without them it calls the function directly), after
+//!   `apply_patch` installed a jump table that maps the function to itself: the state of a
+//!   program after a patch.
 //!
 //! At the end (`cargo bench` only) the bench prints the time per call of each measurement of
 //! this run, criterion's and the best of many short rounds taken in turn (which drift on a busy
@@ -39,6 +43,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use arc_swap::ArcSwap;
 use libloading::Library;
 use std::time::{Instant, SystemTime};
+use subsecond::{HotFn, HotFunction, JumpTable};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
@@ -54,13 +59,14 @@ const CALLS: u64 = 1_000;
 /// A measurement: the benchmark id `call/<function>/<place>`.
 type Id = (&'static str, &'static str);
 
-const PROGRAM: [Id; 6] = [
+const PROGRAM: [Id; 7] = [
     ("direct", "program"),
     ("fn_pointer", "program"),
     ("updateable", "program"),
     ("rwlock_fn", "program"),
     ("arc_swap", "program"),
     ("hot_lib_reloader", "program"),
+    ("subsecond", "program"),
 ];
 const PATCH: [Id; 3] = [("direct", "patch"), ("fn_pointer", "patch"), ("updateable", "patch")];
 
@@ -105,6 +111,42 @@ fn run_hot_lib_reloader(n: u64) -> u64 {
         acc = acc.wrapping_add(hot_step(black_box(i)));
     }
     acc
+}
+
+/// `n` calls of `step` through subsecond's `HotFn`.
+fn run_subsecond(n: u64) -> u64 {
+    let mut step = HotFn::current(benchapp::step_exported);
+    let mut acc = 0u64;
+    for i in 0..n {
+        acc = acc.wrapping_add(step.call((black_box(i),)));
+    }
+    acc
+}
+
+/// The address subsecond's jump table is keyed on for `f`: its `call_it`.
+fn call_it_address<A, M, F: HotFunction<A, M>>(_: &F) -> u64 {
+    <F as HotFunction<A, M>>::call_it as *const () as u64
+}
+
+/// Installs a subsecond jump table that maps `step_exported`'s `call_it` to itself, through
+/// `apply_patch`, as a patch would.
+fn install_jump_table() {
+    let lib = support::build_release("subsecond-patch");
+    // SAFETY: the library's only code is an empty `main`; it runs nothing when loaded.
+    let library = unsafe { Library::new(&lib) }.expect("the anchor library loads");
+    // SAFETY: `main` is a function of the library; only its address is read.
+    let anchor = unsafe { library.get::<*const ()>(b"main") }.expect("the anchor is exported");
+    let step = call_it_address::<(u64,), _, _>(&benchapp::step_exported);
+    let table = JumpTable {
+        lib,
+        map: [(step, step)].into_iter().collect(),
+        aslr_reference: subsecond::aslr_reference() as u64,
+        new_base_address: *anchor as u64,
+        ifunc_count: 0,
+    };
+    // SAFETY: the table maps a function to itself, rebased by zero on both sides (the
+    // executable's reference and the library's anchor are the ones given).
+    unsafe { subsecond::apply_patch(table) }.expect("subsecond applies the table");
 }
 
 /// Measures each loop with criterion, then, under `cargo bench`, takes the best time per call
@@ -154,13 +196,15 @@ fn call(c: &mut Criterion, best: &mut Vec<(Id, f64)>) {
     let rwlock = |n| run_rwlock(&hot, n);
     let swap = ArcSwap::from_pointee(benchapp::step_pointer());
     let arc_swap = |n| run_arc_swap(&swap, n);
-    let program: [&dyn Fn(u64) -> u64; 6] = [
+    install_jump_table();
+    let program: [&dyn Fn(u64) -> u64; 7] = [
         &benchapp::run_direct,
         &benchapp::run_pointer,
         &benchapp::run_updateable,
         &rwlock,
         &arc_swap,
         &run_hot_lib_reloader,
+        &run_subsecond,
     ];
     measure(&mut group, &PROGRAM, &program, best);
 
@@ -223,12 +267,13 @@ fn print_summary(home: &Path, since: SystemTime, best: &[(Id, f64)]) {
             show(divide(b1, b2), "x")
         );
     };
-    let [direct, pointer, updateable, rwlock, arc_swap, hot_lib_reloader] = PROGRAM;
+    let [direct, pointer, updateable, rwlock, arc_swap, hot_lib_reloader, subsecond] = PROGRAM;
     ratio("updateable/direct in the program", updateable, direct);
     ratio("updateable/fn_pointer in the program", updateable, pointer);
     ratio("RwLock<fn>/direct in the program", rwlock, direct);
     ratio("ArcSwap<fn>/direct in the program", arc_swap, direct);
     ratio("hot-lib-reloader/direct in the program", hot_lib_reloader, direct);
+    ratio("subsecond HotFn/direct in the program", subsecond, direct);
     let [direct, pointer, updateable] = PATCH;
     ratio("updateable/direct in the patch", updateable, direct);
     ratio("updateable/fn_pointer (into the program)", updateable, pointer);
