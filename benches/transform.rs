@@ -10,6 +10,12 @@
 //! Both read the old map and leave it whole, as an update must (a transformer that panics
 //! loses nothing), so both copy the keys. At the end (`cargo bench` only) the bench prints the
 //! best time of each over rounds that run them in turn, and the ratio.
+//!
+//! Then the whole update that does such a conversion: the fixture `mapapp`, linked in, filled
+//! with a million entries, updated to its v2, whose entry type gains a field and whose enum
+//! gains a variant, each update the first of a fresh process (`support/fresh.rs`). Criterion
+//! measures how long calls that use the map were held back (the conversion and the commit);
+//! the summary gives the pause and the whole update of the same runs too.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -17,6 +23,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+
+#[path = "support/fresh.rs"]
+mod fresh;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 /// Entries in the map.
 const ENTRIES: usize = 1_000_000;
@@ -72,7 +83,26 @@ fn plain_loop(old: &Old) -> New {
     Mutex::new(new)
 }
 
+/// In the fresh process: fills mapapp's map, converts it by the update, prints the times.
+fn apply(patch: &str) {
+    mapapp::fill(ENTRIES as u64);
+    let started = Instant::now();
+    let report = dsu::update(patch).expect("mapapp v2 applies");
+    let whole = started.elapsed();
+    assert_eq!(mapapp::len(), ENTRIES, "every entry converted");
+    fresh::print(&report, whole);
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
 fn main() {
+    if let Ok(patch) = std::env::var(fresh::APPLY) {
+        return apply(&patch);
+    }
     let old = old_store();
     let runs: [Run; 2] = [("plain_loop", plain_loop), ("dsu_transform", with_dsu)];
     for (_, run) in runs {
@@ -92,7 +122,30 @@ fn main() {
         });
     }
     group.finish();
+
+    let convert = support::build_release("mapapp/v2");
+    let updates = std::cell::RefCell::new(Vec::new());
+    let mut group = criterion.benchmark_group("update");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(1));
+    group.bench_with_input(BenchmarkId::new("held_converting", ENTRIES), &convert, |b, patch| {
+        b.iter_custom(|iterations| {
+            let times: Vec<fresh::Times> =
+                (0..iterations).map(|_| fresh::update_in_fresh_process(patch, &[])).collect();
+            updates.borrow_mut().extend(&times);
+            times.iter().map(|times| times.held).sum()
+        })
+    });
+    group.finish();
     criterion.final_summary();
+    let updates = updates.into_inner();
+    println!("\nupdate converting a {ENTRIES}-entry map, median of {} runs:", updates.len());
+    for (measure, of) in fresh::MEASURES {
+        let time = median(updates.iter().map(|times| of(*times)).collect());
+        println!("  {measure:<14} {:>10.3} ms", time.as_secs_f64() * 1e3);
+    }
 
     if !std::env::args().any(|arg| arg == "--bench") {
         return; // `cargo test --benches`: each ran once above
