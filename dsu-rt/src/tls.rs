@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::OnceLock;
 
 use dsu_abi::HostContext;
 
@@ -115,15 +116,20 @@ fn thread_pointer() -> *const u8 {
 
 /// What the program tells a patch about reaching its thread state: the offset of `LOCAL`
 /// from the thread pointer, the same on every thread, or `None` if that cannot be relied on.
+/// Worked out once: finding the image of `LOCAL` walks the list of loaded objects, and an
+/// update asks for every slot it registers.
 pub(crate) fn program_offset() -> Option<isize> {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
-    if in_executable(native as *const ()) {
-        let offset = (native() as isize).wrapping_sub(thread_pointer() as isize);
-        if offset != NATIVE && offset != BY_HOST {
-            return Some(offset);
+    static OFFSET: OnceLock<Option<isize>> = OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux", not(miri)))]
+        if in_executable(native as *const ()) {
+            let offset = (native() as isize).wrapping_sub(thread_pointer() as isize);
+            if offset != NATIVE && offset != BY_HOST {
+                return Some(offset);
+            }
         }
-    }
-    None
+        None
+    })
 }
 
 /// Makes this image, a patch being attached, reach the program's thread state.
