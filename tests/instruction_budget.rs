@@ -24,12 +24,12 @@ const BUDGETS: [(&str, &str, &str, u64); 5] = [
     ("an updateable call, over a direct call", "updateable", "direct", 14),
     ("a transaction entered and left, over nothing", "transaction", "empty", 32),
     ("a transaction around an updateable call, over both apart", "transaction_call", "apart", 48),
-    ("a global's `with` outside a transaction, over nothing", "global", "empty", 96),
+    ("a global's `with` outside a transaction, over nothing", "global", "empty", 88),
     (
         "a transaction around a global's `with`, over the transaction",
         "global_in_transaction",
         "transaction",
-        86,
+        75,
     ),
 ];
 

@@ -15,7 +15,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::Once;
 
 use crate::fingerprint::Fingerprint;
@@ -40,8 +40,6 @@ pub struct Global<T: 'static> {
     live: AtomicPtr<()>,
     /// The global's effect id, as a slot's (see `slot.rs`).
     effect: AtomicU32,
-    /// How this image reaches the program's thread state, as a slot's.
-    access: AtomicIsize,
     /// Makes this image's own instance, once.
     made: Once,
     init: fn() -> T,
@@ -56,7 +54,6 @@ pub struct Global<T: 'static> {
 pub(crate) struct ErasedGlobal {
     live: AtomicPtr<()>,
     effect: AtomicU32,
-    access: AtomicIsize,
 }
 
 // SAFETY: the instance is shared by every thread, so `T` must be `Sync`; it is made once under
@@ -83,7 +80,6 @@ impl<T: 'static> Global<T> {
         Global {
             live: AtomicPtr::new(std::ptr::null_mut()),
             effect: AtomicU32::new(0),
-            access: AtomicIsize::new(0),
             made: Once::new(),
             init,
             fingerprint,
@@ -157,9 +153,8 @@ impl<T: Sync + 'static> Global<T> {
     /// last line of defence).
     #[track_caller]
     pub fn with<R>(&'static self, access: impl FnOnce(&T) -> R) -> R {
-        let _transaction = crate::transaction::enter(Location::caller());
-        // Relaxed: both are set before any code reaches this global through this image.
-        crate::transaction::note(self.access.load(Ordering::Relaxed), &self.effect);
+        let transaction = crate::transaction::enter(Location::caller());
+        transaction.note(&self.effect);
         let instance = self.live_instance();
         // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed;
         // its first field is the fingerprint, the same offset for every type (`repr(C)`).
@@ -236,11 +231,10 @@ impl fmt::Debug for ErasedGlobal {
 }
 
 impl ErasedGlobal {
-    /// Points an image's cell at the live instance, and gives it the global's effect id and
-    /// the image's access. Done before any code of the image reaches the global.
-    pub(crate) fn attach(&self, live: *const (), effect: u32, access: isize) {
+    /// Points an image's cell at the live instance, and gives it the global's effect id. Done
+    /// before any code of the image reaches the global.
+    pub(crate) fn attach(&self, live: *const (), effect: u32) {
         self.effect.store(effect, Ordering::Relaxed);
-        self.access.store(access, Ordering::Relaxed);
         // Release: pairs with the Acquire in `live_instance`.
         self.live.store(live.cast_mut(), Ordering::Release);
     }
@@ -252,16 +246,10 @@ impl ErasedGlobal {
         self.live.store(live.cast_mut(), Ordering::Release);
     }
 
-    /// Gives the program's own global its effect id.
+    /// Gives a global its effect id: the program's own, or a new one a patch adds, whose own
+    /// instance, made on first use, is the live one.
     pub(crate) fn set_effect(&self, effect: u32) {
         self.effect.store(effect, Ordering::Relaxed);
-    }
-
-    /// Gives a patch's new global its effect id and the image's access; its own instance,
-    /// made on first use, is the live one.
-    pub(crate) fn prepare(&self, effect: u32, access: isize) {
-        self.effect.store(effect, Ordering::Relaxed);
-        self.access.store(access, Ordering::Relaxed);
     }
 }
 
@@ -293,7 +281,7 @@ mod tests {
         // SAFETY: `as_erased` points at the `static` above, which starts with `ErasedGlobal`'s
         // fields.
         let here = unsafe { &*HERE.as_erased().cast::<ErasedGlobal>() };
-        here.attach(THERE.own_instance(), 0, 0);
+        here.attach(THERE.own_instance(), 0);
         assert_eq!(HERE.with(|value| *value), 7, "the runtime's choice wins");
         assert_eq!(HERE.own_instance(), THERE.own_instance(), "one instance");
         assert!(!HERE.made.is_completed(), "its own initialiser never ran");
@@ -305,7 +293,7 @@ mod tests {
         static OLD: Global<u32> = Global::new("tests::CHANGED", || 2, fingerprinted());
         // SAFETY: as above.
         let old = unsafe { &*OLD.as_erased().cast::<ErasedGlobal>() };
-        old.attach(NEW.own_instance(), 0, 0);
+        old.attach(NEW.own_instance(), 0);
         let caught = std::panic::catch_unwind(|| OLD.with(|value| *value));
         let message = caught.expect_err("a stale access panics");
         let message = message.downcast_ref::<String>().expect("a formatted message");

@@ -204,7 +204,7 @@ impl Registry {
     pub(crate) fn add_global(&mut self, desc: &GlobalDesc, version: u64) {
         let effect = self.new_effect();
         let cell = global_of(desc);
-        cell.prepare(effect, crate::tls::patch_access());
+        cell.set_effect(effect);
         self.globals.insert(
             desc.path.as_str(),
             GlobalEntry {

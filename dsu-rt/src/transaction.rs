@@ -139,6 +139,20 @@ pub fn enter(origin: &'static Location<'static>) -> Entered {
     Entered { opened, local, _thread_bound: PhantomData }
 }
 
+impl Entered {
+    /// Notes, in the transaction this entry opened or nested in, a use of what has effect id
+    /// `effect` (a global), before the use.
+    #[inline(always)]
+    pub(crate) fn note(&self, effect: &AtomicU32) {
+        // SAFETY: `local` is this thread's state (`Entered` does not leave its thread); while an
+        // entry lives, a transaction is open on the thread, so `current` is one of the
+        // program's records, which are never freed.
+        let record = self.opened.unwrap_or_else(|| unsafe { &*(*self.local).current.get() });
+        // Relaxed: the registry gives the id before any code reaches the global.
+        record.note(effect.load(Ordering::Relaxed));
+    }
+}
+
 impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {

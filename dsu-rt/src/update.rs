@@ -325,10 +325,9 @@ fn prepare(registry: &Registry, plan: &Plan<'_>) {
     }
     // The patch's code reaches the live instances of the globals it shares. Making one that
     // nothing had used yet runs its initialiser now, as its first use would have.
-    let access = crate::tls::patch_access();
     for desc in &plan.shared_globals {
         let live = &registry.globals[desc.path.as_str()];
-        global_of(desc).attach((live.instance)(), live.effect, access);
+        global_of(desc).attach((live.instance)(), live.effect);
     }
 }
 
@@ -367,7 +366,6 @@ fn commit_plan(
     for desc in &plan.added_globals {
         registry.add_global(desc, id);
     }
-    let access = crate::tls::patch_access();
     let mut converted = Vec::with_capacity(transformed.len());
     for &(desc, new) in transformed {
         let live = registry.globals.get_mut(desc.path.as_str()).expect("planned against this");
@@ -379,7 +377,7 @@ fn commit_plan(
         for cell in &live.cells {
             cell.set_live(new);
         }
-        global_of(desc).attach(new, live.effect, access);
+        global_of(desc).attach(new, live.effect);
         live.cells.push(global_of(desc));
         live.fingerprint = desc.fingerprint;
         live.type_text = desc.type_text.as_str();
