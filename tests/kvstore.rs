@@ -34,10 +34,11 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     }
     let run = support::fixture_target().join("kvstore-run");
     let _ = fs::remove_dir_all(&run);
-    let patches = run.join("patches");
-    let program = support::build_example("kvstore", 1, &patches);
     // The server loads patches only from a directory no one else may write to.
+    let patches = run.join("patches");
+    fs::create_dir_all(&patches).unwrap();
     fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    let program = support::build_example("kvstore", 1, &patches);
     let patch: Vec<PathBuf> =
         (2..=6).map(|version| support::build_example("kvstore", version, &patches)).collect();
     let patch = |version: usize| &patch[version - 2];

@@ -28,45 +28,121 @@ pub(crate) fn build(fixture: &str, features: &[&str]) -> PathBuf {
 
 /// As `build`, with extra environment for cargo (and so for rustc).
 pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)]) -> PathBuf {
-    let dir = root().join("tests").join("fixtures").join(fixture);
+    let dir = fixture_dir(fixture);
     let target = if env.is_empty() {
         fixture_target()
     } else {
         // Other flags rebuild every dependency: keep those builds apart.
         fixture_target().join("other-flags")
     };
-    fs::create_dir_all(&target).unwrap();
-    let lock = File::create(fixture_target().join(".build-lock")).unwrap();
-    lock.lock().unwrap();
-
+    let _lock = build_lock();
     touch_sources(&dir);
-
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(&dir).args(["build", "--lib", "--quiet"]).env("CARGO_TARGET_DIR", &target);
+    let features = features.join(",");
+    let mut args = vec!["--lib"];
     if !features.is_empty() {
-        cargo.arg("--features").arg(features.join(","));
+        args.extend(["--features", features.as_str()]);
     }
-    for (key, value) in env {
-        cargo.env(key, value);
-    }
-    let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "building fixture {fixture} failed");
+    cargo_build(&dir, &target, &args, env);
 
-    let name = lib_name(&dir);
-    let built = target.join("debug").join(format!("lib{name}.so"));
-    let patches = fixture_target().join("patches");
-    fs::create_dir_all(&patches).unwrap();
     let label = format!(
         "{}{}{}",
         fixture.replace('/', "-"),
         if features.is_empty() { "" } else { "+" },
-        features.join("+")
+        features.replace(',', "+")
     )
     .replace('/', "-");
-    let copy =
-        patches.join(format!("{label}{}.so", if env.is_empty() { "" } else { "-other-flags" }));
-    fs::copy(&built, &copy).unwrap();
-    copy
+    let copy = fixture_target()
+        .join("patches")
+        .join(format!("{label}{}.so", if env.is_empty() { "" } else { "-other-flags" }));
+    copy_library(&target.join("debug"), &dir, &copy)
+}
+
+/// Builds `tests/fixtures/<fixture>` as a cdylib in release mode (`cargo build --release
+/// --lib`) and returns a copy of the library named after the fixture, with a `-release`
+/// suffix. For benchmarks, whose patches should be optimized like the program.
+pub(crate) fn build_release(fixture: &str) -> PathBuf {
+    build_release_with(fixture, &[])
+}
+
+/// As `build_release`, with environment for cargo that the fixture's build script reads (not
+/// compiler flags: the build must stay the program's); the copy's name carries its values.
+pub(crate) fn build_release_with(fixture: &str, env: &[(&str, &str)]) -> PathBuf {
+    let dir = fixture_dir(fixture);
+    let target = fixture_target();
+    let _lock = build_lock();
+    touch_sources(&dir);
+    cargo_build(&dir, &target, &["--release", "--lib"], env);
+
+    let values: String = env.iter().map(|(key, value)| format!("-{key}={value}")).collect();
+    let name = format!("{}-release{values}.so", fixture.replace('/', "-"));
+    copy_library(&target.join("release"), &dir, &target.join("patches").join(name))
+}
+
+/// Builds the program of `tests/fixtures/<fixture>` in release mode (`cargo build --release`)
+/// and returns the path of its binary, named after the fixture.
+pub(crate) fn build_release_program(fixture: &str) -> PathBuf {
+    let dir = fixture_dir(fixture);
+    let target = fixture_target();
+    let _lock = build_lock();
+    cargo_build(&dir, &target, &["--release"], &[]);
+    target.join("release").join(lib_name(&dir))
+}
+
+/// Builds `examples/<example>/v<version>` the way its README says, in the fixtures' target
+/// directory: with the lock file of version 1 (a patch must resolve its dependencies as the
+/// running program did), as the program for version 1 (`cargo build`), as a patch for the
+/// others (`cargo build --lib`). Returns the program, or a copy of the patch in `patches`.
+pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> PathBuf {
+    let examples = root().join("examples").join(example);
+    let dir = examples.join(format!("v{version}"));
+    let target = fixture_target();
+    let _lock = build_lock();
+    let first = examples.join("v1").join("Cargo.lock");
+    if !first.exists() {
+        fs::copy(root().join("Cargo.lock"), &first).unwrap();
+    }
+    touch_sources(&dir);
+    if version == 1 {
+        cargo_build(&dir, &target, &[], &[]);
+        return target.join("debug").join(lib_name(&dir));
+    }
+    fs::copy(&first, dir.join("Cargo.lock")).unwrap();
+    cargo_build(&dir, &target, &["--lib"], &[]);
+    let copy = patches.join(format!("{}-{version}.so", lib_name(&dir)));
+    copy_library(&target.join("debug"), &dir, &copy)
+}
+
+fn fixture_dir(fixture: &str) -> PathBuf {
+    root().join("tests").join("fixtures").join(fixture)
+}
+
+/// The lock every build and the copy of its output happen under, held until it is dropped.
+fn build_lock() -> File {
+    fs::create_dir_all(fixture_target()).unwrap();
+    let lock = File::create(fixture_target().join(".build-lock")).unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+/// `cargo build --quiet <args>` of the crate in `dir`, into `target`, with `env`.
+fn cargo_build(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(dir)
+        .args(["build", "--quiet"])
+        .args(args)
+        .env("CARGO_TARGET_DIR", target)
+        .envs(env.iter().copied())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {} {args:?} failed", dir.display());
+}
+
+/// Copies the cdylib that the crate in `dir` built into `out` (a profile's directory) to
+/// `copy`, and returns `copy`.
+fn copy_library(out: &Path, dir: &Path, copy: &Path) -> PathBuf {
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    fs::copy(out.join(format!("lib{}.so", lib_name(dir))), copy).unwrap();
+    copy.to_owned()
 }
 
 /// Every version writes the same unhashed `lib<name>.so`, and cargo does not rebuild a version
@@ -81,6 +157,7 @@ fn touch_sources(dir: &Path) {
         .unwrap();
 }
 
+/// The crate name of the package in `dir`.
 fn lib_name(dir: &Path) -> String {
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     let name = manifest
@@ -89,97 +166,4 @@ fn lib_name(dir: &Path) -> String {
         .and_then(|rest| rest.strip_suffix('"'))
         .expect("the fixture's Cargo.toml names its package");
     name.replace('-', "_")
-}
-
-/// Builds `tests/fixtures/<fixture>` as a cdylib in release mode (`cargo build --release
-/// --lib`) and returns a copy of the library named after the fixture, with a `-release`
-/// suffix. For benchmarks, whose patches should be optimized like the program.
-pub(crate) fn build_release(fixture: &str) -> PathBuf {
-    build_release_with(fixture, &[])
-}
-
-/// As `build_release`, with environment for cargo that the fixture's build script reads (not
-/// compiler flags: the build must stay the program's); the copy's name carries its values.
-pub(crate) fn build_release_with(fixture: &str, env: &[(&str, &str)]) -> PathBuf {
-    let dir = root().join("tests").join("fixtures").join(fixture);
-    let target = fixture_target();
-    fs::create_dir_all(&target).unwrap();
-    let lock = File::create(target.join(".build-lock")).unwrap();
-    lock.lock().unwrap();
-
-    touch_sources(&dir);
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(&dir)
-        .args(["build", "--release", "--lib", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target);
-    for (key, value) in env {
-        cargo.env(key, value);
-    }
-    let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "building fixture {fixture} in release mode failed");
-
-    let built = target.join("release").join(format!("lib{}.so", lib_name(&dir)));
-    let patches = target.join("patches");
-    fs::create_dir_all(&patches).unwrap();
-    let values: String = env.iter().map(|(key, value)| format!("-{key}={value}")).collect();
-    let copy = patches.join(format!("{}-release{values}.so", fixture.replace('/', "-")));
-    fs::copy(&built, &copy).unwrap();
-    copy
-}
-
-/// Builds `examples/<example>/v<version>` the way its README says, in the fixtures' target
-/// directory: with the lock file of version 1 (a patch must resolve its dependencies as the
-/// running program did), as the program for version 1 (`cargo build`), as a patch for the
-/// others (`cargo build --lib`). Returns the program, or a copy of the patch in `patches`.
-pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> PathBuf {
-    let examples = root().join("examples").join(example);
-    let dir = examples.join(format!("v{version}"));
-    let target = fixture_target();
-    fs::create_dir_all(&target).unwrap();
-    fs::create_dir_all(patches).unwrap();
-    let lock = File::create(target.join(".build-lock")).unwrap();
-    lock.lock().unwrap();
-
-    let first = examples.join("v1").join("Cargo.lock");
-    if !first.exists() {
-        fs::copy(root().join("Cargo.lock"), &first).unwrap();
-    }
-    if version != 1 {
-        fs::copy(&first, dir.join("Cargo.lock")).unwrap();
-    }
-    touch_sources(&dir);
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(&dir).args(["build", "--quiet"]).env("CARGO_TARGET_DIR", &target);
-    if version != 1 {
-        cargo.arg("--lib");
-    }
-    let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "building {example} v{version} failed");
-
-    let name = lib_name(&dir);
-    if version == 1 {
-        return target.join("debug").join(&name);
-    }
-    let copy = patches.join(format!("{name}-{version}.so"));
-    fs::copy(target.join("debug").join(format!("lib{name}.so")), &copy).unwrap();
-    copy
-}
-
-/// Builds the program of `tests/fixtures/<fixture>` in release mode (`cargo build --release`)
-/// and returns the path of its binary, named after the fixture.
-pub(crate) fn build_release_program(fixture: &str) -> PathBuf {
-    let dir = root().join("tests").join("fixtures").join(fixture);
-    let target = fixture_target();
-    fs::create_dir_all(&target).unwrap();
-    let lock = File::create(target.join(".build-lock")).unwrap();
-    lock.lock().unwrap();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&dir)
-        .args(["build", "--release", "--quiet"])
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building fixture {fixture} in release mode failed");
-    target.join("release").join(lib_name(&dir))
 }
