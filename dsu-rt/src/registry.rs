@@ -332,5 +332,22 @@ pub(crate) fn global_of(desc: &GlobalDesc) -> &'static ErasedGlobal {
 /// The process's registry, built from the program's own items on first use.
 pub(crate) fn registry() -> &'static Mutex<Registry> {
     static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
-    REGISTRY.get_or_init(|| Mutex::new(Registry::new()))
+    REGISTRY.get_or_init(|| {
+        let registry = Registry::new();
+        publish_status(&registry);
+        Mutex::new(registry)
+    })
+}
+
+/// The status as of the registry's last change, for `status` while an update holds the
+/// registry: published when the registry is made and after every commit and rollback.
+static LAST_STATUS: Mutex<Option<Status>> = Mutex::new(None);
+
+pub(crate) fn publish_status(registry: &Registry) {
+    *LAST_STATUS.lock() = Some(registry.status());
+}
+
+/// The status as of the registry's last change.
+pub(crate) fn last_status() -> Status {
+    LAST_STATUS.lock().clone().expect("published when the registry was made")
 }

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use dsu_abi::{op, GlobalDesc, PatchManifestRef};
-use parking_lot::Mutex;
 
 use crate::alloc::Heap;
 use crate::error::UpdateError;
@@ -19,7 +18,7 @@ use crate::patch::host;
 use crate::plan::{plan, Plan};
 use crate::protocol;
 use crate::registry::{
-    global_of, registry, slot_of, Converted, Implementation, Item, Key, Registry, Version,
+    self, global_of, registry, slot_of, Converted, Implementation, Item, Key, Registry, Version,
 };
 use crate::report::{ItemRef, Status, UpdateReport, VersionInfo};
 use crate::{build_info, fingerprint, loader};
@@ -139,31 +138,12 @@ pub fn status() -> Status {
 
 pub(crate) fn status_here() -> Status {
     if let Some(registry) = registry().try_lock() {
-        return publish(registry.status());
+        return registry.status();
     }
     // An update holds the registry, and may hold it until its timeout while it waits for
     // transactions: perhaps for the very one asking (a server's INFO command). What runs is
     // still what ran at the last commit.
-    if let Some(status) = LAST_STATUS.lock().clone() {
-        return status;
-    }
-    publish(registry().lock().status())
-}
-
-/// The status as of the last commit or rollback, for `status` while an update holds the
-/// registry. Every update sets it before it can wait.
-static LAST_STATUS: Mutex<Option<Status>> = Mutex::new(None);
-
-fn publish(status: Status) -> Status {
-    *LAST_STATUS.lock() = Some(status.clone());
-    status
-}
-
-/// Makes sure `status` has something to answer while this update holds the registry.
-fn publish_before_waiting(registry: &Registry) {
-    if LAST_STATUS.lock().is_none() {
-        publish(registry.status());
-    }
+    registry::last_status()
 }
 
 pub(crate) fn update_here(
@@ -176,7 +156,6 @@ pub(crate) fn update_here(
     }
     // One update at a time, from reading the file to the commit.
     let mut registry = registry().lock();
-    publish_before_waiting(&registry);
 
     // Load and check.
     let bytes = fs::read(path)
@@ -219,7 +198,7 @@ pub(crate) fn update_here(
     let globals =
         plan.transformed_globals.iter().map(|desc| registry.globals[desc.path.as_str()].effect);
     let holding = Instant::now();
-    let held = hold(items.chain(globals).collect(), options)?;
+    let gate = hold(items.chain(globals).collect(), options)?;
 
     // Convert the globals whose type changed, into new instances, while no transaction can
     // reach them. A transformer that panics leaves every old value whole.
@@ -236,10 +215,10 @@ pub(crate) fn update_here(
     let (replaced, added) =
         commit_plan(&mut registry, &plan, &transformed, version.clone(), file_hash);
     let pause = commit.elapsed();
-    let (waited, waited_for) = Held::release(held);
+    let (waited, waited_for) = Held::release(gate);
     let held = holding.elapsed();
     registry.next_id += 1;
-    publish(registry.status());
+    registry::publish_status(&registry);
     let report = report(&registry, &plan, version, &replaced, &added);
     Ok(UpdateReport { pause, held, total: started.elapsed(), waited, waited_for, ..report })
 }
@@ -433,10 +412,9 @@ pub(crate) fn rollback_here(options: &UpdateOptions) -> Result<UpdateReport, Upd
         return Err(UpdateError::InsideTransaction);
     }
     let mut registry = registry().lock();
-    publish_before_waiting(&registry);
     let report = rollback_in(&mut registry, options);
     if report.is_ok() {
-        publish(registry.status());
+        registry::publish_status(&registry);
     }
     report
 }
@@ -464,7 +442,7 @@ fn rollback_in(
     let globals =
         undone.transformed.iter().map(|converted| registry.globals[converted.path].effect);
     let holding = Instant::now();
-    let held = hold(items.chain(globals).collect(), options)?;
+    let gate = hold(items.chain(globals).collect(), options)?;
 
     // Convert the globals back, into new instances of their types before the update.
     let mut restored = Vec::with_capacity(undone.transformed.len());
@@ -497,7 +475,7 @@ fn rollback_in(
         registry.globals.remove(path);
     }
     let pause = commit.elapsed();
-    let (waited, waited_for) = Held::release(held);
+    let (waited, waited_for) = Held::release(gate);
     let held = holding.elapsed();
     Ok(UpdateReport {
         version: registry.running().clone(),
