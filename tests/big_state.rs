@@ -21,6 +21,7 @@ fn a_million_entries_change_type_in_one_update() {
     assert_eq!(mapapp::get("key:123456").as_deref(), Some("value 123456 (read 2 times)"));
     assert_eq!(mapapp::get("key:999999").as_deref(), Some("value 999999 (read 1 times, 6 digits)"));
     assert!(report.pause < report.total, "the conversion is done before the pause");
-    // Requests that use the store are held back for the conversion, not only the commit.
-    assert!(report.pause < report.held && report.held <= report.total, "{report:?}");
+    // Requests that use the store are held back for the conversion, not only the commit: the
+    // conversion of a million entries is most of the update.
+    assert!(report.held <= report.total && report.held > report.total / 2, "{report:?}");
 }
