@@ -210,6 +210,12 @@ added() {
     echo $((with - without))
 }
 
+# A number of an update's JSON report: `report_field <json> <name>`.
+report_field() {
+    [[ $1 =~ \"$2\":([0-9.]+) ]] || fail "the report has no $2: $1"
+    printf '%s' "${BASH_REMATCH[1]}"
+}
+
 # The median of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -251,10 +257,15 @@ UPDATE_ROWS=
 for version in 2 3 4 5 6; do
     answer=$(redis-cli -s "$WORK/updated.sock" UPDATE "$PATCHES/kvstore-$version.so")
     [[ $answer == '{"ok":true'* ]] || fail "the update to version $version was refused: $answer"
-    field() { [[ $answer =~ \"$1\":([0-9.]+) ]] && printf '%s' "${BASH_REMATCH[1]}"; }
-    summary=$([[ $answer =~ \"message\":\"now\ running\ ([^\;]*)\; ]] && printf '%s' "${BASH_REMATCH[1]}")
-    UPDATE_ROWS+="| ${summary} | $(field pause_us) | $(awk -v us="$(field held_us)" 'BEGIN { printf "%.2f", us / 1000 }') | $(awk -v us="$(field total_us)" 'BEGIN { printf "%.0f", us / 1000 }') |"$'\n'
-    say "  update to version $version: pause $(field pause_us) µs, held $(field held_us) µs"
+    [[ $answer =~ \"message\":\"now\ running\ ([^\;]*)\; ]] ||
+        fail "the report of version $version has no summary: $answer"
+    summary=${BASH_REMATCH[1]}
+    pause=$(report_field "$answer" pause_us)
+    held=$(report_field "$answer" held_us)
+    total=$(report_field "$answer" total_us)
+    UPDATE_ROWS+=$(awk -v s="$summary" -v p="$pause" -v h="$held" -v t="$total" \
+        'BEGIN { printf "| %s | %s | %.2f | %.0f |", s, p, h / 1000, t / 1000 }')$'\n'
+    say "  update to version $version: pause $pause µs, held $held µs"
     sleep 1
 done
 kill -0 "$BENCH" 2>/dev/null || fail "the benchmark ended before the last update: make UPDATE_REQUESTS larger"
