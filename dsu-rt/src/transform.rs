@@ -51,7 +51,12 @@ macro_rules! atomics {
     ($($atomic:ident),* $(,)?) => {$(
         impl Transform<atomic::$atomic> for atomic::$atomic {
             fn transform(old: &atomic::$atomic) -> Self {
-                atomic::$atomic::new(old.load(Ordering::SeqCst))
+                // Relaxed: the gate orders this load after every store made through `with`, a
+                // transaction: each one that stored had ended (its `Release`) when the update
+                // saw it closed (`Acquire`), and no other reaches the global until the commit.
+                // (An atomic shared out of `with`, in an `Arc`, can change meanwhile under any
+                // ordering.)
+                atomic::$atomic::new(old.load(Ordering::Relaxed))
             }
         }
     )*};
