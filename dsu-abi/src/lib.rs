@@ -5,7 +5,7 @@
 //! types may be exchanged before the runtime has checked that both sides were built alike.
 //! The patch exports a [`PatchManifestRef`] as an `abi_stable` root module: when a patch built
 //! against an incompatible `dsu-abi` is loaded, `abi_stable`'s layout check refuses it before
-//! any of its code runs.
+//! the program calls any of its functions (the dynamic loader has run its initialisers).
 //!
 //! Everything here is plain data and function pointers, built in `const` where it can be.
 
@@ -38,8 +38,9 @@ pub struct ItemDesc {
     /// This image's implementation of the item, as an untyped code pointer. It is only ever
     /// called through the typed stub generated for the same `path` and `signature`.
     pub implementation: *const (),
-    /// This image's slot for the item: an `AtomicPtr<()>` that the image's stub loads on
-    /// every call.
+    /// This image's cell for the item: the `SlotCell` inside the item's `Slot` in `dsu-rt`,
+    /// which holds the code the image's stub calls. Only the runtime of the same build (checked
+    /// by the build fingerprint) reads it; here it is an address.
     pub slot: *const (),
 }
 
@@ -62,8 +63,8 @@ pub struct GlobalDesc {
     pub type_text: RStr<'static>,
     /// Structural fingerprint of its type.
     pub fingerprint: u64,
-    /// This image's `Global`: it starts with the cell of the live instance, an
-    /// `AtomicPtr<()>`, followed by the effect id and access word of a slot.
+    /// This image's cell for the global: the `GlobalCell` inside the global's `Global` in
+    /// `dsu-rt`, which points at the live instance. An address here, as `ItemDesc::slot`.
     pub global: *const (),
     /// Returns this image's own instance, made by the global's initialiser on first use.
     pub instance: extern "C" fn() -> *const (),
@@ -139,9 +140,9 @@ pub struct AllocTable {
 /// What the running program hands a patch when it attaches it: the way back to the one
 /// runtime of the process.
 ///
-/// `runtime` and the `call` entry point exchange `dsu-rt` values by pointer. That is sound
-/// only because the patch's [`BuildFingerprint`] (compiler, flags, `dsu` version and the
-/// runtime's layouts) has been checked equal to the program's before `attach` is called.
+/// The `call` entry point exchanges `dsu-rt` values by pointer. That is sound only because the
+/// patch's [`BuildFingerprint`] (compiler, flags, `dsu` version and the runtime's layouts) has
+/// been checked equal to the program's before `attach` is called.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct HostContext {
@@ -187,20 +188,21 @@ impl RootModule for PatchManifestRef {
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
 
-/// Operations a patch can ask of the program through [`HostContext::call`].
+/// The ids of the operations a patch can ask of the program through [`HostContext::call`].
+///
+/// The types each one reads and writes are `dsu-rt`'s, declared by the `Op` implementation of
+/// the same id in `dsu-rt` (its `context.rs` has the contract); here they are only named.
 pub mod op {
-    /// `dsu::update_with(path, options)`: input `&(&Path, &UpdateOptions)`, output
-    /// `Option<Result<UpdateReport, UpdateError>>`.
+    /// `dsu::update_with(path, options)`.
     pub const UPDATE: u32 = 1;
-    /// `dsu::rollback_with(options)`: input `&UpdateOptions`, output
-    /// `Option<Result<UpdateReport, UpdateError>>`.
+    /// `dsu::rollback_with(options)`.
     pub const ROLLBACK: u32 = 2;
-    /// `dsu::status()`: input unused, output `Option<Status>`.
+    /// `dsu::status()`.
     pub const STATUS: u32 = 3;
-    /// The calling thread's transaction state in the program: output `*const Local`.
+    /// The calling thread's transaction state in the program.
     pub const LOCAL: u32 = 4;
-    /// A transaction record of the program's: output `*const Record`.
+    /// A transaction record of the program's, for a new transaction.
     pub const TAKE_RECORD: u32 = 5;
-    /// Gives a record back: input `&'static Record`.
+    /// Gives a record back.
     pub const FREE_RECORD: u32 = 6;
 }

@@ -5,21 +5,28 @@ use std::sync::OnceLock;
 use abi_stable::std_types::RStr;
 use dsu_abi::BuildFingerprint;
 
+use crate::cell::{GlobalCell, SlotCell};
 use crate::error::{BuildDifference, UpdateError};
+use crate::record::Record;
 use crate::report::{Status, UpdateReport};
 
 /// How this image was built. Computed once; the strings live as long as the image.
 pub(crate) fn this_build() -> BuildFingerprint {
     static LAYOUT: OnceLock<String> = OnceLock::new();
     let layout = LAYOUT.get_or_init(|| {
-        use std::mem::{align_of, size_of};
-        type Outcome = Option<Result<UpdateReport, UpdateError>>;
+        /// `size/align` of `T`.
+        fn of<T>() -> String {
+            format!("{}/{}", size_of::<T>(), align_of::<T>())
+        }
+        // What the host context's operations exchange, and the cells and records every image
+        // reaches in another's memory.
         format!(
-            "outcome {}/{}, status {}/{}",
-            size_of::<Outcome>(),
-            align_of::<Outcome>(),
-            size_of::<Option<Status>>(),
-            align_of::<Option<Status>>(),
+            "outcome {}, status {}, slot cell {}, global cell {}, record {}",
+            of::<Option<Result<UpdateReport, UpdateError>>>(),
+            of::<Option<Status>>(),
+            of::<SlotCell>(),
+            of::<GlobalCell>(),
+            of::<Record>(),
         )
     });
     BuildFingerprint {

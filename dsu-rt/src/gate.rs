@@ -7,20 +7,20 @@
 //! open transaction has called any of them. A transaction that would call one of them for the
 //! first time while the gate is closed is held until the update has committed or given up,
 //! so new transactions cannot keep a waiting update waiting. Only the program's gate is used;
-//! a patch reaches it through the records the program made.
+//! a patch reaches it through the records the program made (`record.rs`), and the updater
+//! hands the gate the scan of those records it waits on.
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{self, Effects, Pending};
-use crate::transaction::{self, Record};
+use crate::protocol::{self, Effects, Footprint, Pending};
 
 /// The program's gate.
 pub(crate) struct Gate {
     pub(crate) pending: Pending,
     /// `held`, as the program's code: a patch's copy of this crate has its own statics (and
     /// `parking_lot` its own parking table), so a held transaction must wait in the program's.
-    pub(crate) held: fn(&Record, u32),
+    pub(crate) held: fn(&Footprint, u32),
 }
 
 /// The program's gate. Made before the first record, which points to it.
@@ -37,9 +37,9 @@ pub(crate) fn gate() -> &'static Gate {
 }
 
 /// A transaction's first call of item `id` while an update waits on it. Runs in the program.
-fn held(record: &Record, id: u32) {
+fn held(footprint: &Footprint, id: u32) {
     let (word, bit) = protocol::split(id);
-    GATE.pending.held(record.footprint(), word, bit);
+    GATE.pending.held(footprint, word, bit);
 }
 
 /// An update's hold on the gate, from the moment no open transaction conflicts with it until
@@ -60,9 +60,14 @@ pub(crate) struct TimedOut {
 }
 
 /// Closes the gate on `changed` and waits until no open transaction has called any of those
-/// items, for at most `timeout`. On success the gate stays closed until the `Held` is
-/// dropped; on a timeout it is open again and nothing changed.
-pub(crate) fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut> {
+/// items, for at most `timeout`. `open_conflicting` scans the open transactions: where those
+/// that have called any of `changed` began (`record::open_conflicting`). On success the gate
+/// stays closed until the `Held` is dropped; on a timeout it is open again and nothing changed.
+pub(crate) fn hold(
+    changed: Effects,
+    timeout: Duration,
+    open_conflicting: impl Fn(&Effects) -> Vec<String>,
+) -> Result<Held, TimedOut> {
     gate().pending.close(&changed);
     let started = Instant::now();
     let mut waited_for: Vec<String> = Vec::new();
@@ -73,7 +78,7 @@ pub(crate) fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut
     // reads every record after seeing the movable one closed.
     let mut clean = 0;
     loop {
-        let conflicts = transaction::open_conflicting(&changed);
+        let conflicts = open_conflicting(&changed);
         if conflicts.is_empty() {
             clean += 1;
             if clean == 2 {
@@ -164,7 +169,12 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::protocol::effects_of;
+    use crate::record::open_conflicting;
     use crate::transaction::{enter, note_call as note};
+
+    fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut> {
+        super::hold(changed, timeout, open_conflicting)
+    }
 
     /// The gate is the process's: the tests that close it take turns, as updates do under
     /// the registry's lock.
@@ -249,7 +259,7 @@ pub(crate) mod tests {
         is_started.recv().unwrap();
         // Held, it takes the call's bit back: the transaction has not run the item.
         let mut looks = 0;
-        while !transaction::open_conflicting(&effects_of([131])).is_empty() {
+        while !open_conflicting(&effects_of([131])).is_empty() {
             looks += 1;
             assert!(looks < 10_000, "the transaction takes its bit back when it is held");
             thread::sleep(Duration::from_millis(1));

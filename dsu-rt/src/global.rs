@@ -14,32 +14,47 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::{offset_of, MaybeUninit};
 use std::panic::Location;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Once;
 
+use crate::cell::GlobalCell;
 use crate::fingerprint::Fingerprint;
 use crate::transform::Transform;
 
 /// The live value of a global, behind its type's fingerprint, which any image can read
-/// without knowing the type.
+/// without knowing the type: `fingerprint` is at offset 0 for every `T` (`FINGERPRINT_FIRST`).
 #[repr(C)]
 struct Instance<T> {
     fingerprint: u64,
     value: T,
 }
 
+impl<T> Instance<T> {
+    /// Checked where an instance is made or read as `T`: the fingerprint's offset is the one
+    /// `fingerprint_of` reads without knowing `T`.
+    const FINGERPRINT_FIRST: () = assert!(offset_of!(Instance<T>, fingerprint) == 0);
+}
+
+/// The fingerprint an instance of any type carries.
+///
+/// # Safety
+///
+/// `instance` must point to a live `Instance<T>` of some `T`.
+unsafe fn fingerprint_of(instance: *const ()) -> u64 {
+    // SAFETY: an `Instance<T>` starts with its `u64` fingerprint whatever `T` is (`repr(C)`,
+    // first field: asserted by `Instance::FINGERPRINT_FIRST` wherever one is made).
+    unsafe { *instance.cast::<u64>() }
+}
+
 /// An updateable global of type `T`, made by `#[dsu::updateable] static NAME: T = init;`.
 ///
 /// Reach the value with [`with`](Global::with). For state that changes, `T` holds its own
 /// synchronisation (a `Mutex`, atomics): every thread shares the one instance.
-#[repr(C)] // `ErasedGlobal`'s fields first: the runtime stores through a `*const ErasedGlobal`.
 pub struct Global<T: 'static> {
-    /// The live instance: null until this image's is made or the runtime points the cell at
-    /// another image's.
-    live: AtomicPtr<()>,
-    /// The global's effect id, as a slot's (see `slot.rs`).
-    effect: AtomicU32,
+    /// What the runtime stores into: the live instance and the global's effect id.
+    cell: GlobalCell,
     /// Makes this image's own instance, once.
     made: Once,
     init: fn() -> T,
@@ -47,13 +62,6 @@ pub struct Global<T: 'static> {
     fingerprint: u64,
     path: &'static str,
     _type: PhantomData<T>,
-}
-
-/// The form of every global the runtime stores into.
-#[repr(C)]
-pub(crate) struct ErasedGlobal {
-    live: AtomicPtr<()>,
-    effect: AtomicU32,
 }
 
 // SAFETY: the instance is shared by every thread, so `T` must be `Sync`; it is made once under
@@ -75,11 +83,12 @@ pub const fn fingerprinted<T: Fingerprint + ?Sized>() -> Fingerprinted<T> {
 
 impl<T: 'static> Global<T> {
     /// A global whose value `init` makes on first use. `path` names the global in messages.
+    /// What `#[dsu::updateable] static` writes.
+    #[doc(hidden)]
     pub const fn new(path: &'static str, init: fn() -> T, fingerprint: Fingerprinted<T>) -> Self {
         let fingerprint = fingerprint.0;
         Global {
-            live: AtomicPtr::new(std::ptr::null_mut()),
-            effect: AtomicU32::new(0),
+            cell: GlobalCell::new(),
             made: Once::new(),
             init,
             fingerprint,
@@ -88,14 +97,17 @@ impl<T: 'static> Global<T> {
         }
     }
 
-    /// The fingerprint of `T`.
+    /// The fingerprint of `T`, for the global's descriptor.
+    #[doc(hidden)]
     pub const fn fingerprint(&self) -> u64 {
         self.fingerprint
     }
 
-    /// The address the runtime stores through.
+    /// The address of the global's cell, which the runtime stores through
+    /// (`cell::global_of`). What the global's descriptor holds.
+    #[doc(hidden)]
     pub const fn as_erased(&'static self) -> *const () {
-        (self as *const Self).cast()
+        (&self.cell as *const GlobalCell).cast()
     }
 }
 
@@ -141,6 +153,28 @@ unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (),
     unsafe { out.cast::<Result<*const (), String>>().write(result) };
 }
 
+/// Runs a transformer a patch exports (`Global::transformer`, the other way for a rollback) on
+/// `instance`: the new instance, or the message of the transformer's panic. An instance made
+/// before a later failure is left unreachable: patches are never unloaded either, and a failed
+/// update is rare.
+///
+/// # Safety
+///
+/// `instance` must be a live instance of the type the transformer reads.
+pub(crate) unsafe fn convert(
+    transformer: unsafe extern "C" fn(*const (), *mut ()),
+    instance: *const (),
+) -> Result<*const (), String> {
+    let mut out = MaybeUninit::<Result<*const (), String>>::uninit();
+    // SAFETY: `instance` as the caller says; `out` is a `Result` of this build's layout (the
+    // patch's build fingerprint equals ours), written before the transformer returns, unwinding
+    // or not (it catches the transformation's panic).
+    unsafe {
+        transformer(instance, out.as_mut_ptr().cast());
+        out.assume_init()
+    }
+}
+
 impl<T: Sync + 'static> Global<T> {
     /// Runs `access` with the global's value, inside a transaction (nested in the caller's, if
     /// any) that counts the global among its effects: an update that changes the global waits
@@ -154,11 +188,11 @@ impl<T: Sync + 'static> Global<T> {
     #[track_caller]
     pub fn with<R>(&'static self, access: impl FnOnce(&T) -> R) -> R {
         let transaction = crate::transaction::enter(Location::caller());
-        transaction.note(&self.effect);
+        transaction.note(&self.cell.effect);
         let instance = self.live_instance();
-        // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed;
-        // its first field is the fingerprint, the same offset for every type (`repr(C)`).
-        let fingerprint = unsafe { *instance.cast::<u64>() };
+        let () = Instance::<T>::FINGERPRINT_FIRST;
+        // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed.
+        let fingerprint = unsafe { fingerprint_of(instance) };
         if fingerprint != self.fingerprint {
             stale(self.path);
         }
@@ -172,7 +206,7 @@ impl<T: Sync + 'static> Global<T> {
     /// The live instance, made from this image's initialiser if no image made one before.
     fn live_instance(&'static self) -> *const () {
         // Acquire: pairs with the Release that published the instance, here or in the runtime.
-        let live = self.live.load(Ordering::Acquire);
+        let live = self.cell.live.load(Ordering::Acquire);
         if live.is_null() {
             self.own_instance()
         } else {
@@ -187,24 +221,25 @@ impl<T: Sync + 'static> Global<T> {
     #[doc(hidden)]
     pub fn own_instance(&'static self) -> *const () {
         // Acquire: as in `live_instance`.
-        let live = self.live.load(Ordering::Acquire);
+        let live = self.cell.live.load(Ordering::Acquire);
         if !live.is_null() {
             return live;
         }
+        let () = Instance::<T>::FINGERPRINT_FIRST;
         self.made.call_once(|| {
             let instance = Instance { fingerprint: self.fingerprint, value: (self.init)() };
             let made = Box::leak(Box::new(instance));
             let made: *mut Instance<T> = made;
             // Only if no instance is live yet: the runtime may have pointed the cell at
             // another image's meanwhile, which then stays the live one.
-            let _ = self.live.compare_exchange(
+            let _ = self.cell.live.compare_exchange(
                 std::ptr::null_mut(),
                 made.cast(),
                 Ordering::Release,
                 Ordering::Relaxed,
             );
         });
-        self.live.load(Ordering::Acquire)
+        self.cell.live.load(Ordering::Acquire)
     }
 }
 
@@ -221,35 +256,6 @@ fn stale(path: &str) -> ! {
 impl<T> fmt::Debug for Global<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Global").field("path", &self.path).finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ErasedGlobal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Global").field(&self.live.load(Ordering::Relaxed)).finish()
-    }
-}
-
-impl ErasedGlobal {
-    /// Points an image's cell at the live instance, and gives it the global's effect id. Done
-    /// before any code of the image reaches the global.
-    pub(crate) fn attach(&self, live: *const (), effect: u32) {
-        self.effect.store(effect, Ordering::Relaxed);
-        // Release: pairs with the Acquire in `live_instance`.
-        self.live.store(live.cast_mut(), Ordering::Release);
-    }
-
-    /// Points the cell at a new live instance, of the global's new type. Code that accesses it
-    /// with the old type panics at the fingerprint check.
-    pub(crate) fn set_live(&self, live: *const ()) {
-        // Release: pairs with the Acquire in `live_instance`.
-        self.live.store(live.cast_mut(), Ordering::Release);
-    }
-
-    /// Gives a global its effect id: the program's own, or a new one a patch adds, whose own
-    /// instance, made on first use, is the live one.
-    pub(crate) fn set_effect(&self, effect: u32) {
-        self.effect.store(effect, Ordering::Relaxed);
     }
 }
 
@@ -278,9 +284,7 @@ mod tests {
     fn another_images_instance_becomes_the_live_one() {
         static THERE: Global<u32> = Global::new("tests::SHARED", || 7, fingerprinted());
         static HERE: Global<u32> = Global::new("tests::SHARED", || 1, fingerprinted());
-        // SAFETY: `as_erased` points at the `static` above, which starts with `ErasedGlobal`'s
-        // fields.
-        let here = unsafe { &*HERE.as_erased().cast::<ErasedGlobal>() };
+        let here = &HERE.cell;
         here.attach(THERE.own_instance(), 0);
         assert_eq!(HERE.with(|value| *value), 7, "the runtime's choice wins");
         assert_eq!(HERE.own_instance(), THERE.own_instance(), "one instance");
@@ -291,8 +295,7 @@ mod tests {
     fn a_value_of_another_type_is_never_read() {
         static NEW: Global<u64> = Global::new("tests::CHANGED", || 1, fingerprinted());
         static OLD: Global<u32> = Global::new("tests::CHANGED", || 2, fingerprinted());
-        // SAFETY: as above.
-        let old = unsafe { &*OLD.as_erased().cast::<ErasedGlobal>() };
+        let old = &OLD.cell;
         old.attach(NEW.own_instance(), 0);
         let caught = std::panic::catch_unwind(|| OLD.with(|value| *value));
         let message = caught.expect_err("a stale access panics");

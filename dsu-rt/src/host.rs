@@ -1,19 +1,19 @@
-//! The program side of the host context: what a patch's copy of the runtime calls to act on
-//! the program's runtime.
+//! The program side of the host context: the context the program hands every patch it
+//! attaches, and the dispatcher that serves what a patch's copy of the runtime asks of the
+//! program's (`context.rs` has the calling side and the contract of both).
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use dsu_abi::{op, HostContext};
 
+use crate::context::{serve, Op};
 use crate::error::UpdateError;
 use crate::report::{Status, UpdateReport};
-use crate::tls::Local;
-use crate::transaction::{self, Record};
+use crate::tls::ThreadState;
+use crate::transaction::{FreeRecord, TakeRecord};
 use crate::update::UpdateOptions;
-
-/// What `update` and `rollback` write through the context.
-pub(crate) type Outcome = Option<Result<UpdateReport, UpdateError>>;
+use crate::{record, registry, tls, transaction, update};
 
 /// The context handed to every patch this program attaches.
 pub(crate) fn context() -> &'static HostContext {
@@ -21,51 +21,69 @@ pub(crate) fn context() -> &'static HostContext {
     CONTEXT.get_or_init(|| HostContext {
         build: crate::build_info::this_build(),
         alloc: *crate::alloc::program_table(),
-        call,
-        thread_state_offset: crate::tls::program_offset().unwrap_or(0),
+        call: dispatch,
+        thread_state_offset: tls::program_offset().unwrap_or(0),
     })
 }
 
+/// Serves operation `op` of a patch: each id with the `serve::<O>` of its `Op`.
+///
 /// # Safety
 ///
-/// `input` and `output` must point to the values `dsu_abi::op` documents for `op`, of this
-/// `dsu-rt`'s types: the patch passes its own, which have the same layout because its build
-/// fingerprint (compiler, flags, dsu version, runtime layout) equals the program's.
-unsafe extern "C" fn call(op: u32, input: *const (), output: *mut ()) {
+/// `input` and `output` must be the pointers `context::call::<O>` passes, for the `O` whose
+/// `ID` is `op`.
+unsafe extern "C" fn dispatch(op: u32, input: *const (), output: *mut ()) {
     // A panic must not unwind into the patch through an `extern "C"` frame; the output stays
     // `None` and the patch's side reports it.
-    let _ = std::panic::catch_unwind(|| match op {
-        op::UPDATE => {
-            // SAFETY: for UPDATE the patch passes `&(&Path, &UpdateOptions)` and
-            // `&mut Outcome` (see above).
-            let ((path, options), out) = unsafe {
-                (*input.cast::<(&Path, &UpdateOptions)>(), &mut *output.cast::<Outcome>())
-            };
-            *out = Some(crate::update::update_here(path, options));
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: each arm serves the `Op` whose id it matches, with the pointers of the
+        // `call` of that `Op` (this function's contract).
+        unsafe {
+            match op {
+                Update::ID => serve::<Update>(input, output, |(path, options)| {
+                    update::update_here(path, options, context())
+                }),
+                Rollback::ID => serve::<Rollback>(input, output, update::rollback_here),
+                StatusOp::ID => serve::<StatusOp>(input, output, |()| registry::status_now()),
+                ThreadState::ID => serve::<ThreadState>(input, output, |()| tls::native()),
+                TakeRecord::ID => {
+                    serve::<TakeRecord>(input, output, |()| transaction::take_record_here())
+                }
+                FreeRecord::ID => serve::<FreeRecord>(input, output, |&r| record::free(r)),
+                _ => {}
+            }
         }
-        op::ROLLBACK => {
-            // SAFETY: for ROLLBACK the patch passes `&UpdateOptions` and `&mut Outcome`.
-            let (options, out) =
-                unsafe { (&*input.cast::<UpdateOptions>(), &mut *output.cast::<Outcome>()) };
-            *out = Some(crate::update::rollback_here(options));
-        }
-        op::STATUS => {
-            // SAFETY: for STATUS the patch passes `&mut Option<Status>`.
-            let out = unsafe { &mut *output.cast::<Option<Status>>() };
-            *out = Some(crate::update::status_here());
-        }
-        op::LOCAL => {
-            // SAFETY: for LOCAL the patch passes `&mut *const Local`.
-            unsafe { *output.cast::<*const Local>() = crate::tls::native() };
-        }
-        op::TAKE_RECORD => {
-            // SAFETY: for TAKE_RECORD the patch passes `&mut *const Record`.
-            unsafe { *output.cast::<*const Record>() = transaction::take_record_here() };
-        }
-        op::FREE_RECORD => {
-            // SAFETY: for FREE_RECORD the patch passes `&&'static Record`.
-            transaction::free_record_here(unsafe { *input.cast::<&'static Record>() });
-        }
-        _ => {}
     });
+}
+
+/// `dsu::update_with` from a patch's code.
+pub(crate) struct Update;
+
+// SAFETY: `UPDATE` is this operation's alone, and `dispatch` serves it with `serve::<Update>`.
+unsafe impl Op for Update {
+    const ID: u32 = op::UPDATE;
+    type Input = (PathBuf, UpdateOptions);
+    type Output = Result<UpdateReport, UpdateError>;
+}
+
+/// `dsu::rollback_with` from a patch's code.
+pub(crate) struct Rollback;
+
+// SAFETY: `ROLLBACK` is this operation's alone, and `dispatch` serves it with
+// `serve::<Rollback>`.
+unsafe impl Op for Rollback {
+    const ID: u32 = op::ROLLBACK;
+    type Input = UpdateOptions;
+    type Output = Result<UpdateReport, UpdateError>;
+}
+
+/// `dsu::status` from a patch's code.
+pub(crate) struct StatusOp;
+
+// SAFETY: `STATUS` is this operation's alone, and `dispatch` serves it with
+// `serve::<StatusOp>`.
+unsafe impl Op for StatusOp {
+    const ID: u32 = op::STATUS;
+    type Input = ();
+    type Output = Status;
 }

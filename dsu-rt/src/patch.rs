@@ -6,26 +6,12 @@
 //! that patch code, an admin handler replaced by an update for instance, sees the one
 //! registry of the process.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
-
 use abi_stable::library::{CheckTypeLayout, LibHeader, RootModuleResult};
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RSlice, RStr};
 use dsu_abi::{AttachReply, HostContext, PatchManifest, PatchManifestRef};
 
-use crate::registry::{GLOBALS, ITEMS};
-
-/// Set when this image is a patch attached to a running program.
-static HOST: AtomicPtr<HostContext> = AtomicPtr::new(std::ptr::null_mut());
-
-/// The running program's context, if this image is an attached patch.
-pub(crate) fn host() -> Option<&'static HostContext> {
-    // Acquire pairs with the Release in `attach`.
-    let context = HOST.load(Ordering::Acquire);
-    // SAFETY: `HOST` is null or was set by `attach` from a `&'static HostContext` of the
-    // program, which is never unloaded.
-    unsafe { context.as_ref() }
-}
+use crate::slices::{GLOBALS, ITEMS};
 
 extern "C" fn attach(context: &HostContext) -> AttachReply {
     // SAFETY: the program passes a context that lives in one of its statics, so it outlives
@@ -34,7 +20,7 @@ extern "C" fn attach(context: &HostContext) -> AttachReply {
     match std::panic::catch_unwind(|| {
         crate::alloc::forward_to(&context.alloc);
         crate::tls::attach(Some(context.thread_state_offset).filter(|&offset| offset != 0));
-        HOST.store((context as *const HostContext).cast_mut(), Ordering::Release);
+        crate::context::attach(context);
         crate::alloc::forwards()
     }) {
         Ok(forwards_allocations) => AttachReply { attached: true, forwards_allocations },

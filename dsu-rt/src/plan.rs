@@ -1,12 +1,18 @@
 //! The delta between the running program and a patch: which items the patch replaces, adds,
-//! leaves alone, and which it no longer has.
+//! leaves alone, and which it no longer has; and the steps that apply it. Planning, preparing
+//! and converting touch nothing the program runs; the commit switches the plan in, through
+//! the registry's own methods, and cannot fail.
 
 use std::collections::{HashMap, HashSet};
 
 use dsu_abi::{GlobalDesc, ItemDesc};
 
+use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
-use crate::registry::{Key, Registry};
+use crate::global;
+use crate::registry::{Key, Registry, Version};
+use crate::report::{ItemRef, UpdateReport};
+use crate::tls;
 
 /// What applying a patch would do. Computed without touching anything.
 #[derive(Debug, Default)]
@@ -29,86 +35,283 @@ pub(crate) struct Plan<'m> {
     pub(crate) transformed_globals: Vec<&'m GlobalDesc>,
 }
 
-pub(crate) fn plan<'m>(
-    registry: &Registry,
-    items: &'m [ItemDesc],
-    globals: &'m [GlobalDesc],
-) -> Result<Plan<'m>, UpdateError> {
-    let mut plan = Plan::default();
-    let mut seen_globals = HashSet::with_capacity(globals.len());
-    for desc in globals {
-        let path = desc.path.as_str();
-        if !seen_globals.insert(path) {
-            return Err(UpdateError::DuplicateItem { item: path.to_owned() });
-        }
-        match registry.globals.get(path) {
-            Some(live) if live.fingerprint == desc.fingerprint => plan.shared_globals.push(desc),
-            Some(live) if desc.was_fingerprint == live.fingerprint && desc.transform.is_some() => {
-                plan.transformed_globals.push(desc);
+impl<'m> Plan<'m> {
+    /// The plan of a patch whose descriptors are `items` and `globals`, or why it is refused.
+    pub(crate) fn new(
+        registry: &Registry,
+        items: &'m [ItemDesc],
+        globals: &'m [GlobalDesc],
+    ) -> Result<Plan<'m>, UpdateError> {
+        let mut plan = Plan::default();
+        let mut seen_globals = HashSet::with_capacity(globals.len());
+        for desc in globals {
+            let path = desc.path.as_str();
+            if !seen_globals.insert(path) {
+                return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }
-            Some(live) if desc.was_fingerprint != 0 => {
-                return Err(UpdateError::TransformerForAnotherVersion {
-                    global: path.to_owned(),
-                    running: live.type_text.to_owned(),
-                    was: desc.was_text.as_str().to_owned(),
+            match registry.global(path) {
+                Some(live) if live.fingerprint == desc.fingerprint => {
+                    plan.shared_globals.push(desc)
+                }
+                Some(live)
+                    if desc.was_fingerprint == live.fingerprint && desc.transform.is_some() =>
+                {
+                    plan.transformed_globals.push(desc);
+                }
+                Some(live) if desc.was_fingerprint != 0 => {
+                    return Err(UpdateError::TransformerForAnotherVersion {
+                        global: path.to_owned(),
+                        running: live.type_text.to_owned(),
+                        was: desc.was_text.as_str().to_owned(),
+                    })
+                }
+                Some(live) => {
+                    return Err(UpdateError::GlobalTypeChanged {
+                        global: path.to_owned(),
+                        running: live.type_text.to_owned(),
+                        patch: desc.type_text.as_str().to_owned(),
+                    })
+                }
+                None => plan.added_globals.push(desc),
+            }
+        }
+        let mut seen = HashSet::with_capacity(items.len());
+        let live_paths: HashMap<&str, ()> = registry.keys().map(|k| (k.path, ())).collect();
+        for desc in items {
+            let key = Key::of(desc);
+            if registry.is_ambiguous(&key) {
+                return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
+            }
+            if !seen.insert(key) {
+                return Err(UpdateError::DuplicateItem { item: key.path.to_owned() });
+            }
+            match registry.item(&key) {
+                Some(item) => {
+                    if item.signature_text != desc.signature_text.as_str() {
+                        return Err(UpdateError::SignatureMismatch {
+                            item: key.path.to_owned(),
+                            running: item.signature_text.to_owned(),
+                            patch: desc.signature_text.as_str().to_owned(),
+                        });
+                    }
+                    if item.current().body == desc.body {
+                        plan.unchanged.push(desc);
+                    } else {
+                        plan.replaced.push(desc);
+                    }
+                }
+                None => {
+                    if live_paths.contains_key(key.path) {
+                        plan.signature_changed.push(key);
+                    }
+                    plan.added.push(desc);
+                }
+            }
+        }
+        plan.removed = registry.keys().filter(|k| !seen.contains(k)).copied().collect();
+        plan.removed.sort_by_key(|k| k.path);
+        if let Some(global) = plan.transformed_globals.first() {
+            // Code compiled against the old type must not stay live. The patch's code is compiled
+            // against the new one: switch every item to it, whether its tokens changed or not.
+            // An item the patch removes would stay live with the old type: refused.
+            if let Some(removed) = plan.removed.first() {
+                return Err(UpdateError::StaleUser {
+                    global: global.path.as_str().to_owned(),
+                    item: removed.path.to_owned(),
+                });
+            }
+            plan.replaced.append(&mut plan.unchanged);
+        }
+        Ok(plan)
+    }
+
+    /// Points the patch's cells at what they must reach from the commit on: the running code
+    /// of the items it leaves alone, the live instances of the globals it shares, and the
+    /// program's thread state. Nothing reaches the patch's code before the commit, so this
+    /// changes nothing the program runs.
+    pub(crate) fn prepare(&self, registry: &Registry) {
+        let access = tls::patch_access();
+        for desc in self.replaced.iter().chain(&self.added).chain(&self.unchanged) {
+            slot_of(desc).set_access(access);
+        }
+        for desc in &self.unchanged {
+            let item = registry.item(&Key::of(desc)).expect("planned against this registry");
+            slot_of(desc).set(item.current().code);
+        }
+        // Making an instance that nothing had used yet runs its initialiser now, as its first
+        // use would have.
+        for desc in &self.shared_globals {
+            let live = registry.global(desc.path.as_str()).expect("planned against this");
+            global_of(desc).attach((live.instance)(), live.effect);
+        }
+    }
+
+    /// The effect ids of what the commit changes: an open transaction that has called any of
+    /// them holds the commit back.
+    pub(crate) fn effects(&self, registry: &Registry) -> Vec<u32> {
+        let item = |desc: &&ItemDesc| registry.item(&Key::of(desc)).map(|item| item.effect);
+        let global = |desc: &&GlobalDesc| registry.global(desc.path.as_str()).map(|g| g.effect);
+        let items = self.replaced.iter().filter_map(item);
+        items.chain(self.transformed_globals.iter().filter_map(global)).collect()
+    }
+
+    /// The new instance of every global whose type changes, made by the patch's transformers
+    /// from the live instances, or the first transformer's panic. The old instances are only
+    /// read.
+    pub(crate) fn convert(&self, registry: &Registry) -> Result<Vec<*const ()>, UpdateError> {
+        let mut made = Vec::with_capacity(self.transformed_globals.len());
+        for desc in &self.transformed_globals {
+            let path = desc.path.as_str();
+            let live = registry.global(path).expect("planned against this registry");
+            let transform = desc.transform.expect("planned with a transformer");
+            // SAFETY: the planner checked that the live instance's type has the fingerprint of
+            // the patch's `was` type, which is what the transformer reads.
+            let new =
+                unsafe { global::convert(transform, (live.instance)()) }.map_err(|message| {
+                    UpdateError::TransformFailed { global: path.to_owned(), message }
+                })?;
+            made.push(new);
+        }
+        Ok(made)
+    }
+
+    /// Switches every cell the plan changes, `converted` being what `convert` made, and
+    /// records the version. Nothing here can fail.
+    pub(crate) fn commit(
+        &self,
+        registry: &mut Registry,
+        mut version: Version,
+        converted: &[*const ()],
+    ) {
+        for desc in &self.replaced {
+            registry.replace(&mut version, desc);
+        }
+        for desc in &self.unchanged {
+            registry.share_item(desc);
+        }
+        for desc in &self.added {
+            registry.add_item(&mut version, desc);
+        }
+        for desc in &self.shared_globals {
+            registry.share_global(desc);
+        }
+        for desc in &self.added_globals {
+            registry.add_global(&mut version, desc);
+        }
+        for (desc, &new) in self.transformed_globals.iter().zip(converted) {
+            registry.convert_global(&mut version, desc, new);
+        }
+        registry.push(version);
+    }
+
+    /// What the commit did, for the operator, with no timings yet. Built after the commit,
+    /// outside the pause.
+    pub(crate) fn report(&self, registry: &Registry) -> UpdateReport {
+        let refs = |keys: &mut dyn Iterator<Item = Key>| -> Vec<ItemRef> {
+            keys.map(|key| registry.item(&key).expect("live").item_ref(&key)).collect()
+        };
+        UpdateReport {
+            replaced: refs(&mut self.replaced.iter().map(|desc| Key::of(desc))),
+            added: refs(&mut self.added.iter().map(|desc| Key::of(desc))),
+            signature_changed: refs(&mut self.signature_changed.iter().copied()),
+            removed: refs(&mut self.removed.iter().copied()),
+            unchanged: self.unchanged.len(),
+            added_globals: self
+                .added_globals
+                .iter()
+                .map(|desc| ItemRef {
+                    path: desc.path.as_str().to_owned(),
+                    signature: desc.type_text.as_str().to_owned(),
                 })
-            }
-            Some(live) => {
-                return Err(UpdateError::GlobalTypeChanged {
-                    global: path.to_owned(),
-                    running: live.type_text.to_owned(),
-                    patch: desc.type_text.as_str().to_owned(),
-                })
-            }
-            None => plan.added_globals.push(desc),
+                .collect(),
+            ..UpdateReport::empty(registry.running().clone())
         }
     }
-    let mut seen = HashSet::with_capacity(items.len());
-    let live_paths: HashMap<&str, ()> = registry.items.keys().map(|k| (k.path, ())).collect();
-    for desc in items {
-        let key = Key::of(desc);
-        if registry.ambiguous.contains(&key) {
-            return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
-        }
-        if !seen.insert(key) {
-            return Err(UpdateError::DuplicateItem { item: key.path.to_owned() });
-        }
-        match registry.items.get(&key) {
-            Some(item) => {
-                if item.signature_text != desc.signature_text.as_str() {
-                    return Err(UpdateError::SignatureMismatch {
-                        item: key.path.to_owned(),
-                        running: item.signature_text.to_owned(),
-                        patch: desc.signature_text.as_str().to_owned(),
-                    });
-                }
-                if item.current().body == desc.body {
-                    plan.unchanged.push(desc);
-                } else {
-                    plan.replaced.push(desc);
-                }
-            }
-            None => {
-                if live_paths.contains_key(key.path) {
-                    plan.signature_changed.push(key);
-                }
-                plan.added.push(desc);
-            }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use abi_stable::std_types::RStr;
+
+    use super::*;
+    use crate::slot::Slot;
+
+    pub(crate) fn one() -> u32 {
+        1
+    }
+
+    pub(crate) fn two() -> u32 {
+        2
+    }
+
+    pub(crate) fn three() -> u32 {
+        3
+    }
+
+    pub(crate) fn desc(
+        path: &'static str,
+        body: u64,
+        code: fn() -> u32,
+        slot: &'static Slot<fn() -> u32>,
+    ) -> ItemDesc {
+        ItemDesc {
+            path: RStr::from_str(path),
+            signature_text: RStr::from_str("fn() -> u32"),
+            signature: 7,
+            body,
+            implementation: code as *const (),
+            slot: slot.as_erased(),
         }
     }
-    plan.removed = registry.items.keys().filter(|k| !seen.contains(k)).copied().collect();
-    plan.removed.sort_by_key(|k| k.path);
-    if let Some(global) = plan.transformed_globals.first() {
-        // Code compiled against the old type must not stay live. The patch's code is compiled
-        // against the new one: switch every item to it, whether its tokens changed or not.
-        // An item the patch removes would stay live with the old type: refused.
-        if let Some(removed) = plan.removed.first() {
-            return Err(UpdateError::StaleUser {
-                global: global.path.as_str().to_owned(),
-                item: removed.path.to_owned(),
-            });
-        }
-        plan.replaced.append(&mut plan.unchanged);
+
+    #[test]
+    fn plan_sorts_every_item() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        let registry = Registry::with_items(
+            None,
+            &[
+                desc("t::same", 1, one, &SLOT),
+                desc("t::changed", 1, one, &SLOT),
+                desc("t::gone", 1, one, &SLOT),
+            ],
+        );
+        let mut resigned = desc("t::same", 1, one, &SLOT);
+        resigned.signature = 8;
+        let patch = [
+            desc("t::same", 1, one, &SLOT),
+            desc("t::changed", 2, one, &SLOT),
+            desc("t::new", 1, one, &SLOT),
+            resigned,
+        ];
+        let plan = Plan::new(&registry, &patch, &[]).expect("valid");
+        let paths = |items: &[&ItemDesc]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
+        assert_eq!(paths(&plan.unchanged), ["t::same"]);
+        assert_eq!(paths(&plan.replaced), ["t::changed"]);
+        assert_eq!(paths(&plan.added), ["t::new", "t::same"]);
+        assert_eq!(plan.signature_changed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::same"]);
+        assert_eq!(plan.removed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::gone"]);
     }
-    Ok(plan)
+
+    #[test]
+    fn plan_refuses_corrupt_manifests() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
+        let twice = [desc("t::g", 1, one, &SLOT), desc("t::g", 2, one, &SLOT)];
+        assert!(matches!(
+            Plan::new(&registry, &twice, &[]),
+            Err(UpdateError::DuplicateItem { .. })
+        ));
+        let shared = [desc("t::f", 1, one, &SLOT), desc("t::f", 2, two, &SLOT)];
+        let ambiguous = Registry::with_items(None, &shared);
+        assert!(matches!(
+            Plan::new(&ambiguous, &shared, &[]),
+            Err(UpdateError::AmbiguousItem { .. })
+        ));
+        let mut lying = desc("t::f", 2, one, &SLOT);
+        lying.signature_text = RStr::from_str("fn() -> u64");
+        assert!(matches!(
+            Plan::new(&registry, &[lying], &[]),
+            Err(UpdateError::SignatureMismatch { .. })
+        ));
+    }
 }

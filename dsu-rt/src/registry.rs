@@ -1,39 +1,22 @@
-//! The one registry of the process: which updateable items exist, which slots every image
-//! has for them, and which version's code each one runs.
+//! The one registry of the process: which updateable items and globals exist, which cells
+//! every image has for them, which version's code each item runs, and the chain of versions.
 //!
 //! Only the running program's copy of the runtime keeps a registry; a patch's copy reaches it
-//! through the host context (see `patch.rs`).
+//! through the host context. The registry changes only through its own methods: a commit
+//! (`Plan::commit` in `plan.rs`) records a new version with them, and `undo_last` takes the
+//! last one back.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::SystemTime;
 
 use dsu_abi::{GlobalDesc, ItemDesc};
 use parking_lot::Mutex;
 
-use crate::global::ErasedGlobal;
+use crate::cell::{global_of, slot_of, GlobalCell, SlotCell};
 use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
-use crate::slot::ErasedSlot;
-
-/// Every updateable item of this image, registered by the macros.
-#[linkme::distributed_slice]
-pub static ITEMS: [ItemDesc];
-
-/// Every updateable global of this image, registered by the macros.
-#[linkme::distributed_slice]
-pub static GLOBALS: [GlobalDesc];
-
-/// The crate this image was built from, registered by `dsu::patch!()`.
-#[linkme::distributed_slice]
-pub static PROGRAMS: [ProgramInfo];
-
-/// Name and version of the crate that declared `dsu::patch!()`.
-#[derive(Debug)]
-pub struct ProgramInfo {
-    /// `CARGO_PKG_NAME`.
-    pub name: &'static str,
-    /// `CARGO_PKG_VERSION`.
-    pub version: &'static str,
-}
+use crate::slices::ProgramInfo;
 
 /// An item's identity: its path plus its signature fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,26 +39,26 @@ pub(crate) struct Implementation {
     pub(crate) body: u64,
 }
 
-/// A live item.
+/// A live item. Read-only outside the registry, which hands out only shared references.
 #[derive(Debug)]
 pub(crate) struct Item {
     pub(crate) signature_text: &'static str,
     /// The id transactions record calls of the item under (see `transaction.rs`).
     pub(crate) effect: u32,
-    /// The item's slot in every image that has it, program first.
-    pub(crate) slots: Vec<&'static ErasedSlot>,
+    /// The item's cell in every image that has it, program first.
+    cells: Vec<&'static SlotCell>,
     /// Its implementations, oldest first; the last one runs.
-    pub(crate) history: Vec<Implementation>,
+    history: Vec<Implementation>,
 }
 
 impl Item {
     fn new(desc: &ItemDesc, effect: u32, version: u64) -> Item {
-        let slot = slot_of(desc);
-        slot.set_effect(effect);
+        let cell = slot_of(desc);
+        cell.set_effect(effect);
         Item {
             signature_text: desc.signature_text.as_str(),
             effect,
-            slots: vec![slot],
+            cells: vec![cell],
             history: vec![Implementation { version, code: desc.implementation, body: desc.body }],
         }
     }
@@ -88,21 +71,20 @@ impl Item {
         ItemRef { path: key.path.to_owned(), signature: self.signature_text.to_owned() }
     }
 
-    pub(crate) fn switch_to(&self, code: *const ()) {
-        for slot in &self.slots {
-            slot.set(code);
+    fn switch_to(&self, code: *const ()) {
+        for cell in &self.cells {
+            cell.set(code);
         }
     }
 
-    /// Adds a patch's slot of the item, which calls through it only after the commit.
-    pub(crate) fn add_slot(&mut self, slot: &'static ErasedSlot) {
-        slot.set_effect(self.effect);
-        slot.set_access(crate::tls::patch_access());
-        self.slots.push(slot);
+    /// Adds a patch's cell of the item, which calls through it only after the commit.
+    fn add_cell(&mut self, cell: &'static SlotCell) {
+        cell.set_effect(self.effect);
+        self.cells.push(cell);
     }
 }
 
-/// A live global.
+/// A live global. Read-only outside the registry.
 #[derive(Debug)]
 pub(crate) struct GlobalEntry {
     pub(crate) type_text: &'static str,
@@ -112,9 +94,9 @@ pub(crate) struct GlobalEntry {
     /// Makes (on first use) and returns the live instance: the first image's with the global.
     pub(crate) instance: extern "C" fn() -> *const (),
     /// The global's cell in every image that has it.
-    pub(crate) cells: Vec<&'static ErasedGlobal>,
+    cells: Vec<&'static GlobalCell>,
     /// The version that declared it first.
-    pub(crate) since: u64,
+    since: u64,
 }
 
 /// One applied version.
@@ -122,7 +104,7 @@ pub(crate) struct GlobalEntry {
 pub(crate) struct Version {
     pub(crate) info: VersionInfo,
     /// Hash of the patch file (0 for the program).
-    pub(crate) file_hash: u64,
+    file_hash: u64,
     /// Items the version replaced.
     pub(crate) replaced: Vec<Key>,
     /// Items the version added.
@@ -130,7 +112,7 @@ pub(crate) struct Version {
     /// Globals whose value the version converted to a new type.
     pub(crate) transformed: Vec<Converted>,
     /// Globals the version added.
-    pub(crate) added_globals: Vec<&'static str>,
+    added_globals: Vec<&'static str>,
 }
 
 /// A global an update converted to a new type, and how to undo it.
@@ -138,33 +120,40 @@ pub(crate) struct Version {
 pub(crate) struct Converted {
     pub(crate) path: &'static str,
     /// The global's type before, and the function that reached its instance then.
-    pub(crate) before: (u64, &'static str, extern "C" fn() -> *const ()),
+    before: (u64, &'static str, extern "C" fn() -> *const ()),
     /// Makes an instance of the type before from the current one, if the patch gave one.
     pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
+}
+
+/// What `undo_last` took back: the version, and the items it had added.
+#[derive(Debug)]
+pub(crate) struct Undone {
+    pub(crate) version: Version,
+    pub(crate) removed: Vec<(Key, Item)>,
 }
 
 /// The registry.
 #[derive(Debug)]
 pub(crate) struct Registry {
-    pub(crate) program: Option<&'static ProgramInfo>,
-    pub(crate) versions: Vec<Version>,
-    pub(crate) items: HashMap<Key, Item>,
+    program: Option<&'static ProgramInfo>,
+    versions: Vec<Version>,
+    items: HashMap<Key, Item>,
     /// Keys that two items of the program share: which one a patch replaces cannot be told.
-    pub(crate) ambiguous: HashSet<Key>,
+    ambiguous: HashSet<Key>,
     /// Every live global, by path.
-    pub(crate) globals: HashMap<&'static str, GlobalEntry>,
-    /// Numbers the versions and the unique copies patches are loaded from.
-    pub(crate) next_id: u64,
-    /// The effect id of the next new item.
+    globals: HashMap<&'static str, GlobalEntry>,
+    /// The id of the next version.
+    next_id: u64,
+    /// The effect id of the next new item or global.
     next_effect: u32,
 }
 
 // SAFETY: the raw pointers in `Implementation` are code addresses of images that are never
-// unloaded; the registry only copies them into slots, so moving it between threads is sound.
+// unloaded; the registry only copies them into cells, so moving it between threads is sound.
 unsafe impl Send for Registry {}
 
 impl Registry {
-    /// The registry of this image: its own items, as version 0.
+    /// The registry of this image: its own items and globals, as version 0.
     fn new() -> Registry {
         // Miri cannot read the section bounds linkme's slices are made of; its tests build
         // registries of their own with `with_items`.
@@ -172,117 +161,221 @@ impl Registry {
         return Registry::with_items(None, &[]);
         #[cfg(not(miri))]
         {
+            use crate::slices::{GLOBALS, ITEMS, PROGRAMS};
             let mut registry = Registry::with_items(PROGRAMS.first(), &ITEMS);
             for desc in GLOBALS.iter() {
                 // Two globals of one path (declared in two function bodies) share the entry
                 // of the first, whose instance both reach.
-                let path = desc.path.as_str();
-                if !registry.globals.contains_key(path) {
-                    let effect = registry.new_effect();
-                    registry.globals.insert(
-                        path,
-                        GlobalEntry {
-                            type_text: desc.type_text.as_str(),
-                            fingerprint: desc.fingerprint,
-                            effect,
-                            instance: desc.instance,
-                            cells: Vec::new(),
-                            since: 0,
-                        },
-                    );
+                match registry.globals.get_mut(desc.path.as_str()) {
+                    Some(entry) => {
+                        global_of(desc).set_effect(entry.effect);
+                        entry.cells.push(global_of(desc));
+                    }
+                    None => registry.insert_global(desc, 0),
                 }
-                let entry = registry.globals.get_mut(path).expect("inserted above");
-                global_of(desc).set_effect(entry.effect);
-                entry.cells.push(global_of(desc));
             }
             registry
         }
     }
 
-    /// Registers a global a patch adds, as of `version`: its instance, made on first use, is
-    /// the live one.
-    pub(crate) fn add_global(&mut self, desc: &GlobalDesc, version: u64) {
-        let effect = self.new_effect();
-        let cell = global_of(desc);
-        cell.set_effect(effect);
-        self.globals.insert(
-            desc.path.as_str(),
-            GlobalEntry {
-                type_text: desc.type_text.as_str(),
-                fingerprint: desc.fingerprint,
-                effect,
-                instance: desc.instance,
-                cells: vec![cell],
-                since: version,
-            },
-        );
+    /// A registry of the program `program` whose own items are `own`, and no globals.
+    pub(crate) fn with_items(program: Option<&'static ProgramInfo>, own: &[ItemDesc]) -> Registry {
+        let label =
+            program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
+        let mut registry = Registry {
+            program,
+            versions: Vec::new(),
+            items: HashMap::with_capacity(own.len()),
+            ambiguous: HashSet::new(),
+            globals: HashMap::new(),
+            next_id: 0,
+            next_effect: 0,
+        };
+        for desc in own {
+            match registry.items.get(&Key::of(desc)) {
+                // Two items share the key: a patch cannot replace either (`AmbiguousItem`).
+                // Calls of the second still count for transactions, under the first's id.
+                Some(first) => {
+                    slot_of(desc).set_effect(first.effect);
+                    registry.ambiguous.insert(Key::of(desc));
+                }
+                None => {
+                    let item = Item::new(desc, registry.new_effect(), 0);
+                    registry.items.insert(Key::of(desc), item);
+                }
+            }
+        }
+        let version = registry.new_version(label, PathBuf::new(), 0);
+        registry.push(version);
+        registry
     }
 
-    /// A new effect id.
-    pub(crate) fn new_effect(&mut self) -> u32 {
+    fn new_effect(&mut self) -> u32 {
         let effect = self.next_effect;
         self.next_effect = self.next_effect.wrapping_add(1);
         effect
     }
 
-    pub(crate) fn with_items(program: Option<&'static ProgramInfo>, own: &[ItemDesc]) -> Registry {
-        let label =
-            program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
-        let mut items: HashMap<Key, Item> = HashMap::with_capacity(own.len());
-        let mut ambiguous = HashSet::new();
-        let mut next_effect = 0;
-        for desc in own {
-            match items.get(&Key::of(desc)) {
-                // Two items share the key: a patch cannot replace either (`AmbiguousItem`).
-                // Calls of the second still count for transactions, under the first's id.
-                Some(first) => {
-                    slot_of(desc).set_effect(first.effect);
-                    ambiguous.insert(Key::of(desc));
-                }
-                None => {
-                    let item = Item::new(desc, next_effect, 0);
-                    next_effect += 1;
-                    items.insert(Key::of(desc), item);
-                }
-            }
-        }
-        Registry {
-            program,
-            versions: vec![Version {
-                info: VersionInfo {
-                    id: 0,
-                    label,
-                    path: Default::default(),
-                    applied_at: std::time::SystemTime::now(),
-                },
-                file_hash: 0,
-                replaced: Vec::new(),
-                added: Vec::new(),
-                transformed: Vec::new(),
-                added_globals: Vec::new(),
-            }],
-            items,
-            ambiguous,
-            globals: HashMap::new(),
-            next_id: 1,
-            next_effect,
-        }
+    fn insert_global(&mut self, desc: &GlobalDesc, version: u64) {
+        let effect = self.new_effect();
+        let cell = global_of(desc);
+        cell.set_effect(effect);
+        let entry = GlobalEntry {
+            type_text: desc.type_text.as_str(),
+            fingerprint: desc.fingerprint,
+            effect,
+            instance: desc.instance,
+            cells: vec![cell],
+            since: version,
+        };
+        self.globals.insert(desc.path.as_str(), entry);
     }
 
-    /// Registers an item a patch adds, as of `version`.
-    pub(crate) fn add(&mut self, desc: &ItemDesc, version: u64) -> Key {
-        slot_of(desc).set_access(crate::tls::patch_access());
-        let effect = self.new_effect();
-        let item = Item::new(desc, effect, version);
-        self.items.insert(Key::of(desc), item);
-        Key::of(desc)
+    pub(crate) fn program(&self) -> Option<&'static ProgramInfo> {
+        self.program
+    }
+
+    pub(crate) fn item(&self, key: &Key) -> Option<&Item> {
+        self.items.get(key)
+    }
+
+    /// Every live item's key.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.items.keys()
+    }
+
+    pub(crate) fn is_ambiguous(&self, key: &Key) -> bool {
+        self.ambiguous.contains(key)
+    }
+
+    pub(crate) fn global(&self, path: &str) -> Option<&GlobalEntry> {
+        self.globals.get(path)
+    }
+
+    /// The version whose patch file hashes to `file_hash`, if one in the chain does.
+    pub(crate) fn applied(&self, file_hash: u64) -> Option<&VersionInfo> {
+        self.versions.iter().find(|v| v.file_hash == file_hash).map(|v| &v.info)
     }
 
     pub(crate) fn running(&self) -> &VersionInfo {
         &self.versions.last().expect("the program itself is always in the chain").info
     }
 
-    pub(crate) fn status(&self) -> Status {
+    /// The last update, if there was one since the program started.
+    pub(crate) fn last_update(&self) -> Option<&Version> {
+        self.versions.last().filter(|_| self.versions.len() >= 2)
+    }
+
+    /// The next version, to be recorded by the commit: nothing changes until then.
+    pub(crate) fn new_version(&self, label: String, path: PathBuf, file_hash: u64) -> Version {
+        Version {
+            info: VersionInfo { id: self.next_id, label, path, applied_at: SystemTime::now() },
+            file_hash,
+            replaced: Vec::new(),
+            added: Vec::new(),
+            transformed: Vec::new(),
+            added_globals: Vec::new(),
+        }
+    }
+
+    /// Switches every cell of the item `desc` replaces to `desc`'s code, the patch's cell
+    /// included.
+    pub(crate) fn replace(&mut self, version: &mut Version, desc: &ItemDesc) {
+        let key = Key::of(desc);
+        let item = self.items.get_mut(&key).expect("planned against this registry");
+        item.add_cell(slot_of(desc));
+        let implementation =
+            Implementation { version: version.info.id, code: desc.implementation, body: desc.body };
+        item.history.push(implementation);
+        item.switch_to(desc.implementation);
+        version.replaced.push(key);
+    }
+
+    /// Registers a patch's cell of an item it leaves alone (which points at the running code).
+    pub(crate) fn share_item(&mut self, desc: &ItemDesc) {
+        let item = self.items.get_mut(&Key::of(desc)).expect("planned against this registry");
+        item.add_cell(slot_of(desc));
+    }
+
+    /// Registers an item a patch adds, which later patches can replace.
+    pub(crate) fn add_item(&mut self, version: &mut Version, desc: &ItemDesc) {
+        let item = Item::new(desc, self.new_effect(), version.info.id);
+        self.items.insert(Key::of(desc), item);
+        version.added.push(Key::of(desc));
+    }
+
+    /// Registers a patch's cell of a global it shares (which points at the live instance).
+    pub(crate) fn share_global(&mut self, desc: &GlobalDesc) {
+        let live = self.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        live.cells.push(global_of(desc));
+    }
+
+    /// Registers a global a patch adds: its instance, made on first use, is the live one.
+    pub(crate) fn add_global(&mut self, version: &mut Version, desc: &GlobalDesc) {
+        self.insert_global(desc, version.info.id);
+        version.added_globals.push(desc.path.as_str());
+    }
+
+    /// Switches every cell of the global `desc` converts to `new`, an instance of `desc`'s
+    /// type made from the live one, the patch's cell included.
+    pub(crate) fn convert_global(
+        &mut self,
+        version: &mut Version,
+        desc: &GlobalDesc,
+        new: *const (),
+    ) {
+        let live = self.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        version.transformed.push(Converted {
+            path: desc.path.as_str(),
+            before: (live.fingerprint, live.type_text, live.instance),
+            reverse: desc.reverse,
+        });
+        for cell in &live.cells {
+            cell.set_live(new);
+        }
+        global_of(desc).attach(new, live.effect);
+        live.cells.push(global_of(desc));
+        live.fingerprint = desc.fingerprint;
+        live.type_text = desc.type_text.as_str();
+        live.instance = desc.instance;
+    }
+
+    /// Records `version`, made by `new_version` and switched in by the calls above, as the
+    /// running one.
+    pub(crate) fn push(&mut self, version: Version) {
+        assert_eq!(version.info.id, self.next_id, "versions are recorded in the order made");
+        self.next_id += 1;
+        self.versions.push(version);
+    }
+
+    /// Undoes the last update: each global it converted back to `restored` (an instance of
+    /// its type before, made by its reverse transformer, in the order of
+    /// `Version::transformed`), each item it replaced back to its previous code in every
+    /// cell, and what it added unregistered. Updates are undone last first, so nothing later
+    /// refers to what this version added.
+    pub(crate) fn undo_last(&mut self, restored: &[*const ()]) -> Undone {
+        assert!(self.last_update().is_some(), "the program itself is never undone");
+        let version = self.versions.pop().expect("checked above");
+        for (converted, &old) in version.transformed.iter().zip(restored) {
+            let live = self.globals.get_mut(converted.path).expect("a converted global stays");
+            for cell in &live.cells {
+                cell.set_live(old);
+            }
+            (live.fingerprint, live.type_text, live.instance) = converted.before;
+        }
+        for key in &version.replaced {
+            let item = self.items.get_mut(key).expect("a replaced item stays live");
+            item.history.pop();
+            item.switch_to(item.current().code);
+        }
+        let removed = version.added.iter().filter_map(|key| self.items.remove_entry(key)).collect();
+        for path in &version.added_globals {
+            self.globals.remove(path);
+        }
+        Undone { version, removed }
+    }
+
+    fn status(&self) -> Status {
         let mut items: Vec<ItemStatus> = self
             .items
             .iter()
@@ -308,25 +401,12 @@ impl Registry {
         globals.sort_by(|a, b| a.global.path.cmp(&b.global.path));
         Status { versions: self.versions.iter().map(|v| v.info.clone()).collect(), items, globals }
     }
-}
 
-/// The slot an item descriptor points at.
-pub(crate) fn slot_of(desc: &ItemDesc) -> &'static ErasedSlot {
-    // SAFETY: `desc.slot` is the address of a `static Slot<F>` generated next to the item by
-    // `#[updateable]`, in an image that is never unloaded. `Slot` is `repr(C)` and starts with
-    // the fields of `ErasedSlot` (`AtomicPtr<()>`, `AtomicU32`), also `repr(C)`. A patch's
-    // descriptors are read only after abi_stable checked the manifest's layout and the build
-    // fingerprint showed the same runtime layout.
-    unsafe { &*desc.slot.cast::<ErasedSlot>() }
-}
-
-/// The cell a global descriptor points at.
-pub(crate) fn global_of(desc: &GlobalDesc) -> &'static ErasedGlobal {
-    // SAFETY: `desc.global` is the address of a `static Global<T>` generated by
-    // `#[updateable]`, in an image that is never unloaded; `Global` is `repr(C)` and starts
-    // with the fields of `ErasedGlobal`, also `repr(C)`. A patch's descriptors are read only
-    // after its manifest and build were checked.
-    unsafe { &*desc.global.cast::<ErasedGlobal>() }
+    /// Publishes the registry's status for `status_now` while an update holds the registry.
+    /// Called when the registry is made and after every commit and rollback.
+    pub(crate) fn publish_status(&self) {
+        *LAST_STATUS.lock() = Some(self.status());
+    }
 }
 
 /// The process's registry, built from the program's own items on first use.
@@ -334,20 +414,28 @@ pub(crate) fn registry() -> &'static Mutex<Registry> {
     static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let registry = Registry::new();
-        publish_status(&registry);
+        registry.publish_status();
         Mutex::new(registry)
     })
 }
 
-/// The status as of the registry's last change, for `status` while an update holds the
-/// registry: published when the registry is made and after every commit and rollback.
-static LAST_STATUS: Mutex<Option<Status>> = Mutex::new(None);
-
-pub(crate) fn publish_status(registry: &Registry) {
-    *LAST_STATUS.lock() = Some(registry.status());
+/// Gives every item and global of the program its effect id, once. Until then every cell
+/// holds id 0, and a transaction would record every call under it: so every transaction
+/// record is taken after this (`transaction::take_record_here`), and an update, which makes
+/// the registry, can tell which items each open transaction has called.
+pub(crate) fn give_effect_ids() {
+    let _ = registry();
 }
 
 /// The status as of the registry's last change.
-pub(crate) fn last_status() -> Status {
+static LAST_STATUS: Mutex<Option<Status>> = Mutex::new(None);
+
+/// What the program runs now. It never waits for an update: while one holds the registry,
+/// perhaps until its timeout while it waits for transactions (the very one asking, a server's
+/// INFO command), what runs is still what ran at the last commit.
+pub(crate) fn status_now() -> Status {
+    if let Some(registry) = registry().try_lock() {
+        return registry.status();
+    }
     LAST_STATUS.lock().clone().expect("published when the registry was made")
 }

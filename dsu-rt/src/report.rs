@@ -73,6 +73,26 @@ pub struct UpdateReport {
     pub waited_for: Vec<String>,
 }
 
+impl UpdateReport {
+    /// A report of `version` that changed nothing and took no time, for a switch to fill in.
+    pub(crate) fn empty(version: VersionInfo) -> UpdateReport {
+        UpdateReport {
+            version,
+            replaced: Vec::new(),
+            added: Vec::new(),
+            signature_changed: Vec::new(),
+            removed: Vec::new(),
+            unchanged: 0,
+            added_globals: Vec::new(),
+            pause: Duration::ZERO,
+            held: Duration::ZERO,
+            total: Duration::ZERO,
+            waited: Duration::ZERO,
+            waited_for: Vec::new(),
+        }
+    }
+}
+
 impl fmt::Display for UpdateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

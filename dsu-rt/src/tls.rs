@@ -13,9 +13,10 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::OnceLock;
 
-use dsu_abi::HostContext;
+use dsu_abi::{op, HostContext};
 
-use crate::transaction::Record;
+use crate::context::{self, Op};
+use crate::record::Record;
 
 /// A thread's transaction state in the program.
 pub(crate) struct Local {
@@ -80,21 +81,23 @@ fn foreign(access: isize) -> *const Local {
 #[cold]
 #[inline(never)]
 fn by_host() -> *const Local {
-    by_context(crate::patch::host().expect("a patch reaches the program's thread state"))
+    by_context(context::host().expect("a patch reaches the program's thread state"))
+}
+
+/// The calling thread's `Local` in the program, asked through the host context: the
+/// program answers with its `native()`.
+pub(crate) struct ThreadState;
+
+// SAFETY: `LOCAL` is this operation's alone, and `host.rs` serves it with `serve::<ThreadState>`.
+unsafe impl Op for ThreadState {
+    const ID: u32 = op::LOCAL;
+    type Input = ();
+    type Output = *const Local;
 }
 
 /// The calling thread's `Local` in the program that made `context`.
 fn by_context(context: &HostContext) -> *const Local {
-    let mut local: *const Local = std::ptr::null();
-    // SAFETY: LOCAL writes a `*const Local` (see `host::call`).
-    unsafe {
-        (context.call)(
-            dsu_abi::op::LOCAL,
-            std::ptr::null(),
-            (&mut local as *mut *const Local).cast(),
-        )
-    };
-    local
+    context::call::<ThreadState>(context, &()).expect("the program answers with its thread state")
 }
 
 /// The thread pointer: on x86-64 Linux, the TCB's pointer to itself at `fs:0`.

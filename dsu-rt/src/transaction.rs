@@ -17,61 +17,13 @@
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use parking_lot::Mutex;
+use dsu_abi::op;
 
-use crate::gate::{self, Gate};
-use crate::protocol::{Effects, Footprint};
+use crate::context::{self, Op};
+use crate::record::{self, Record};
 use crate::tls::{self, Local};
-
-/// The state of one transaction, on a record that is reused for the next one.
-///
-/// Only the thread running the transaction writes it; the updater reads the footprint and
-/// the origin. Two cache lines of its own, so that no other thread's writes share them.
-#[repr(C, align(128))]
-pub(crate) struct Record {
-    /// Whether the transaction is open, and the items it has called.
-    footprint: Footprint,
-    /// Where the transaction began.
-    origin: AtomicPtr<Location<'static>>,
-    /// The program's gate.
-    gate: &'static Gate,
-}
-
-impl Record {
-    fn new() -> Record {
-        Record {
-            footprint: Footprint::new(),
-            origin: AtomicPtr::new(ptr::null_mut()),
-            gate: gate::gate(),
-        }
-    }
-
-    pub(crate) fn footprint(&self) -> &Footprint {
-        &self.footprint
-    }
-
-    /// Opens a transaction on the record, with no effects yet.
-    #[inline(always)]
-    fn begin(&self, origin: &'static Location<'static>) {
-        // Relaxed: read by the updater for its report only. A thread enters the same
-        // transactions again and again: a store only when it changes saves one.
-        let origin = ptr::from_ref(origin).cast_mut();
-        if self.origin.load(Ordering::Relaxed) != origin {
-            self.origin.store(origin, Ordering::Relaxed);
-        }
-        self.footprint.begin();
-    }
-
-    /// Notes a call of the item with effect id `id`, before the call reads the item's slot.
-    #[inline(always)]
-    fn note(&self, id: u32) {
-        if self.footprint.note(id, &self.gate.pending) {
-            (self.gate.held)(self, id);
-        }
-    }
-}
 
 /// Notes that the calling thread calls the item whose effect id is `effect`, if it runs in a
 /// transaction. Called by every updateable call before it reads its slot; `access` is how the
@@ -252,74 +204,56 @@ impl Drop for Transaction {
 
 impl std::fmt::Debug for Transaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("origin", &origin(self.record)).finish()
+        f.debug_struct("Transaction").field("origin", &self.record.origin()).finish()
     }
 }
 
-fn origin(record: &Record) -> String {
-    // SAFETY: `origin` is null or a `&'static Location`.
-    match unsafe { record.origin.load(Ordering::Relaxed).as_ref() } {
-        Some(location) => format!("transaction begun at {location}"),
-        None => "transaction".to_owned(),
-    }
-}
-
-/// Every record the program has made, and those free for a new movable transaction. Records
-/// are never freed: the updater and patch code may hold them.
-struct Records {
-    all: Vec<&'static Record>,
-    free: Vec<&'static Record>,
-}
-
-static RECORDS: Mutex<Records> = Mutex::new(Records { all: Vec::new(), free: Vec::new() });
-
-/// A record for a new transaction: a free one, or a new one. In a patch, the program's.
+/// A record for a new transaction: in a patch, one of the program's.
 fn take_record() -> &'static Record {
-    if let Some(context) = crate::patch::host() {
-        let mut record: *const Record = ptr::null();
-        // SAFETY: TAKE_RECORD writes a `*const Record` (see `host::call`).
-        unsafe {
-            (context.call)(
-                dsu_abi::op::TAKE_RECORD,
-                ptr::null(),
-                (&mut record as *mut *const Record).cast(),
-            )
-        };
-        // SAFETY: the program's records are never freed.
-        return unsafe { record.as_ref() }.expect("the program makes transaction records");
+    match context::host() {
+        Some(context) => context::call::<TakeRecord>(context, &())
+            .expect("the program makes transaction records"),
+        None => take_record_here(),
     }
-    take_record_here()
 }
 
+/// A record of the program's for a new transaction, once the program's items and globals have
+/// their effect ids.
 pub(crate) fn take_record_here() -> &'static Record {
-    // Items get their effect ids when the registry is made: before any transaction runs.
-    let _ = crate::registry::registry();
-    let mut records = RECORDS.lock();
-    if let Some(record) = records.free.pop() {
-        return record;
-    }
-    let record: &'static Record = Box::leak(Box::new(Record::new()));
-    records.all.push(record);
-    record
+    crate::registry::give_effect_ids();
+    record::take()
 }
 
+/// Gives a record back: in a patch, to the program.
 fn free_record(record: &'static Record) {
-    if let Some(context) = crate::patch::host() {
-        // SAFETY: FREE_RECORD reads a `&'static Record` (see `host::call`).
-        unsafe {
-            (context.call)(
-                dsu_abi::op::FREE_RECORD,
-                (&record as *const &Record).cast(),
-                ptr::null_mut(),
-            )
-        };
-        return;
+    match context::host() {
+        Some(context) => {
+            let _ = context::call::<FreeRecord>(context, &record);
+        }
+        None => record::free(record),
     }
-    free_record_here(record);
 }
 
-pub(crate) fn free_record_here(record: &'static Record) {
-    RECORDS.lock().free.push(record);
+/// A record of the program's for a patch's new transaction (`take_record_here`).
+pub(crate) struct TakeRecord;
+
+// SAFETY: `TAKE_RECORD` is this operation's alone, and `host.rs` serves it with
+// `serve::<TakeRecord>`.
+unsafe impl Op for TakeRecord {
+    const ID: u32 = op::TAKE_RECORD;
+    type Input = ();
+    type Output = &'static Record;
+}
+
+/// Gives a record a patch's transaction took back to the program (`record::free`).
+pub(crate) struct FreeRecord;
+
+// SAFETY: `FREE_RECORD` is this operation's alone, and `host.rs` serves it with
+// `serve::<FreeRecord>`.
+unsafe impl Op for FreeRecord {
+    const ID: u32 = op::FREE_RECORD;
+    type Input = &'static Record;
+    type Output = ();
 }
 
 /// The calling thread's own record, made on its first transaction.
@@ -365,21 +299,11 @@ fn release_at_exit() {
     let _ = RELEASE.try_with(|_| {});
 }
 
-/// Where the open transactions that have called any of `changed` began.
-pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
-    let records = RECORDS.lock();
-    records
-        .all
-        .iter()
-        .filter(|record| record.footprint.conflicts_with(changed))
-        .map(|record| origin(record))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{effects_of, WORDS};
+    use crate::protocol::{effects_of, Effects, WORDS};
+    use crate::record::open_conflicting;
 
     use super::note_call as note;
 

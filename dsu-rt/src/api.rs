@@ -1,0 +1,67 @@
+//! `update`, `rollback` and `status`: the runtime's public entry points. In the program they
+//! run here; in a patch they act on the running program, through the host context.
+
+use std::path::Path;
+
+use crate::context;
+use crate::error::UpdateError;
+use crate::host::{self, Rollback, StatusOp, Update};
+use crate::registry;
+use crate::report::{Status, UpdateReport};
+use crate::update::{self, UpdateOptions};
+
+/// Loads the patch at `path` and switches the program to it.
+///
+/// Returns what changed and how long the switch took, or why the patch was refused; then
+/// nothing in the program changed. Updates from several threads run one after another; calls
+/// go on running on every thread meanwhile, each in exactly one version's code.
+///
+/// The switch happens when no open transaction has called an item the update changes; the
+/// update waits for such transactions for up to a second (see [`update_with`]). Called inside
+/// a transaction it is refused: it could wait for itself.
+///
+/// Called from a patch's code, it acts on the running program (the one registry).
+pub fn update(path: impl AsRef<Path>) -> Result<UpdateReport, UpdateError> {
+    update_with(path, &UpdateOptions::default())
+}
+
+/// [`update`], waiting for conflicting transactions as `options` says.
+pub fn update_with(
+    path: impl AsRef<Path>,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
+    let path = path.as_ref();
+    match context::host() {
+        Some(context) => context::call::<Update>(context, &(path.to_owned(), options.clone()))
+            .expect("the running program's updater panicked"),
+        None => update::update_here(path, options, host::context()),
+    }
+}
+
+/// Returns to the version before the last update, the same way an update commits.
+pub fn rollback() -> Result<UpdateReport, UpdateError> {
+    rollback_with(&UpdateOptions::default())
+}
+
+/// [`rollback`], waiting for conflicting transactions as `options` says.
+pub fn rollback_with(options: &UpdateOptions) -> Result<UpdateReport, UpdateError> {
+    match context::host() {
+        Some(context) => context::call::<Rollback>(context, options)
+            .expect("the running program's updater panicked"),
+        None => update::rollback_here(options),
+    }
+}
+
+/// What the program runs now: the version chain, and each item with the version its code
+/// comes from.
+///
+/// It never waits for an update: while one is under way, it answers what runs until that
+/// update commits. So a transaction may report the status (a server's `INFO` command) even
+/// when the update is waiting for that very transaction.
+pub fn status() -> Status {
+    match context::host() {
+        Some(context) => context::call::<StatusOp>(context, &())
+            .expect("the running program's registry panicked"),
+        None => registry::status_now(),
+    }
+}

@@ -1,0 +1,123 @@
+//! The cells the runtime stores into: in every image, one per updateable item (inside its
+//! `Slot`) and one per updateable global (inside its `Global`).
+//!
+//! The typed wrappers, `Slot<F>` in `slot.rs` and `Global<T>` in `global.rs`, hold a cell as a
+//! field and hand its address to their descriptor (`ItemDesc::slot`, `GlobalDesc::global`), so
+//! the runtime reaches a cell of any image without knowing `F` or `T`, and no claim about where
+//! a field lies inside a wrapper is needed.
+
+use std::fmt;
+use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
+
+use dsu_abi::{GlobalDesc, ItemDesc};
+
+/// An item's cell in one image: the code every call of the item through this image runs.
+#[repr(C)]
+pub(crate) struct SlotCell {
+    /// The implementation to call: this image's own at first, another image's after an update.
+    pub(crate) code: AtomicPtr<()>,
+    /// The item's effect id, which transactions record (see `transaction.rs`): the same in
+    /// every image, given by the registry before any transaction runs.
+    pub(crate) effect: AtomicU32,
+    /// How this image reaches the program's thread state (`tls::local_by`): 0 in the program,
+    /// given to a patch's cells before its commit. Kept here, next to `code`, so that a call
+    /// finds it on the line it reads anyway.
+    pub(crate) access: AtomicIsize,
+}
+
+impl SlotCell {
+    pub(crate) const fn new(code: *const ()) -> SlotCell {
+        SlotCell {
+            code: AtomicPtr::new(code.cast_mut()),
+            effect: AtomicU32::new(0),
+            access: AtomicIsize::new(0),
+        }
+    }
+
+    /// Switches the cell to another implementation of the same item.
+    pub(crate) fn set(&self, implementation: *const ()) {
+        // Release: pairs with the Acquire of every call (`Slot::foreign`): a thread that calls
+        // a patch's code sees everything the updater wrote before the commit (the patch's
+        // attached context, the other cells of the patch image).
+        self.code.store(implementation.cast_mut(), Ordering::Release);
+    }
+
+    /// Tells a patch's cell how to reach the program's thread state. Done before the commit,
+    /// before any code calls through it.
+    pub(crate) fn set_access(&self, access: isize) {
+        self.access.store(access, Ordering::Relaxed);
+    }
+
+    /// Gives the cell its item's effect id. Done before any transaction can call through it:
+    /// for the program's cells when the registry is made, for a patch's before its commit.
+    pub(crate) fn set_effect(&self, id: u32) {
+        self.effect.store(id, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for SlotCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Slot").field(&self.code.load(Ordering::Relaxed)).finish()
+    }
+}
+
+/// A global's cell in one image: where that image's code finds the live instance.
+#[repr(C)]
+pub(crate) struct GlobalCell {
+    /// The live instance: null until this image's is made or the runtime points the cell at
+    /// another image's.
+    pub(crate) live: AtomicPtr<()>,
+    /// The global's effect id, as a slot's.
+    pub(crate) effect: AtomicU32,
+}
+
+impl GlobalCell {
+    pub(crate) const fn new() -> GlobalCell {
+        GlobalCell { live: AtomicPtr::new(std::ptr::null_mut()), effect: AtomicU32::new(0) }
+    }
+
+    /// Points the cell at the live instance, and gives it the global's effect id. Done before
+    /// any code of the image reaches the global.
+    pub(crate) fn attach(&self, live: *const (), effect: u32) {
+        self.set_effect(effect);
+        self.set_live(live);
+    }
+
+    /// Points the cell at a new live instance, of the global's new type. Code that accesses it
+    /// with the old type panics at the fingerprint check.
+    pub(crate) fn set_live(&self, live: *const ()) {
+        // Release: pairs with the Acquire in `Global::live_instance`.
+        self.live.store(live.cast_mut(), Ordering::Release);
+    }
+
+    /// Gives a global its effect id: the program's own, or a new one a patch adds, whose own
+    /// instance, made on first use, is the live one.
+    pub(crate) fn set_effect(&self, effect: u32) {
+        self.effect.store(effect, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for GlobalCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Global").field(&self.live.load(Ordering::Relaxed)).finish()
+    }
+}
+
+/// The cell an item descriptor points at.
+pub(crate) fn slot_of(desc: &ItemDesc) -> &'static SlotCell {
+    // SAFETY: `desc.slot` is the address of the `SlotCell` field of a `static Slot<F>`
+    // generated next to the item by `#[updateable]` (`Slot::as_erased`), in an image that is
+    // never unloaded. A patch's descriptors are read only after abi_stable checked the
+    // manifest's layout and the build fingerprint showed the same compiler, flags and runtime
+    // (so the same `SlotCell`).
+    unsafe { &*desc.slot.cast::<SlotCell>() }
+}
+
+/// The cell a global descriptor points at.
+pub(crate) fn global_of(desc: &GlobalDesc) -> &'static GlobalCell {
+    // SAFETY: `desc.global` is the address of the `GlobalCell` field of a `static Global<T>`
+    // generated by `#[updateable]` (`Global::as_erased`), in an image that is never unloaded;
+    // a patch's descriptors are read only after its manifest and build were checked, as for
+    // `slot_of`.
+    unsafe { &*desc.global.cast::<GlobalCell>() }
+}

@@ -1,0 +1,26 @@
+//! The lists an image's linker builds: every updateable item and global of the image, and the
+//! crate it was built from. Each image, the program and every patch, has its own lists; a
+//! patch's manifest carries its lists to the program (see `patch.rs`).
+
+use dsu_abi::{GlobalDesc, ItemDesc};
+
+/// Every updateable item of this image, registered by the macros.
+#[linkme::distributed_slice]
+pub static ITEMS: [ItemDesc];
+
+/// Every updateable global of this image, registered by the macros.
+#[linkme::distributed_slice]
+pub static GLOBALS: [GlobalDesc];
+
+/// The crate this image was built from, registered by `dsu::patch!()`.
+#[linkme::distributed_slice]
+pub static PROGRAMS: [ProgramInfo];
+
+/// Name and version of the crate that declared `dsu::patch!()`.
+#[derive(Debug)]
+pub struct ProgramInfo {
+    /// `CARGO_PKG_NAME`.
+    pub name: &'static str,
+    /// `CARGO_PKG_VERSION`.
+    pub version: &'static str,
+}
