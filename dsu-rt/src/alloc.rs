@@ -22,11 +22,20 @@ static SHARED_WRAPS_SYSTEM: AtomicBool = AtomicBool::new(false);
 
 /// A global allocator that a patch shares with the running program.
 ///
-/// Declare it in the library crate, wrapping the allocator the program wants:
+/// Declare it in the library crate, wrapping the allocator the program wants (here `System`,
+/// for any `GlobalAlloc`):
 ///
-/// ```ignore
+/// ```
+/// use std::alloc::System;
+///
 /// #[global_allocator]
-/// static ALLOCATOR: dsu::SharedAllocator<MyAllocator> = dsu::SharedAllocator::new(MyAllocator);
+/// static ALLOCATOR: dsu::SharedAllocator<System> = dsu::SharedAllocator::new(System);
+///
+/// fn main() {
+///     // In the running program every allocation goes to the allocator it wraps.
+///     let words: Vec<String> = "one heap for every image".split(' ').map(String::from).collect();
+///     assert_eq!(words.len(), 5);
+/// }
 /// ```
 ///
 /// In the running program it is `A`. In a patch it forwards every call to the program's

@@ -21,11 +21,31 @@ use crate::update::{self, UpdateOptions};
 /// a transaction it is refused: it could wait for itself.
 ///
 /// Called from a patch's code, it acts on the running program (the one registry).
+///
+/// ```
+/// // From an admin endpoint: here the patch is not there, and nothing changes.
+/// match dsu::update("/srv/patches/v2.so") {
+///     Ok(report) => println!("{report}"),
+///     Err(error) => {
+///         assert_eq!(error.kind(), "unreadable");
+///         eprintln!("refused, nothing changed: {error}");
+///     }
+/// }
+/// assert_eq!(dsu::status().versions.len(), 1, "the program as it started");
+/// ```
 pub fn update(path: impl AsRef<Path>) -> Result<UpdateReport, UpdateError> {
     update_with(path, &UpdateOptions::default())
 }
 
 /// [`update`], waiting for conflicting transactions as `options` says.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let options = dsu::UpdateOptions::default().timeout(Duration::from_millis(200));
+/// let refused = dsu::update_with("/srv/patches/v2.so", &options);
+/// assert!(matches!(refused, Err(dsu::UpdateError::Unreadable { .. })));
+/// ```
 pub fn update_with(
     path: impl AsRef<Path>,
     options: &UpdateOptions,
@@ -39,6 +59,11 @@ pub fn update_with(
 }
 
 /// Returns to the version before the last update, the same way an update commits.
+///
+/// ```
+/// // The program as it started has nothing to go back to.
+/// assert!(matches!(dsu::rollback(), Err(dsu::UpdateError::NothingToRollBack)));
+/// ```
 pub fn rollback() -> Result<UpdateReport, UpdateError> {
     rollback_with(&UpdateOptions::default())
 }
@@ -58,6 +83,18 @@ pub fn rollback_with(options: &UpdateOptions) -> Result<UpdateReport, UpdateErro
 /// It never waits for an update: while one is under way, it answers what runs until that
 /// update commits. So a transaction may report the status (a server's `INFO` command) even
 /// when the update is waiting for that very transaction.
+///
+/// ```
+/// #[dsu::updateable]
+/// fn greet(name: &str) -> String {
+///     format!("hello, {name}")
+/// }
+///
+/// let status = dsu::status();
+/// let greet = status.items.iter().find(|i| i.item.path.ends_with("::greet")).unwrap();
+/// assert_eq!(greet.version, 0, "the program's own code runs");
+/// println!("{status}");
+/// ```
 pub fn status() -> Status {
     match context::host() {
         Some(context) => context::call::<StatusOp>(context, &())

@@ -52,6 +52,22 @@ unsafe fn fingerprint_of(instance: *const ()) -> u64 {
 ///
 /// Reach the value with [`with`](Global::with). For state that changes, `T` holds its own
 /// synchronisation (a `Mutex`, atomics): every thread shares the one instance.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[dsu::updateable]
+/// static SESSIONS: Mutex<HashMap<String, u32>> = Mutex::new(HashMap::new());
+///
+/// SESSIONS.with(|sessions| sessions.lock().unwrap().insert("ada".to_owned(), 1));
+/// let open = SESSIONS.with(|sessions| sessions.lock().unwrap().len());
+/// assert_eq!(open, 1);
+/// ```
+///
+/// Like every type of dsu, its page lists blanket implementations of abi_stable's traits
+/// (`SelfOps` and others): rustdoc shows them because dsu depends on abi_stable, and cannot
+/// hide a blanket impl. They are no part of dsu's API.
 pub struct Global<T: 'static> {
     /// What the runtime stores into: the live instance and the global's effect id.
     cell: GlobalCell,

@@ -54,8 +54,16 @@ pub const fn header(constructor: extern "C" fn() -> RootModuleResult) -> LibHead
 /// Makes the crate a dsu program and its cdylib a patch: exports the manifest and records
 /// the crate's name and version. Write it once, at the root of the library crate.
 ///
-/// ```ignore
+/// It names the running program in the version chain, and lets an update check that a patch
+/// is a build of the same crate:
+///
+/// ```
 /// dsu::patch!();
+///
+/// fn main() {
+///     let program = &dsu::status().versions[0];
+///     assert_eq!(program.label, concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION")));
+/// }
 /// ```
 #[macro_export]
 macro_rules! patch {

@@ -119,11 +119,24 @@ impl Drop for Entered {
 /// Runs `body` as a transaction: it appears to run entirely in one version of the program.
 /// For code that is not a function of its own; a function is marked `#[dsu::transaction]`.
 ///
-/// ```ignore
+/// ```
+/// #[dsu::updateable]
+/// fn parse(line: &str) -> Vec<String> {
+///     line.split_whitespace().map(str::to_owned).collect()
+/// }
+///
+/// #[dsu::updateable]
+/// fn respond(request: &[String]) -> String {
+///     format!("{} words", request.len())
+/// }
+///
+/// let line = "GET /index.html";
+/// // `parse` and `respond` run in one version, even if an update lands meanwhile.
 /// let reply = dsu::transaction(|| {
-///     let request = parse(&line);
+///     let request = parse(line);
 ///     respond(&request)
 /// });
+/// assert_eq!(reply, "2 words");
 /// ```
 #[track_caller]
 #[inline]
@@ -137,14 +150,32 @@ pub fn transaction<R>(body: impl FnOnce() -> R) -> R {
 /// its pieces too, every piece runs in the version the transaction began in, or every piece
 /// in the next one.
 ///
-/// ```ignore
-/// let mut transaction = dsu::Transaction::begin();
-/// let request = transaction.run(|| read_request(&mut stream));
-/// queue.send((transaction, request)); // answered on a worker thread:
+/// ```
+/// use std::sync::mpsc;
 ///
-/// let (mut transaction, request) = queue.recv()?;
-/// transaction.run(|| answer(request));
-/// drop(transaction);
+/// #[dsu::updateable]
+/// fn read_request(input: &str) -> String {
+///     input.trim().to_owned()
+/// }
+///
+/// #[dsu::updateable]
+/// fn answer(request: &str) -> String {
+///     format!("answered {request}")
+/// }
+///
+/// let (queue, work) = mpsc::channel::<(dsu::Transaction, String)>();
+/// let worker = std::thread::spawn(move || {
+///     // Answered on a worker thread, in the version the request was read in.
+///     let (mut transaction, request) = work.recv().unwrap();
+///     let reply = transaction.run(|| answer(&request));
+///     drop(transaction); // the transaction ends here
+///     reply
+/// });
+///
+/// let mut transaction = dsu::Transaction::begin();
+/// let request = transaction.run(|| read_request(" ping \n"));
+/// queue.send((transaction, request)).unwrap();
+/// assert_eq!(worker.join().unwrap(), "answered ping");
 /// ```
 ///
 /// An open `Transaction` that is never dropped keeps every update that conflicts with it
