@@ -63,12 +63,16 @@ impl Footprint {
     /// Opens a transaction, with no effects yet. A stale bit the updater might still read
     /// makes it wait for nothing, never commit too early. The words are cleared only if the
     /// last transaction set a bit: entering writes as little as it can.
+    ///
+    /// `Release`, as `end`: a footprint is reused, and an updater that reads it open again
+    /// (with `Acquire`) must see all of the transaction before, as if it had read it closed.
+    /// (A plain store on x86-64.)
     #[inline(always)]
     pub(crate) fn begin(&self) {
         if self.dirty.load(Ordering::Relaxed) {
             self.clear_all();
         }
-        self.open.store(true, Ordering::Relaxed);
+        self.open.store(true, Ordering::Release);
     }
 
     #[cold]
