@@ -49,7 +49,8 @@ impl SlotCell {
     }
 
     /// Gives the cell its item's effect id. Done before any transaction can call through it:
-    /// for the program's cells when the registry is made, for a patch's before its commit.
+    /// for the program's cells when the registry is made, for a patch's before the commit makes
+    /// the patch's code reachable (`Plan::prepare`, and `Plan::commit` before any switch).
     pub(crate) fn set_effect(&self, id: u32) {
         self.effect.store(id, Ordering::Relaxed);
     }

@@ -126,13 +126,17 @@ impl<'m> Plan<'m> {
     }
 
     /// Points the patch's cells at what they must reach from the commit on: the running code
-    /// of the items it leaves alone, the live instances of the globals it shares, and the
-    /// program's thread state. Nothing reaches the patch's code before the commit, so this
-    /// changes nothing the program runs.
+    /// of the items it leaves alone, the effect ids of the items the program has, the program's
+    /// thread state, and the live instances of the globals it shares. Nothing reaches the
+    /// patch's code before the commit, so this changes nothing the program runs.
     pub(crate) fn prepare(&self, registry: &Registry) {
         let access = tls::patch_access();
         for desc in self.replaced.iter().chain(&self.added).chain(&self.unchanged) {
             slot_of(desc).set_access(access);
+        }
+        for desc in self.replaced.iter().chain(&self.unchanged) {
+            let item = registry.item(&Key::of(desc)).expect("planned against this registry");
+            slot_of(desc).set_effect(item.effect);
         }
         for desc in &self.unchanged {
             let item = registry.item(&Key::of(desc)).expect("planned against this registry");
@@ -177,15 +181,17 @@ impl<'m> Plan<'m> {
 
     /// Switches every cell the plan changes, `converted` being what `convert` made, and
     /// records the version. Nothing here can fail.
+    ///
+    /// The patch's code becomes reachable at the first cell `replace` switches, and a call that
+    /// runs outside any transaction is not held: so every other cell of the patch is complete
+    /// first (added items with their effect ids, globals attached to their instances), and the
+    /// replaced items switch last.
     pub(crate) fn commit(
         &self,
         registry: &mut Registry,
         mut version: Version,
         converted: &[*const ()],
     ) {
-        for desc in &self.replaced {
-            registry.replace(&mut version, desc);
-        }
         for desc in &self.unchanged {
             registry.share_item(desc);
         }
@@ -200,6 +206,9 @@ impl<'m> Plan<'m> {
         }
         for (desc, &new) in self.transformed_globals.iter().zip(converted) {
             registry.convert_global(&mut version, desc, new);
+        }
+        for desc in &self.replaced {
+            registry.replace(&mut version, desc);
         }
         registry.push(version);
     }
