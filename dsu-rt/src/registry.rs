@@ -266,7 +266,8 @@ impl Registry {
         self.versions.last().filter(|_| self.versions.len() >= 2)
     }
 
-    /// The next version, to be recorded by the commit: nothing changes until then.
+    /// The next version, to be recorded by the commit (`push`, which stamps the time it was
+    /// applied): nothing changes until then.
     pub(crate) fn new_version(&self, label: String, path: PathBuf, file_hash: u64) -> Version {
         Version {
             info: VersionInfo { id: self.next_id, label, path, applied_at: SystemTime::now() },
@@ -341,10 +342,11 @@ impl Registry {
     }
 
     /// Records `version`, made by `new_version` and switched in by the calls above, as the
-    /// running one.
-    pub(crate) fn push(&mut self, version: Version) {
+    /// running one, applied now.
+    pub(crate) fn push(&mut self, mut version: Version) {
         assert_eq!(version.info.id, self.next_id, "versions are recorded in the order made");
         self.next_id += 1;
+        version.info.applied_at = SystemTime::now();
         self.versions.push(version);
     }
 
