@@ -146,6 +146,7 @@ impl<T: 'static> Global<T> {
 /// `old` must point to a live `Instance<O>` (the runtime checked its fingerprint against `O`'s)
 /// and `out` to a `Result<*const (), String>` to write, both of this build's layout.
 unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (), out: *mut ()) {
+    let ((), ()) = (Instance::<T>::FINGERPRINT_FIRST, Instance::<O>::FINGERPRINT_FIRST);
     let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
         let old = unsafe { &(*old.cast::<Instance<O>>()).value };
