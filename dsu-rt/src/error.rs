@@ -162,6 +162,8 @@ pub enum UpdateError {
     },
 }
 
+crate::fingerprint::dsu_types! { UpdateError, BuildDifference, }
+
 impl fmt::Display for UpdateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use UpdateError::*;

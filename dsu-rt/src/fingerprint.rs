@@ -182,25 +182,21 @@ generic_sized! {
     "OnceLock" => [T] std::sync::OnceLock<T>,
 }
 
+/// Fingerprints for dsu's own public types, which an operator's code passes around (an admin
+/// endpoint's functions take them): written next to each type, by name.
 macro_rules! dsu_types {
-    ($($ty:ty => $name:literal,)*) => {
+    ($($ty:ident,)*) => {
         $(
             // SAFETY: a type of dsu's own: the build fingerprint pins dsu's version, so every
             // image of the program has the same definition; the name tells it from others.
-            unsafe impl Fingerprint for $ty {
-                const FINGERPRINT: u64 = of_str(concat!("dsu::", $name));
+            unsafe impl $crate::fingerprint::Fingerprint for $ty {
+                const FINGERPRINT: u64 =
+                    $crate::fingerprint::of_str(concat!("dsu::", stringify!($ty)));
             }
         )*
     };
 }
-
-// What an operator's code passes around: an admin endpoint's functions take these.
-dsu_types! {
-    crate::UpdateReport => "UpdateReport", crate::UpdateError => "UpdateError",
-    crate::Status => "Status", crate::VersionInfo => "VersionInfo", crate::ItemRef => "ItemRef",
-    crate::ItemStatus => "ItemStatus", crate::GlobalStatus => "GlobalStatus",
-    crate::BuildDifference => "BuildDifference", crate::UpdateOptions => "UpdateOptions",
-}
+pub(crate) use dsu_types;
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {

@@ -73,6 +73,10 @@ pub struct UpdateReport {
     pub waited_for: Vec<String>,
 }
 
+crate::fingerprint::dsu_types! {
+    UpdateReport, Status, VersionInfo, ItemRef, ItemStatus, GlobalStatus,
+}
+
 impl UpdateReport {
     /// A report of `version` that changed nothing and took no time, for a switch to fill in.
     pub(crate) fn empty(version: VersionInfo) -> UpdateReport {

@@ -30,6 +30,8 @@ pub struct UpdateOptions {
     pub timeout: Duration,
 }
 
+crate::fingerprint::dsu_types! { UpdateOptions, }
+
 impl Default for UpdateOptions {
     fn default() -> Self {
         UpdateOptions { timeout: Duration::from_secs(1) }

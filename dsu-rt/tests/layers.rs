@@ -63,90 +63,279 @@ fn a_cycle_is_found() {
     let components = strongly_connected(&edges);
     assert!(components.contains(&vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]));
     assert!(components.contains(&vec!["d".to_owned()]));
-    let parsed = modules_named(
-        "use crate::{a, b::{C, D}};\nlet x = crate::c::f();\n\
-        use super::d;\n#[cfg(test)]\nmod tests {\n    use crate::e;\n}\n",
-    );
-    assert_eq!(parsed, ["a", "b", "c", "d"].map(String::from).into_iter().collect());
 }
 
-/// Each module of `src/` and the modules its code (not its tests) names.
+#[test]
+fn every_way_of_naming_a_module_is_read() {
+    let source = r#"
+        use crate::{a, b::{C, D}};
+        use crate::{
+            e::{self, F},
+            g,
+        };
+        let x = crate::h::f(); // crate::commented
+        let url = "http://example.org"; crate::i::f();
+        /* crate::in_a_block_comment */ let c = '"'; crate::j::f(); let s = "crate::in_a_string";
+        use super::k;
+        let y = crate::
+            l::f();
+        fn f<'a>(x: &'a str) -> &'a str { crate::m::g(x) }
+        #[cfg(test)]
+        mod tests {
+            use crate::in_the_tests;
+        }
+        use crate::after_the_tests;
+    "#;
+    let (named, unreadable) = roots_named(source);
+    let expected = ["a", "b", "e", "g", "h", "i", "j", "k", "l", "m", "after_the_tests"];
+    assert_eq!(named, expected.map(String::from).into_iter().collect());
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    let (_, unreadable) = roots_named("use crate as runtime;\nuse crate::{self as rt};");
+    assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+}
+
+/// Each module of `src/` and the modules its code (not its tests) names, directly or through
+/// a name `lib.rs` re-exports.
 fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut edges = BTreeMap::new();
+    let mut sources = BTreeMap::new();
     for entry in fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
         let Some(module) = path.file_stem().and_then(|s| s.to_str()) else { continue };
-        if module == "lib" || path.extension().is_none_or(|e| e != "rs") {
-            continue;
+        if path.extension().is_some_and(|e| e == "rs") {
+            sources.insert(module.to_owned(), fs::read_to_string(&path).unwrap());
         }
-        let mut named = modules_named(&fs::read_to_string(&path).unwrap());
-        named.remove(module);
-        edges.insert(module.to_owned(), named);
     }
-    let modules: BTreeSet<String> = edges.keys().cloned().collect();
-    for named in edges.values_mut() {
-        named.retain(|module| modules.contains(module));
+    let lib = sources.remove("lib").expect("src/lib.rs");
+    let modules: BTreeSet<String> = sources.keys().cloned().collect();
+    let exported = reexports(&lib, &modules);
+    let mut edges = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for (module, source) in &sources {
+        let (named, unreadable) = roots_named(source);
+        assert!(
+            unreadable.is_empty(),
+            "{module}.rs names the crate in a way this test cannot read: {unreadable:?}"
+        );
+        let mut to = BTreeSet::new();
+        for name in named {
+            // A module and a re-exported function may share a name (`update`): `crate::update`
+            // then names both, and the module is what a path through it reaches.
+            match exported.get(&name) {
+                _ if modules.contains(&name) => {
+                    to.insert(name);
+                }
+                Some(owner) => {
+                    to.insert(owner.clone());
+                }
+                // The hidden module of generated code, written out in `lib.rs`.
+                None if name == "__private" => {}
+                None => unknown.push(format!("{module}.rs: crate::{name}")),
+            }
+        }
+        to.remove(module);
+        edges.insert(module.clone(), to);
     }
+    assert!(
+        unknown.is_empty(),
+        "names that are neither a module nor re-exported by lib.rs: {unknown:?}"
+    );
     edges
 }
 
-/// The top-level modules that `source` names as `crate::module` or `super::module` (in a
-/// top-level module, `super` is the crate), up to its test module, at the end of the file.
-fn modules_named(source: &str) -> BTreeSet<String> {
-    let code = source.split("#[cfg(test)]\nmod tests").next().unwrap();
-    let code = code.split("#[cfg(test)]\npub(crate) mod tests").next().unwrap();
-    let code: String =
-        code.lines().map(|line| line.split("//").next().unwrap()).collect::<Vec<_>>().join("\n");
-    let mut named = BTreeSet::new();
-    for prefix in ["crate::", "super::"] {
-        for (at, _) in code.match_indices(prefix) {
-            if code[..at].ends_with('$') {
-                continue; // `$crate::` in a macro: the user's path to the facade
+/// The names `lib.rs` re-exports at the crate root (`pub use module::{A, B};`), each with the
+/// module it comes from.
+fn reexports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut exported = BTreeMap::new();
+    for statement in code_of(lib).split(';') {
+        let Some(path) = statement.trim().strip_prefix("pub use ") else { continue };
+        let Some((module, names)) = path.split_once("::") else { continue };
+        if !modules.contains(module.trim()) {
+            continue;
+        }
+        for name in
+            names.trim_matches(|c: char| c == '{' || c == '}' || c.is_whitespace()).split(',')
+        {
+            let name = name.trim();
+            if !name.is_empty() {
+                exported.insert(name.to_owned(), module.trim().to_owned());
             }
-            let rest = &code[at + prefix.len()..];
-            if let Some(group) = rest.strip_prefix('{') {
+        }
+    }
+    exported
+}
+
+/// The first segment of every path from the crate root in `source`: `crate::first` and, in a
+/// top-level module, `super::first`, outside comments, literals and the test module; and the
+/// places that alias the crate, which hide what they name.
+fn roots_named(source: &str) -> (BTreeSet<String>, Vec<String>) {
+    let code = code_of(source);
+    let mut named = BTreeSet::new();
+    let mut unreadable = Vec::new();
+    let words: Vec<&str> = tokens(&code);
+    for (at, &word) in words.iter().enumerate() {
+        if word != "crate" && word != "super" {
+            continue;
+        }
+        if at > 0 && words[at - 1] == "$" {
+            continue; // `$crate` in a macro: the user's path to the facade
+        }
+        if words.get(at + 1) == Some(&"as") {
+            unreadable.push(format!("{word} as {}", words.get(at + 2).unwrap_or(&"")));
+            continue;
+        }
+        if words.get(at + 1) != Some(&"::") {
+            continue; // `pub(crate)`
+        }
+        match words.get(at + 2) {
+            Some(&"{") => {
+                // A group: the first word after `{` and after each `,` at its own depth.
                 let mut depth = 0;
-                let end = group
-                    .char_indices()
-                    .find(|&(_, c)| {
-                        depth += (c == '{') as i32 - (c == '}') as i32;
-                        depth < 0
-                    })
-                    .map_or(group.len(), |(end, _)| end);
-                let mut depth = 0;
-                let mut start = true;
-                let mut word = String::new();
-                for c in group[..end].chars() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' => depth -= 1,
-                        ',' if depth == 0 => {
-                            if !word.is_empty() {
-                                named.insert(std::mem::take(&mut word));
-                            }
-                            start = true;
+                let mut expect = true;
+                for (offset, &token) in words[at + 3..].iter().enumerate() {
+                    match token {
+                        "{" => depth += 1,
+                        "}" if depth == 0 => break,
+                        "}" => depth -= 1,
+                        "," if depth == 0 => expect = true,
+                        "self" if depth == 0 && words.get(at + 4 + offset) == Some(&"as") => {
+                            unreadable.push("crate::{self as ..}".to_owned());
+                            expect = false;
                         }
-                        c if start && (c.is_alphanumeric() || c == '_') => word.push(c),
-                        _ if start && !word.is_empty() => {
-                            named.insert(std::mem::take(&mut word));
-                            start = false;
+                        word if expect && depth == 0 => {
+                            named.insert(word.to_owned());
+                            expect = false;
                         }
                         _ => {}
                     }
                 }
-                if !word.is_empty() {
-                    named.insert(word);
+            }
+            Some(name) => {
+                named.insert((*name).to_owned());
+            }
+            None => {}
+        }
+    }
+    (named, unreadable)
+}
+
+/// Words, `::`, and single punctuation characters of `code`.
+fn tokens(code: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut rest = code;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        let length = if rest.starts_with("::") {
+            2
+        } else if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+            rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+        } else {
+            rest.chars().next().unwrap().len_utf8()
+        };
+        tokens.push(&rest[..length]);
+        rest = &rest[length..];
+    }
+    tokens
+}
+
+/// `source` without its comments, string and character literals, and test modules (a
+/// `#[cfg(test)]` module named `tests`, wherever it is).
+fn code_of(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let mut code = String::with_capacity(source.len());
+    let mut at = 0;
+    while at < chars.len() {
+        let next = chars.get(at + 1).copied();
+        match chars[at] {
+            '/' if next == Some('/') => {
+                while at < chars.len() && chars[at] != '\n' {
+                    at += 1;
                 }
-            } else {
-                let word: String =
-                    rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                named.insert(word);
+            }
+            '/' if next == Some('*') => {
+                let mut depth = 0;
+                while at < chars.len() {
+                    if chars[at] == '/' && chars.get(at + 1) == Some(&'*') {
+                        depth += 1;
+                        at += 2;
+                    } else if chars[at] == '*' && chars.get(at + 1) == Some(&'/') {
+                        depth -= 1;
+                        at += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        at += 1;
+                    }
+                }
+                code.push(' ');
+            }
+            'r' if next == Some('#') || (next == Some('"') && !ident_before(&chars, at)) => {
+                let hashes = chars[at + 1..].iter().take_while(|&&c| c == '#').count();
+                let close: String =
+                    std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                let body = at + 2 + hashes;
+                let text: String = chars[body..].iter().collect();
+                at = body
+                    + text
+                        .find(&close)
+                        .map_or(text.len(), |end| text[..end].chars().count() + close.len());
+                code.push_str(" \"\" ");
+            }
+            '"' => {
+                at += 1;
+                while at < chars.len() && chars[at] != '"' {
+                    at += if chars[at] == '\\' { 2 } else { 1 };
+                }
+                at += 1;
+                code.push_str(" \"\" ");
+            }
+            // A character literal, not a lifetime: `'x'` or `'\n'`.
+            '\'' if next == Some('\\') || chars.get(at + 2) == Some(&'\'') => {
+                at += 1;
+                while at < chars.len() && chars[at] != '\'' {
+                    at += if chars[at] == '\\' { 2 } else { 1 };
+                }
+                at += 1;
+                code.push_str(" ' ");
+            }
+            c => {
+                code.push(c);
+                at += 1;
             }
         }
     }
-    named.remove("self");
-    named
+    strip_test_modules(&code)
+}
+
+fn ident_before(chars: &[char], at: usize) -> bool {
+    at > 0 && (chars[at - 1].is_alphanumeric() || chars[at - 1] == '_')
+}
+
+fn strip_test_modules(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(start) = rest.find("#[cfg(test)]") {
+        let after = rest[start + "#[cfg(test)]".len()..].trim_start();
+        let after = after.strip_prefix("pub(crate)").map_or(after, str::trim_start);
+        let Some(body) = after.strip_prefix("mod tests").map(str::trim_start) else {
+            out.push_str(&rest[..start + 1]);
+            rest = &rest[start + 1..];
+            continue;
+        };
+        out.push_str(&rest[..start]);
+        let mut depth = 0;
+        let end = body
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += (c == '{') as i32 - (c == '}') as i32;
+                c == '}' && depth == 0
+            })
+            .map_or(body.len(), |(end, _)| end + 1);
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Tarjan's strongly connected components, each sorted.
