@@ -7,15 +7,14 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 
 use crate::args::Args;
 use crate::hash;
-use crate::model::{Impl, Item};
-use crate::signature::{argument_names, qualify_associated_types, tidy, Shape};
-use crate::valid::mentions_self;
+use crate::model::{Impl, Item, Member};
+use crate::signature::{argument_names, mentions_self, qualify_associated_types, tidy, Shape};
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     let disabled = cfg!(feature = "disabled");
     match item {
         Item::Fn(function) if disabled => function.to_token_stream(),
-        Item::Impl(block) if disabled => block.block.to_token_stream(),
+        Item::Impl(block) if disabled => block.to_token_stream(),
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
         // Both stay reachable the same way with `disabled`: they expand alike.
@@ -28,7 +27,7 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
         Item::Struct(item) => struct_item(args, item),
         Item::Enum(item) => {
             let (_, was) = args.was.as_ref().expect("checked: an enum has `was`");
-            crate::derived::expand_enum(&args.krate, item, was)
+            crate::derived_transform::expand_enum(&args.krate, item, was)
         }
     }
 }
@@ -36,7 +35,7 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
 /// A struct with `was = OldType` (checked): the struct, and its derived transformer.
 fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
     let (_, was) = args.was.as_ref().expect("checked: a struct has `was`");
-    crate::derived::expand(&args.krate, item, was)
+    crate::derived_transform::expand(&args.krate, item, was)
 }
 
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
@@ -113,17 +112,12 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 ///
 /// When a signature mentions `Self` (a receiver does), the block also gets a stand-in for
 /// `Self` in the fingerprinted types (see `self_fingerprint`).
-fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
+fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
+    let Impl { block, members } = item;
     let self_ty = &*block.self_ty;
-    let updateable = || {
-        block.items.iter().zip(plain).filter_map(|(member, &plain)| match member {
-            ImplItem::Fn(method) if !plain => Some(method),
-            _ => None,
-        })
-    };
-    let uses_self = updateable().any(|method| mentions_self(&method.sig));
+    let uses_self = item.updateable().any(|method| mentions_self(&method.sig));
     let stand_in = uses_self.then(|| {
-        let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&block.to_token_stream()));
+        let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&item.to_token_stream()));
         syn::Type::Verbatim(quote!(#name))
     });
     let self_text = tidy(&self_ty.to_token_stream().to_string());
@@ -136,19 +130,18 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
     let helper = block
         .trait_
         .as_ref()
-        .map(|_| format_ident!("__DsuImpl_{:x}", hash::of_tokens(&block.to_token_stream())));
-    let mut stubs = Vec::with_capacity(block.items.len());
+        .map(|_| format_ident!("__DsuImpl_{:x}", hash::of_tokens(&item.to_token_stream())));
+    let mut stubs = Vec::with_capacity(members.len());
     let mut declarations = Vec::new();
     let mut implementations = Vec::new();
-    for (member, &plain) in block.items.iter().zip(plain) {
-        let ImplItem::Fn(method) = member else {
-            stubs.push(member.to_token_stream());
-            continue;
+    for member in members {
+        let method = match member {
+            Member::Updateable(method) => method,
+            Member::Plain(member) => {
+                stubs.push(member.to_token_stream());
+                continue;
+            }
         };
-        if plain {
-            stubs.push(member.to_token_stream());
-            continue;
-        }
         let method_name = method.sig.ident.to_string();
         let (path, hidden) = match &trait_part {
             Some((trait_text, trait_hash)) => (
@@ -205,8 +198,8 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
     // means what it meant in the trait impl. (Associated consts and functions need nothing:
     // `Self::NAME` finds the trait's, the hidden trait has none of that name.)
     if let Some((_, trait_path, _)) = &block.trait_ {
-        for member in &block.items {
-            if let ImplItem::Type(item) = member {
+        for member in members {
+            if let Member::Plain(ImplItem::Type(item)) = member {
                 if item.generics.params.is_empty() {
                     let name = &item.ident;
                     declarations.push(quote!(type #name;));

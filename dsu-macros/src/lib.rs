@@ -3,9 +3,9 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod derive;
-mod derived;
+mod derived_transform;
 mod expand;
+mod fingerprint_derive;
 mod global;
 mod hash;
 mod model;
@@ -161,5 +161,5 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 /// names the `dsu` crate when it is not a direct dependency called `dsu`.
 #[proc_macro_derive(Fingerprint, attributes(dsu))]
 pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
-    derive::fingerprint(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    fingerprint_derive::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

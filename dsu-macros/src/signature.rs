@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Lifetime, ReturnType, Signature, Type};
 
@@ -127,6 +128,19 @@ pub(crate) fn argument_names(sig: &Signature) -> Vec<TokenStream> {
             }
         })
         .collect()
+}
+
+/// Whether `Self` appears in the signature, a receiver's implicit `Self` included.
+pub(crate) fn mentions_self(sig: &Signature) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+            self.0 |= ident == "Self";
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_signature(sig);
+    finder.0
 }
 
 /// Token text without the spaces `to_string` puts around punctuation.

@@ -3,9 +3,10 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{FnArg, ImplItem, ReturnType, Signature};
+use syn::{FnArg, ReturnType, Signature};
 
 use crate::model::{Impl, Item};
+use crate::signature::mentions_self;
 
 pub(crate) fn check(item: &Item) -> syn::Result<()> {
     let mut errors = Errors::default();
@@ -38,7 +39,7 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
-        Item::Impl(Impl { block, plain }) => {
+        Item::Impl(item @ Impl { block, .. }) => {
             match block.generics.params.first() {
                 Some(syn::GenericParam::Lifetime(param)) => errors.push(
                     param,
@@ -58,11 +59,8 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                     "a where clause is not supported on an updateable impl block; remove it",
                 );
             }
-            for (member, &plain) in block.items.iter().zip(plain) {
-                match member {
-                    ImplItem::Fn(method) if !plain => signature(&method.sig, &mut errors),
-                    _ => {}
-                }
+            for method in item.updateable() {
+                signature(&method.sig, &mut errors);
             }
         }
     }
@@ -184,19 +182,6 @@ fn signature(sig: &Signature, errors: &mut Errors) {
              compiler knows; use a concrete type or `Box<dyn Trait>`",
         );
     }
-}
-
-/// Whether `Self` appears in the signature, a receiver's implicit `Self` included.
-pub(crate) fn mentions_self(sig: &Signature) -> bool {
-    struct Finder(bool);
-    impl Visit<'_> for Finder {
-        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
-            self.0 |= ident == "Self";
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_signature(sig);
-    finder.0
 }
 
 struct ImplTrait(Option<proc_macro2::Span>);

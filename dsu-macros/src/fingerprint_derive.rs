@@ -7,7 +7,7 @@ use syn::{Data, DeriveInput, Fields, Path};
 
 use crate::args;
 
-pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let krate = crate_path(&input)?;
     let private = quote!(#krate::__private);

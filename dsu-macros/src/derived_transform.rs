@@ -22,7 +22,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Fields, ItemEnum, ItemStruct, Path, Type};
 
-use crate::derive::field_hash;
+use crate::fingerprint_derive::field_hash;
 
 pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream {
     let mut item = item.clone();
