@@ -1,8 +1,8 @@
 //! The code `#[updateable]` writes: a stub with the item's own signature that calls through
 //! the item's slot, the body as this version's implementation, and the item's registration.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
 use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 
 use crate::args::Args;
@@ -41,11 +41,11 @@ fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
 /// beside the error, so that one mistake makes one error and the rest of the crate still
 /// type-checks.
-pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+pub(crate) fn fallback(krate: &Path, original: TokenStream, error: syn::Error) -> TokenStream {
     // A global is declared as one all the same, so that its uses still type-check.
     let original = match syn::parse2::<syn::ItemStatic>(original.clone()) {
         Ok(global) if matches!(global.mutability, syn::StaticMutability::None) => {
-            crate::global::declaration(&syn::parse_quote!(::dsu), &global)
+            crate::global::declaration(krate, &global)
         }
         _ => crate::model::without_markers(original),
     };
@@ -59,7 +59,7 @@ pub(crate) fn beside(original: TokenStream, error: syn::Error) -> TokenStream {
     quote!(#original #error)
 }
 
-/// ```ignore
+/// ```text
 /// fn name(__dsu_arg0: A) -> R {
 ///     fn __dsu_impl(a: A) -> R { body }
 ///     let __dsu_slot = { /* bridge, slot and registration: `registration` */ };
@@ -94,7 +94,7 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
     }
 }
 
-/// ```ignore
+/// ```text
 /// impl Trait for Type {
 ///     fn method(&self, __dsu_arg1: A) -> R {
 ///         let __dsu_slot = { /* registration of `<Type>::__dsu_impl_<trait>_method` */ };
@@ -241,7 +241,7 @@ fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
 /// A type with the fingerprint of the impl block's `Self`, for the fingerprinted types of its
 /// signatures:
 ///
-/// ```ignore
+/// ```text
 /// struct __DsuSelf_<hash>;
 /// unsafe impl Fingerprint for __DsuSelf_<hash> {
 ///     const FINGERPRINT: u64 = <Type as Fingerprint>::FINGERPRINT;
@@ -251,13 +251,13 @@ fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
 /// `&__DsuSelf_<hash>` has the fingerprint of `&Type`, and a `Type` without `Fingerprint` is
 /// one error at the `Type` of `impl Type`, not one at each receiver.
 fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> TokenStream {
-    let use_krate = use_krate(krate);
+    let alias = crate::krate::alias(krate);
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         struct #stand_in;
         const _: () = {
-            #use_krate
+            #alias
             // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
             unsafe impl __dsu::Fingerprint for #stand_in {
                 const FINGERPRINT: u64 = <#self_ty as __dsu::Fingerprint>::FINGERPRINT;
@@ -269,7 +269,7 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
 /// A block that declares the item's bridge (see `Shape::bridge`), its slot, which starts at
 /// this image's bridge, and its descriptor in the image's registry, and evaluates to the slot.
 ///
-/// ```ignore
+/// ```text
 /// {
 ///     use dsu as __dsu;
 ///     fn __dsu_bridge(__dsu_arg0: A) -> Returned<R> { catch(move || implementation(__dsu_arg0)) }
@@ -295,9 +295,9 @@ fn registration(
     let bridge = shape.bridge(&private, &implementation);
     let text = shape.text();
     let types = shape.fingerprinted_types();
-    let use_krate = use_krate(krate);
+    let alias = crate::krate::alias(krate);
     quote! {{
-        #use_krate
+        #alias
         // Through `__dsu`, so that the attributes below are quiet when `krate` is wrong.
         use __dsu::__private::linkme;
         #bridge
@@ -317,15 +317,6 @@ fn registration(
         };
         &__DSU_SLOT
     }}
-}
-
-/// `use path as __dsu;`, the one place generated code names the dsu crate, so that a wrong
-/// `crate = path` is one error, at the user's path.
-fn use_krate(krate: &Path) -> TokenStream {
-    // The whole `use` tree is the error's span: `as __dsu` gets the span of the path's end.
-    let end = krate.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span());
-    let alias = quote_spanned!(end=> as __dsu);
-    quote!(use #krate #alias;)
 }
 
 /// The item's signature with every parameter pattern replaced by a plain name, and without
@@ -350,7 +341,7 @@ fn stub_signature(sig: &Signature) -> Signature {
 /// Calls this image's implementation directly while the slot holds this image's bridge, and
 /// otherwise the other image's bridge, raising its panic again here.
 ///
-/// ```ignore
+/// ```text
 /// let __dsu_slot = { /* registration */ };
 /// __dsu_slot.note(); // the call counts for the transaction the thread runs in, if any
 /// match __dsu_slot.foreign() {

@@ -5,6 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 
+use crate::args::Attribute;
+
 pub(crate) enum Item {
     /// `fn name(..) { .. }`
     Fn(syn::ItemFn),
@@ -119,7 +121,13 @@ fn sort(items: Vec<syn::ImplItem>) -> syn::Result<Vec<Member>> {
         let mut skip = false;
         for marker in take_markers(&mut method.attrs) {
             let skips = match &marker.meta {
-                syn::Meta::List(list) => crate::args::is_skip(list.tokens.clone())?,
+                syn::Meta::List(list) => {
+                    let args = crate::args::parse(Attribute::Method, list.tokens.clone())?;
+                    if let Some((was, _)) = &args.was {
+                        return Err(syn::Error::new(was.span, crate::valid::WAS_ON_FUNCTION));
+                    }
+                    args.skip.is_some()
+                }
                 _ => false,
             };
             if !skips {
