@@ -1,73 +1,143 @@
-//! The attribute's arguments: `#[updateable]`, `#[updateable(crate = path)]`,
-//! `#[updateable(was = OldType)]` on a global whose type changed, and `#[updateable(skip)]` on
-//! a method of an updateable impl block.
+//! The arguments of every attribute, through one parser: `crate = path` on each of them (the
+//! derive takes it as `#[dsu(crate = path)]`), and on `#[updateable]` also `was = OldType` and
+//! `reversible` on a global or a struct, and `skip` on a method of an updateable impl block.
+//!
+//! Every mistake in the arguments is reported at once, each at its own tokens.
 
-use proc_macro2::TokenStream;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
-use syn::{Path, Token};
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::{Path, Token, Type};
+
+use crate::errors::Errors;
+
+mod kw {
+    syn::custom_keyword!(was);
+    syn::custom_keyword!(reversible);
+    syn::custom_keyword!(skip);
+}
+
+/// The attribute whose arguments are parsed: each takes its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attribute {
+    /// `#[updateable]` on an item.
+    Updateable,
+    /// `#[updateable]` on a method of an updateable impl block.
+    Method,
+    Transaction,
+    Transform,
+    /// `#[dsu(..)]` beside `#[derive(Fingerprint)]`.
+    Derive,
+}
+
+impl Attribute {
+    /// Whether the attribute takes the arguments of `#[updateable]`, not only `crate = path`.
+    fn takes_updateable_arguments(self) -> bool {
+        matches!(self, Attribute::Updateable | Attribute::Method)
+    }
+
+    fn unknown(self) -> &'static str {
+        match self {
+            Attribute::Updateable | Attribute::Method => {
+                "unknown argument; the arguments are `crate = path`, `was = OldType` and \
+                 `reversible` on a global or a struct, and `skip` on a method of an updateable \
+                 impl block"
+            }
+            Attribute::Transaction => {
+                "unknown argument; the only one of #[dsu::transaction] is `crate = path`"
+            }
+            Attribute::Transform => {
+                "unknown argument; the only one of #[dsu::transform] is `crate = path`"
+            }
+            Attribute::Derive => "unknown argument; the only one is `crate = path`",
+        }
+    }
+}
 
 pub(crate) struct Args {
-    /// How generated code names the `dsu` crate.
+    /// How generated code names the `dsu` crate (see `krate.rs`).
     pub(crate) krate: Path,
     /// `was = OldType`: the type a global had in the version this one updates.
-    pub(crate) was: Option<(syn::Ident, syn::Type)>,
+    pub(crate) was: Option<(kw::was, Type)>,
     /// `reversible`: a rollback converts the global back (with `was`).
-    pub(crate) reversible: Option<syn::Ident>,
+    pub(crate) reversible: Option<kw::reversible>,
+    /// `skip`: a method of an updateable impl block stays as written.
+    pub(crate) skip: Option<kw::skip>,
+}
+
+/// The arguments of `attribute`, or every mistake in them.
+pub(crate) fn parse(attribute: Attribute, tokens: TokenStream) -> syn::Result<Args> {
+    let mut errors = Errors::default();
+    let mut given = Given::default();
+    given.parse(attribute, tokens, &mut errors);
+    given.finish(attribute, errors)
+}
+
+/// The crate the arguments name, even when some of them are wrong: for the code that goes out
+/// beside their errors.
+pub(crate) fn krate(attribute: Attribute, tokens: TokenStream) -> Path {
+    let mut given = Given::default();
+    given.parse(attribute, tokens, &mut Errors::default());
+    given.krate.map_or_else(crate::krate::default, |(_, path)| path)
+}
+
+/// The crate the `#[dsu(crate = path)]` attributes of a type name, for its derive.
+pub(crate) fn of_derive(attrs: &[syn::Attribute]) -> syn::Result<Path> {
+    let mut errors = Errors::default();
+    let mut given = Given::default();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("dsu")) {
+        match attr.meta.require_list() {
+            Ok(list) => given.parse(Attribute::Derive, list.tokens.clone(), &mut errors),
+            Err(error) => errors.add(error),
+        }
+    }
+    Ok(given.finish(Attribute::Derive, errors)?.krate)
 }
 
 enum Arg {
     Crate(Token![crate], Path),
-    Skip(syn::Ident),
-    Was(syn::Ident, syn::Type),
-    Reversible(syn::Ident),
+    Was(kw::was, Type),
+    Reversible(kw::reversible),
+    Skip(kw::skip),
 }
 
-impl Parse for Arg {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.peek(syn::Ident) && !input.peek(Token![crate]) {
-            let ident: syn::Ident = input.fork().parse()?;
-            if ident == "skip" {
-                return Ok(Arg::Skip(input.parse()?));
-            }
-            if ident == "reversible" {
-                return Ok(Arg::Reversible(input.parse()?));
-            }
-            if ident == "was" {
-                let ident: syn::Ident = input.parse()?;
-                if !input.peek(Token![=]) {
-                    return Err(syn::Error::new(
-                        ident.span(),
-                        "`was` names the global's type in the running version: write \
-                         `was = OldType`",
-                    ));
-                }
-                input.parse::<Token![=]>()?;
-                return Ok(Arg::Was(ident, input.parse()?));
-            }
-        }
-        if !input.peek(Token![crate]) {
-            return Err(input.error(
-                "unknown argument; the arguments are `crate = path`, `was = OldType` and \
-                 `reversible` on a global or a struct, and `skip` on a method of an updateable \
-                 impl block",
-            ));
-        }
+fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
+    let lookahead = input.lookahead1();
+    if lookahead.peek(Token![crate]) {
         let keyword: Token![crate] = input.parse()?;
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(keyword.span, CRATE_WITHOUT_PATH));
         }
         input.parse::<Token![=]>()?;
-        Ok(Arg::Crate(keyword, crate_path(input)?))
+        return Ok(Arg::Crate(keyword, crate_path(input)?));
+    }
+    if !attribute.takes_updateable_arguments() {
+        return Err(input.error(attribute.unknown()));
+    }
+    if lookahead.peek(kw::was) {
+        let keyword: kw::was = input.parse()?;
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                keyword.span,
+                "`was` names the global's type in the running version: write `was = OldType`",
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        Ok(Arg::Was(keyword, input.parse()?))
+    } else if lookahead.peek(kw::reversible) {
+        Ok(Arg::Reversible(input.parse()?))
+    } else if lookahead.peek(kw::skip) {
+        Ok(Arg::Skip(input.parse()?))
+    } else {
+        Err(input.error(attribute.unknown()))
     }
 }
 
 /// `crate` alone.
-pub(crate) const CRATE_WITHOUT_PATH: &str =
+const CRATE_WITHOUT_PATH: &str =
     "`crate` names the path of the dsu crate: write `crate = path`, for instance `crate = ::dsu`";
 
 /// The path after `crate =`, refusing a string with a hint to drop the quotes.
-pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
+fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
     if input.peek(syn::LitStr) {
         let text: syn::LitStr = input.parse()?;
         return Err(syn::Error::new(
@@ -78,100 +148,108 @@ pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
     input.parse()
 }
 
-/// The arguments of the attribute on an item.
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    let List { krate, skip, was, reversible } = parse_list(tokens)?;
-    if let Some(skip) = skip {
-        return Err(syn::Error::new(
-            skip.span(),
-            "`skip` keeps one method of an updateable impl block plain; on an item of its own, \
-             leave the attribute out instead",
-        ));
-    }
-    if let (Some(reversible), None) = (&reversible, &was) {
-        return Err(syn::Error::new(
-            reversible.span(),
-            "`reversible` goes with `was = OldType`: a rollback converts the value back to it",
-        ));
-    }
-    Ok(Args { krate: krate.unwrap_or_else(|| syn::parse_quote!(::dsu)), was, reversible })
+/// Every argument given, the first of each kind.
+#[derive(Default)]
+struct Given {
+    krate: Option<(Token![crate], Path)>,
+    was: Option<(kw::was, Type)>,
+    reversible: Option<kw::reversible>,
+    skip: Option<kw::skip>,
 }
 
-/// The arguments of an attribute whose only one is `crate = path`: `#[transaction]`,
-/// `#[transform]`.
-pub(crate) fn parse_crate_only(tokens: TokenStream, attribute: &str) -> syn::Result<Path> {
-    let mut krate = None;
-    let unknown = format!("unknown argument; the only one of {attribute} is `crate = path`");
-    syn::meta::parser(|meta| crate_only(meta, &mut krate, &unknown)).parse2(tokens)?;
-    Ok(krate.unwrap_or_else(|| syn::parse_quote!(::dsu)))
-}
-
-/// One argument of a list whose only argument is `crate = path`: the derive's and
-/// `#[transaction]`'s.
-pub(crate) fn crate_only(
-    meta: syn::meta::ParseNestedMeta<'_>,
-    found: &mut Option<Path>,
-    unknown: &str,
-) -> syn::Result<()> {
-    if !meta.path.is_ident("crate") {
-        return Err(meta.error(unknown));
+impl Given {
+    /// Adds the arguments of one list, `a, b = c, ..`, to those given; a mistake in one of
+    /// them goes to `errors` and the parse goes on at the next comma.
+    fn parse(&mut self, attribute: Attribute, tokens: TokenStream, errors: &mut Errors) {
+        let list = |input: ParseStream<'_>| {
+            while !input.is_empty() {
+                match arg(attribute, input) {
+                    Ok(arg) => self.add(arg, errors),
+                    Err(error) => {
+                        errors.add(error);
+                        skip_to_comma(input)?;
+                    }
+                }
+                if input.is_empty() {
+                    break;
+                }
+                if let Err(error) = input.parse::<Token![,]>() {
+                    errors.add(error);
+                    skip_to_comma(input)?;
+                    input.parse::<Option<Token![,]>>()?;
+                }
+            }
+            Ok(())
+        };
+        if let Err(error) = list.parse2(tokens) {
+            errors.add(error);
+        }
     }
-    if found.is_some() {
-        return Err(meta.error("`crate` is given twice; keep one"));
-    }
-    if !meta.input.peek(Token![=]) {
-        return Err(meta.error(CRATE_WITHOUT_PATH));
-    }
-    *found = Some(crate_path(meta.value()?)?);
-    Ok(())
-}
 
-/// Whether the arguments of the attribute on a method of an updateable impl block say `skip`.
-pub(crate) fn is_skip(tokens: TokenStream) -> syn::Result<bool> {
-    Ok(parse_list(tokens)?.skip.is_some())
-}
-
-/// Every argument given, each at most once.
-struct List {
-    krate: Option<Path>,
-    skip: Option<syn::Ident>,
-    was: Option<(syn::Ident, syn::Type)>,
-    reversible: Option<syn::Ident>,
-}
-
-fn parse_list(tokens: TokenStream) -> syn::Result<List> {
-    let list = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens)?;
-    let mut given = List { krate: None, skip: None, was: None, reversible: None };
-    for arg in list {
-        let twice = |span: proc_macro2::Span, name: &str| {
-            syn::Error::new(span, format!("`{name}` is given twice; keep one"))
+    fn add(&mut self, arg: Arg, errors: &mut Errors) {
+        let mut once = |taken: bool, span: proc_macro2::Span, name: &str| {
+            if taken {
+                errors.push_span(span, &format!("`{name}` is given twice; keep one"));
+            }
+            !taken
         };
         match arg {
-            Arg::Skip(ident) => {
-                if given.skip.is_some() {
-                    return Err(twice(ident.span(), "skip"));
-                }
-                given.skip = Some(ident);
-            }
             Arg::Crate(keyword, path) => {
-                if given.krate.is_some() {
-                    return Err(twice(keyword.span, "crate"));
+                if once(self.krate.is_some(), keyword.span, "crate") {
+                    self.krate = Some((keyword, path));
                 }
-                given.krate = Some(path);
             }
-            Arg::Reversible(ident) => {
-                if given.reversible.is_some() {
-                    return Err(twice(ident.span(), "reversible"));
+            Arg::Was(keyword, ty) => {
+                if once(self.was.is_some(), keyword.span, "was") {
+                    self.was = Some((keyword, ty));
                 }
-                given.reversible = Some(ident);
             }
-            Arg::Was(ident, ty) => {
-                if given.was.is_some() {
-                    return Err(twice(ident.span(), "was"));
+            Arg::Reversible(keyword) => {
+                if once(self.reversible.is_some(), keyword.span, "reversible") {
+                    self.reversible = Some(keyword);
                 }
-                given.was = Some((ident, ty));
+            }
+            Arg::Skip(keyword) => {
+                if once(self.skip.is_some(), keyword.span, "skip") {
+                    self.skip = Some(keyword);
+                }
             }
         }
     }
-    Ok(given)
+
+    /// The arguments, or every mistake: those of the parse and those of arguments that do not
+    /// go together.
+    fn finish(self, attribute: Attribute, mut errors: Errors) -> syn::Result<Args> {
+        let Given { krate, was, reversible, skip } = self;
+        if let (Some(skip), Attribute::Updateable) = (&skip, attribute) {
+            errors.push_span(
+                skip.span,
+                "`skip` keeps one method of an updateable impl block plain; on an item of its \
+                 own, leave the attribute out instead",
+            );
+        }
+        if let (Some(reversible), None) = (&reversible, &was) {
+            errors.push_span(
+                reversible.span,
+                "`reversible` goes with `was = OldType`: a rollback converts the value back to it",
+            );
+        }
+        let krate = krate.map_or_else(crate::krate::default, |(_, path)| path);
+        errors.finish(Args { krate, was, reversible, skip })
+    }
+}
+
+/// Moves past the rest of an argument that could not be parsed, up to the comma before the
+/// next one.
+fn skip_to_comma(input: ParseStream<'_>) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
+                break;
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    })
 }

@@ -1,21 +1,20 @@
 //! The code `#[updateable]` writes: a stub with the item's own signature that calls through
 //! the item's slot, the body as this version's implementation, and the item's registration.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
 use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 
 use crate::args::Args;
 use crate::hash;
-use crate::model::{Impl, Item};
-use crate::signature::{argument_names, qualify_associated_types, tidy, Shape};
-use crate::valid::mentions_self;
+use crate::model::{Impl, Item, Member};
+use crate::signature::{argument_names, mentions_self, qualify_associated_types, tidy, Shape};
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     let disabled = cfg!(feature = "disabled");
     match item {
         Item::Fn(function) if disabled => function.to_token_stream(),
-        Item::Impl(block) if disabled => block.block.to_token_stream(),
+        Item::Impl(block) if disabled => block.to_token_stream(),
         Item::Fn(function) => function_item(&args.krate, function),
         Item::Impl(block) => impl_block(&args.krate, block),
         // Both stay reachable the same way with `disabled`: they expand alike.
@@ -28,7 +27,7 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
         Item::Struct(item) => struct_item(args, item),
         Item::Enum(item) => {
             let (_, was) = args.was.as_ref().expect("checked: an enum has `was`");
-            crate::derived::expand_enum(&args.krate, item, was)
+            crate::derived_transform::expand_enum(&args.krate, item, was)
         }
     }
 }
@@ -36,17 +35,17 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
 /// A struct with `was = OldType` (checked): the struct, and its derived transformer.
 fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
     let (_, was) = args.was.as_ref().expect("checked: a struct has `was`");
-    crate::derived::expand(&args.krate, item, was)
+    crate::derived_transform::expand(&args.krate, item, was)
 }
 
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
 /// beside the error, so that one mistake makes one error and the rest of the crate still
 /// type-checks.
-pub(crate) fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+pub(crate) fn fallback(krate: &Path, original: TokenStream, error: syn::Error) -> TokenStream {
     // A global is declared as one all the same, so that its uses still type-check.
     let original = match syn::parse2::<syn::ItemStatic>(original.clone()) {
         Ok(global) if matches!(global.mutability, syn::StaticMutability::None) => {
-            crate::global::declaration(&syn::parse_quote!(::dsu), &global)
+            crate::global::declaration(krate, &global)
         }
         _ => crate::model::without_markers(original),
     };
@@ -60,7 +59,7 @@ pub(crate) fn beside(original: TokenStream, error: syn::Error) -> TokenStream {
     quote!(#original #error)
 }
 
-/// ```ignore
+/// ```text
 /// fn name(__dsu_arg0: A) -> R {
 ///     fn __dsu_impl(a: A) -> R { body }
 ///     let __dsu_slot = { /* bridge, slot and registration: `registration` */ };
@@ -95,7 +94,7 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
     }
 }
 
-/// ```ignore
+/// ```text
 /// impl Trait for Type {
 ///     fn method(&self, __dsu_arg1: A) -> R {
 ///         let __dsu_slot = { /* registration of `<Type>::__dsu_impl_<trait>_method` */ };
@@ -113,17 +112,12 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 ///
 /// When a signature mentions `Self` (a receiver does), the block also gets a stand-in for
 /// `Self` in the fingerprinted types (see `self_fingerprint`).
-fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
+fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
+    let Impl { block, members } = item;
     let self_ty = &*block.self_ty;
-    let updateable = || {
-        block.items.iter().zip(plain).filter_map(|(member, &plain)| match member {
-            ImplItem::Fn(method) if !plain => Some(method),
-            _ => None,
-        })
-    };
-    let uses_self = updateable().any(|method| mentions_self(&method.sig));
+    let uses_self = item.updateable().any(|method| mentions_self(&method.sig));
     let stand_in = uses_self.then(|| {
-        let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&block.to_token_stream()));
+        let name = format_ident!("__DsuSelf_{:x}", hash::of_tokens(&item.to_token_stream()));
         syn::Type::Verbatim(quote!(#name))
     });
     let self_text = tidy(&self_ty.to_token_stream().to_string());
@@ -136,19 +130,18 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
     let helper = block
         .trait_
         .as_ref()
-        .map(|_| format_ident!("__DsuImpl_{:x}", hash::of_tokens(&block.to_token_stream())));
-    let mut stubs = Vec::with_capacity(block.items.len());
+        .map(|_| format_ident!("__DsuImpl_{:x}", hash::of_tokens(&item.to_token_stream())));
+    let mut stubs = Vec::with_capacity(members.len());
     let mut declarations = Vec::new();
     let mut implementations = Vec::new();
-    for (member, &plain) in block.items.iter().zip(plain) {
-        let ImplItem::Fn(method) = member else {
-            stubs.push(member.to_token_stream());
-            continue;
+    for member in members {
+        let method = match member {
+            Member::Updateable(method) => method,
+            Member::Plain(member) => {
+                stubs.push(member.to_token_stream());
+                continue;
+            }
         };
-        if plain {
-            stubs.push(member.to_token_stream());
-            continue;
-        }
         let method_name = method.sig.ident.to_string();
         let (path, hidden) = match &trait_part {
             Some((trait_text, trait_hash)) => (
@@ -205,8 +198,8 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
     // means what it meant in the trait impl. (Associated consts and functions need nothing:
     // `Self::NAME` finds the trait's, the hidden trait has none of that name.)
     if let Some((_, trait_path, _)) = &block.trait_ {
-        for member in &block.items {
-            if let ImplItem::Type(item) = member {
+        for member in members {
+            if let Member::Plain(ImplItem::Type(item)) = member {
                 if item.generics.params.is_empty() {
                     let name = &item.ident;
                     declarations.push(quote!(type #name;));
@@ -248,7 +241,7 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
 /// A type with the fingerprint of the impl block's `Self`, for the fingerprinted types of its
 /// signatures:
 ///
-/// ```ignore
+/// ```text
 /// struct __DsuSelf_<hash>;
 /// unsafe impl Fingerprint for __DsuSelf_<hash> {
 ///     const FINGERPRINT: u64 = <Type as Fingerprint>::FINGERPRINT;
@@ -258,13 +251,13 @@ fn impl_block(krate: &Path, Impl { block, plain }: &Impl) -> TokenStream {
 /// `&__DsuSelf_<hash>` has the fingerprint of `&Type`, and a `Type` without `Fingerprint` is
 /// one error at the `Type` of `impl Type`, not one at each receiver.
 fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> TokenStream {
-    let use_krate = use_krate(krate);
+    let alias = crate::krate::alias(krate);
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         struct #stand_in;
         const _: () = {
-            #use_krate
+            #alias
             // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
             unsafe impl __dsu::Fingerprint for #stand_in {
                 const FINGERPRINT: u64 = <#self_ty as __dsu::Fingerprint>::FINGERPRINT;
@@ -276,7 +269,7 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
 /// A block that declares the item's bridge (see `Shape::bridge`), its slot, which starts at
 /// this image's bridge, and its descriptor in the image's registry, and evaluates to the slot.
 ///
-/// ```ignore
+/// ```text
 /// {
 ///     use dsu as __dsu;
 ///     fn __dsu_bridge(__dsu_arg0: A) -> Returned<R> { catch(move || implementation(__dsu_arg0)) }
@@ -302,9 +295,9 @@ fn registration(
     let bridge = shape.bridge(&private, &implementation);
     let text = shape.text();
     let types = shape.fingerprinted_types();
-    let use_krate = use_krate(krate);
+    let alias = crate::krate::alias(krate);
     quote! {{
-        #use_krate
+        #alias
         // Through `__dsu`, so that the attributes below are quiet when `krate` is wrong.
         use __dsu::__private::linkme;
         #bridge
@@ -324,15 +317,6 @@ fn registration(
         };
         &__DSU_SLOT
     }}
-}
-
-/// `use path as __dsu;`, the one place generated code names the dsu crate, so that a wrong
-/// `crate = path` is one error, at the user's path.
-fn use_krate(krate: &Path) -> TokenStream {
-    // The whole `use` tree is the error's span: `as __dsu` gets the span of the path's end.
-    let end = krate.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span());
-    let alias = quote_spanned!(end=> as __dsu);
-    quote!(use #krate #alias;)
 }
 
 /// The item's signature with every parameter pattern replaced by a plain name, and without
@@ -357,7 +341,7 @@ fn stub_signature(sig: &Signature) -> Signature {
 /// Calls this image's implementation directly while the slot holds this image's bridge, and
 /// otherwise the other image's bridge, raising its panic again here.
 ///
-/// ```ignore
+/// ```text
 /// let __dsu_slot = { /* registration */ };
 /// __dsu_slot.note(); // the call counts for the transaction the thread runs in, if any
 /// match __dsu_slot.foreign() {

@@ -1,9 +1,10 @@
 //! The code `#[updateable]` writes for a global:
 //!
-//! ```ignore
-//! static NAME: Global<T> = {
+//! ```text
+//! static NAME: ::dsu::Global<T> = {
+//!     use ::dsu as __dsu;
 //!     fn __dsu_init() -> T { init }
-//!     Global::new(concat!(module_path!(), "::NAME"), __dsu_init, fingerprinted::<T>())
+//!     #krate::Global::new(concat!(module_path!(), "::NAME"), __dsu_init, fingerprinted::<T>())
 //! };
 //! const _: () = {
 //!     extern "C" fn __dsu_instance() -> *const () { NAME.own_instance() }
@@ -33,6 +34,7 @@ pub(crate) fn declaration(krate: &Path, global: &ItemStatic) -> TokenStream {
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     // The one error of a type without a fingerprint, at the type.
     let fingerprint = quote_spanned!(ty.span()=> #krate::__private::fingerprinted::<#ty>());
+    // The type stands outside any block, so the whole global spells the path (see `krate.rs`).
     quote! {
         #(#attrs)*
         #vis #static_token #ident: #krate::Global<#ty> = {
@@ -59,20 +61,20 @@ pub(crate) fn expand(
     if cfg!(feature = "disabled") {
         return declaration; // reached through `with` all the same, but never by a patch
     }
-    let private = quote!(__dsu::__private);
+    let private = quote!(#krate::__private);
     // A global whose type changed: the old type's fingerprint, which the runtime checks, and
     // the transformer made of the `Transform` impls from it.
     let none = quote!(::core::option::Option::None);
     let (was_fingerprint, was_text, transform, reverse) = match was {
         Some(was) => (
-            quote_spanned!(was.span()=> <#was as __dsu::Fingerprint>::FINGERPRINT),
+            quote_spanned!(was.span()=> <#was as #krate::Fingerprint>::FINGERPRINT),
             tidy(&was.to_token_stream().to_string()),
             quote_spanned!(was.span()=>
-                ::core::option::Option::Some(__dsu::Global::<#ty>::transformer::<#was>())
+                ::core::option::Option::Some(#krate::Global::<#ty>::transformer::<#was>())
             ),
             match reversible {
                 true => quote_spanned!(was.span()=>
-                    ::core::option::Option::Some(__dsu::Global::<#was>::transformer::<#ty>())
+                    ::core::option::Option::Some(#krate::Global::<#was>::transformer::<#ty>())
                 ),
                 false => none.clone(),
             },
@@ -82,8 +84,7 @@ pub(crate) fn expand(
     quote! {
         #declaration
         const _: () = {
-            use #krate as __dsu;
-            use __dsu::__private::linkme;
+            use #krate::__private::linkme;
             extern "C" fn __dsu_instance() -> *const () {
                 #ident.own_instance()
             }

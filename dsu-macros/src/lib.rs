@@ -3,11 +3,13 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod derive;
-mod derived;
+mod derived_transform;
+mod errors;
 mod expand;
+mod fingerprint_derive;
 mod global;
 mod hash;
+mod krate;
 mod model;
 mod signature;
 mod transaction;
@@ -16,19 +18,28 @@ mod valid;
 
 use proc_macro::TokenStream;
 
+use crate::args::Attribute;
+
 /// Makes a function, or every method of an impl block, replaceable by a later version of
 /// the program while it runs.
 ///
-/// ```ignore
+/// ```
 /// #[dsu::updateable]
 /// pub fn greet(name: &str) -> String {
 ///     format!("hello, {name}")
 /// }
+///
+/// assert_eq!(greet("you"), "hello, you");
+/// // The program's registry knows it, by path and signature: an update can replace it.
+/// let status = dsu::status();
+/// let greet = status.items.iter().find(|item| item.item.path.ends_with("::greet")).unwrap();
+/// assert_eq!(greet.item.signature, "fn(&str) -> String");
+/// assert_eq!(greet.version, 0); // the code the program started with
 /// ```
 ///
 /// becomes, in outline:
 ///
-/// ```ignore
+/// ```text
 /// pub fn greet(__dsu_arg0: &str) -> String {
 ///     fn __dsu_impl(name: &str) -> String {
 ///         format!("hello, {name}")
@@ -72,34 +83,48 @@ use proc_macro::TokenStream;
 /// called `dsu`.
 #[proc_macro_attribute]
 pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
-    let original: proc_macro2::TokenStream = input.clone().into();
-    args::parse(args.into())
+    let (args, original): (proc_macro2::TokenStream, _) = (args.into(), input.clone().into());
+    args::parse(Attribute::Updateable, args.clone())
         .and_then(|args| {
             let item = model::parse(input.into())?;
-            valid::check(&item)?;
-            valid::arguments(&args, &item)?;
+            valid::check(&args, &item)?;
             Ok(expand::item(&args, &item))
         })
-        .unwrap_or_else(|error| expand::fallback(original, error))
+        .unwrap_or_else(|error| {
+            expand::fallback(&args::krate(Attribute::Updateable, args), original, error)
+        })
         .into()
 }
 
 /// Makes a function a transaction: each call appears to run entirely in one version of the
 /// program, even if an update commits meanwhile.
 ///
-/// ```ignore
-/// #[dsu::transaction]
-/// fn handle(request: &Request) -> Reply {
-///     let session = lookup(request); // updateable
-///     respond(&session, request)     // updateable: the same version as `lookup`
+/// ```
+/// #[dsu::updateable]
+/// fn price(item: u32) -> u32 {
+///     item * 10
 /// }
+///
+/// #[dsu::updateable]
+/// fn discount(item: u32) -> u32 {
+///     item
+/// }
+///
+/// #[dsu::transaction]
+/// fn quote(item: u32) -> u32 {
+///     // Both calls run the same version's code, even if an update that changes both
+///     // commits between them.
+///     price(item) - discount(item)
+/// }
+///
+/// assert_eq!(quote(3), 27);
 /// ```
 ///
 /// becomes
 ///
-/// ```ignore
-/// fn handle(request: &Request) -> Reply {
-///     let __dsu_transaction = dsu::__private::enter(Location::caller());
+/// ```text
+/// fn quote(item: u32) -> u32 {
+///     let __dsu_transaction = { use ::dsu as __dsu; __dsu::__private::enter(Location::caller()) };
 ///     { /* body */ }
 /// }
 /// ```
@@ -123,7 +148,12 @@ pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Makes a function from `&OldType` to `NewType` the transformer that converts values of a
 /// type that changed, when an update changes the type of a global that holds them.
 ///
-/// ```ignore
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// use dsu::Transform;
+///
 /// mod v1 {
 ///     #[derive(dsu::Fingerprint)]
 ///     pub struct Entry { pub value: String }
@@ -137,8 +167,15 @@ pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     Entry { value: old.value.clone(), hits: 0 }
 /// }
 ///
+/// // An update from the version whose `STORE` held `v1::Entry` values converts them.
 /// #[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]
 /// static STORE: Mutex<HashMap<String, Entry>> = Mutex::new(HashMap::new());
+///
+/// let old = Mutex::new(HashMap::from([("a".to_owned(), v1::Entry { value: "x".to_owned() })]));
+/// let new = <Mutex<HashMap<String, Entry>>>::transform(&old);
+/// let new = new.lock().unwrap();
+/// assert_eq!((new["a"].value.as_str(), new["a"].hits), ("x", 0));
+/// assert!(STORE.with(|store| store.lock().unwrap().is_empty()));
 /// ```
 ///
 /// It writes `impl dsu::Transform<OldType> for NewType` calling the function; the runtime's
@@ -146,6 +183,16 @@ pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
 /// read: a transformer that panics leaves it whole, and the update is refused.
 /// `#[transform(crate = path)]` names the `dsu` crate when it is not a direct dependency called
 /// `dsu`.
+///
+/// ```text
+/// fn entry(old: &v1::Entry) -> Entry { /* body */ }
+/// const _: () = {
+///     use ::dsu as __dsu;
+///     impl __dsu::Transform<v1::Entry> for Entry {
+///         fn transform(old: &v1::Entry) -> Self { entry(old) }
+///     }
+/// };
+/// ```
 #[proc_macro_attribute]
 pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
     let original: proc_macro2::TokenStream = input.clone().into();
@@ -159,7 +206,39 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// Needed by every user type in the signature of an updateable item. `#[dsu(crate = path)]`
 /// names the `dsu` crate when it is not a direct dependency called `dsu`.
+///
+/// ```
+/// use dsu::Fingerprint;
+///
+/// #[derive(dsu::Fingerprint)]
+/// pub struct Point { pub x: i32, pub y: i32 }
+///
+/// mod v2 {
+///     // The same fields, wider: not the same type to an update.
+///     #[derive(dsu::Fingerprint)]
+///     pub struct Point { pub x: i64, pub y: i64 }
+///
+///     // Named through a path of the caller's choice.
+///     #[derive(dsu::Fingerprint)]
+///     #[dsu(crate = ::dsu)]
+///     pub struct Same { pub x: i32, pub y: i32 }
+/// }
+///
+/// assert_ne!(Point::FINGERPRINT, v2::Point::FINGERPRINT);
+/// assert_ne!(Point::FINGERPRINT, 0);
+/// ```
+///
+/// writes
+///
+/// ```text
+/// const _: () = {
+///     use ::dsu as __dsu;
+///     unsafe impl __dsu::Fingerprint for Point {
+///         const FINGERPRINT: u64 = combine(&[/* "struct", "x", i32's, "y", i32's */]);
+///     }
+/// };
+/// ```
 #[proc_macro_derive(Fingerprint, attributes(dsu))]
 pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
-    derive::fingerprint(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    fingerprint_derive::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

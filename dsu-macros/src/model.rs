@@ -5,6 +5,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 
+use crate::args::Attribute;
+
 pub(crate) enum Item {
     /// `fn name(..) { .. }`
     Fn(syn::ItemFn),
@@ -18,12 +20,48 @@ pub(crate) enum Item {
     Enum(syn::ItemEnum),
 }
 
-/// An impl block, with the `#[updateable(skip)]` markers taken off its methods.
+/// An impl block, its members taken out and sorted into those the attribute makes updateable
+/// and those it leaves as written.
 pub(crate) struct Impl {
+    /// The block without its members: its attributes, generics, trait and type.
     pub(crate) block: syn::ItemImpl,
-    /// For each member of the block, whether it stays plain: a method marked `skip`, or a
-    /// member that is not a method.
-    pub(crate) plain: Vec<bool>,
+    /// The members, in the order written, without the `#[updateable(skip)]` markers.
+    pub(crate) members: Vec<Member>,
+}
+
+pub(crate) enum Member {
+    /// A method that becomes updateable.
+    Updateable(syn::ImplItemFn),
+    /// A method marked `skip`, or a member that is not a method: left as written.
+    Plain(syn::ImplItem),
+}
+
+impl Impl {
+    /// The methods that become updateable.
+    pub(crate) fn updateable(&self) -> impl Iterator<Item = &syn::ImplItemFn> {
+        self.members.iter().filter_map(|member| match member {
+            Member::Updateable(method) => Some(method),
+            Member::Plain(_) => None,
+        })
+    }
+}
+
+/// The whole block, as written but for the `skip` markers.
+impl ToTokens for Impl {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let mut block = self.block.clone();
+        block.items = self.members.iter().map(Member::to_item).collect();
+        block.to_tokens(tokens);
+    }
+}
+
+impl Member {
+    fn to_item(&self) -> syn::ImplItem {
+        match self {
+            Member::Updateable(method) => syn::ImplItem::Fn(method.clone()),
+            Member::Plain(item) => item.clone(),
+        }
+    }
 }
 
 pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
@@ -33,8 +71,8 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
     match syn::parse2::<syn::Item>(tokens)? {
         syn::Item::Fn(item) => Ok(Item::Fn(item)),
         syn::Item::Impl(mut block) => {
-            let plain = unmark(&mut block)?;
-            Ok(Item::Impl(Impl { block, plain }))
+            let members = sort(std::mem::take(&mut block.items))?;
+            Ok(Item::Impl(Impl { block, members }))
         }
         syn::Item::Struct(item) => Ok(Item::Struct(item)),
         syn::Item::Enum(item) => Ok(Item::Enum(item)),
@@ -70,20 +108,26 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Item> {
     }
 }
 
-/// Takes the `#[updateable]` attributes off the methods of `block`, and says which members
-/// stay plain. Every method of an updateable block is updateable, so the only attribute a
-/// method may carry is `#[updateable(skip)]`.
-fn unmark(block: &mut syn::ItemImpl) -> syn::Result<Vec<bool>> {
-    let mut plain = Vec::with_capacity(block.items.len());
-    for member in &mut block.items {
-        let syn::ImplItem::Fn(method) = member else {
-            plain.push(true);
+/// Takes the `#[updateable]` attributes off the methods of an impl block, and sorts its
+/// members. Every method of an updateable block is updateable, so the only attribute a method
+/// may carry is `#[updateable(skip)]`.
+fn sort(items: Vec<syn::ImplItem>) -> syn::Result<Vec<Member>> {
+    let mut members = Vec::with_capacity(items.len());
+    for item in items {
+        let syn::ImplItem::Fn(mut method) = item else {
+            members.push(Member::Plain(item));
             continue;
         };
         let mut skip = false;
         for marker in take_markers(&mut method.attrs) {
             let skips = match &marker.meta {
-                syn::Meta::List(list) => crate::args::is_skip(list.tokens.clone())?,
+                syn::Meta::List(list) => {
+                    let args = crate::args::parse(Attribute::Method, list.tokens.clone())?;
+                    if let Some((was, _)) = &args.was {
+                        return Err(syn::Error::new(was.span, crate::valid::WAS_ON_FUNCTION));
+                    }
+                    args.skip.is_some()
+                }
                 _ => false,
             };
             if !skips {
@@ -95,9 +139,12 @@ fn unmark(block: &mut syn::ItemImpl) -> syn::Result<Vec<bool>> {
             }
             skip = true;
         }
-        plain.push(skip);
+        members.push(match skip {
+            true => Member::Plain(syn::ImplItem::Fn(method)),
+            false => Member::Updateable(method),
+        });
     }
-    Ok(plain)
+    Ok(members)
 }
 
 /// The attributes named `updateable` (`#[updateable]`, `#[dsu::updateable(..)]`), taken out of

@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Lifetime, ReturnType, Signature, Type};
 
@@ -77,7 +78,7 @@ impl Shape {
     /// The bridge: `implementation` called with the bridge's arguments under this image's
     /// `catch_unwind`.
     ///
-    /// ```ignore
+    /// ```text
     /// fn __dsu_bridge<'a>(__dsu_arg0: &'a str) -> Returned<&'a str> {
     ///     catch(move || implementation(__dsu_arg0))
     /// }
@@ -127,6 +128,19 @@ pub(crate) fn argument_names(sig: &Signature) -> Vec<TokenStream> {
             }
         })
         .collect()
+}
+
+/// Whether `Self` appears in the signature, a receiver's implicit `Self` included.
+pub(crate) fn mentions_self(sig: &Signature) -> bool {
+    struct Finder(bool);
+    impl Visit<'_> for Finder {
+        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+            self.0 |= ident == "Self";
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_signature(sig);
+    finder.0
 }
 
 /// Token text without the spaces `to_string` puts around punctuation.
@@ -219,5 +233,69 @@ impl VisitMut for StaticLifetimes {
     fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
         reference.lifetime.get_or_insert_with(|| Lifetime::new("'static", Span::call_site()));
         syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::ToTokens;
+
+    use super::{tidy, Shape};
+
+    fn text(sig: &str, self_ty: Option<&str>) -> String {
+        let sig: syn::Signature = syn::parse_str(sig).expect("a signature");
+        let self_ty: Option<syn::Type> = self_ty.map(|ty| syn::parse_str(ty).expect("a type"));
+        Shape::of(&sig, self_ty.as_ref(), None).text()
+    }
+
+    /// Program and patch compare these texts: however a signature is spaced, the text is one.
+    #[test]
+    fn the_text_of_a_signature_does_not_depend_on_its_spacing() {
+        // `tidy` joins `[` to what comes before it, a comma too, and leaves `* const` spaced: the
+        // text is as it always was, and both sides of an update make it alike.
+        let tidy_text = "fn(&str, Vec<u8>,[u8; 4]) -> Option<(u8, String)>";
+        assert_eq!(
+            text("fn f(a: &str, b: Vec<u8>, c: [u8; 4]) -> Option<(u8, String)>", None),
+            tidy_text
+        );
+        assert_eq!(
+            text("fn f(a:&str,b:Vec < u8 >,c:[ u8 ; 4 ])->Option<( u8 , String )>", None),
+            tidy_text
+        );
+        assert_eq!(text("fn f()", None), "fn() -> ()");
+        assert_eq!(text("unsafe fn f(p: *const u8)", None), "unsafe fn(* const u8) -> ()");
+    }
+
+    #[test]
+    fn the_text_keeps_lifetimes_and_paths() {
+        assert_eq!(text("fn f<'a>(a: &'a str) -> &'a str", None), "fn(&'a str) -> &'a str");
+        let ty: syn::Type =
+            syn::parse_str("std :: collections :: HashMap < String , u64 >").unwrap();
+        assert_eq!(
+            tidy(&ty.to_token_stream().to_string()),
+            "std::collections::HashMap<String, u64>"
+        );
+    }
+
+    #[test]
+    fn self_is_written_as_the_implementing_type() {
+        let sig = "fn get(&self, key: &Self, keys: Vec<Self>) -> Option<Self>";
+        assert_eq!(text(sig, Some("Table")), "fn(&Table, &Table, Vec<Table>) -> Option<Table>");
+        assert_eq!(text("fn take(self) -> u8", Some("Table")), "fn(Table) -> u8");
+    }
+
+    /// Lifetimes do not change a layout: the fingerprinted types have them all `'static`, so
+    /// that `&'a str` and `&str` fingerprint alike.
+    #[test]
+    fn fingerprinted_types_have_static_lifetimes() {
+        let sig: syn::Signature =
+            syn::parse_str("fn f<'a>(a: &'a str, b: &u8) -> Cow<'a, str>").unwrap();
+        let shape = Shape::of(&sig, None, None);
+        let types: Vec<String> = shape
+            .fingerprinted_types()
+            .iter()
+            .map(|ty| tidy(&ty.to_token_stream().to_string()))
+            .collect();
+        assert_eq!(types, ["&'static str", "&'static u8", "Cow<'static, str>"]);
     }
 }

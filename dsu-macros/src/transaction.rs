@@ -1,8 +1,8 @@
 //! The code `#[transaction]` writes: the function's body, run inside a transaction.
 //!
-//! ```ignore
+//! ```text
 //! fn handle(&mut self, request: Request) -> Reply {
-//!     let __dsu_transaction = ::dsu::__private::enter(Location::caller());
+//!     let __dsu_transaction = { use ::dsu as __dsu; __dsu::__private::enter(Location::caller()) };
 //!     { body }
 //! }
 //! ```
@@ -13,10 +13,12 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Attribute, ItemFn};
+use syn::ItemFn;
+
+use crate::args::Attribute;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let krate = crate::args::parse_crate_only(args, "#[dsu::transaction]")?;
+    let krate = crate::args::parse(Attribute::Transaction, args)?.krate;
     let mut function = function(input)?;
     check(&function)?;
     if cfg!(feature = "disabled") {
@@ -27,14 +29,15 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     // function changes. It copies this attribute onto the stub.
     if let Some(position) = function.attrs.iter().position(is_updateable) {
         let updateable = function.attrs.remove(position);
-        let this: Attribute = syn::parse_quote!(#[#krate::transaction(crate = #krate)]);
+        let this: syn::Attribute = syn::parse_quote!(#[#krate::transaction(crate = #krate)]);
         function.attrs.insert(0, this);
         function.attrs.insert(0, updateable);
         return Ok(function.into_token_stream());
     }
     let ItemFn { attrs, vis, sig, block } = &function;
+    let alias = crate::krate::alias(&krate);
     let enter = quote_spanned!(sig.ident.span()=>
-        #krate::__private::enter(::core::panic::Location::caller())
+        { #alias __dsu::__private::enter(::core::panic::Location::caller()) }
     );
     Ok(quote! {
         #(#attrs)*
@@ -64,7 +67,7 @@ fn function(input: TokenStream) -> syn::Result<ItemFn> {
 }
 
 /// The keyword and name of an item that is not a function, where the error points.
-fn head(item: &syn::Item) -> TokenStream {
+pub(crate) fn head(item: &syn::Item) -> TokenStream {
     fn pair(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
         quote!(#keyword #name)
     }
@@ -109,6 +112,6 @@ fn check(function: &ItemFn) -> syn::Result<()> {
     Ok(())
 }
 
-fn is_updateable(attr: &Attribute) -> bool {
+fn is_updateable(attr: &syn::Attribute) -> bool {
     attr.path().segments.last().is_some_and(|segment| segment.ident == "updateable")
 }

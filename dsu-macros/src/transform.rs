@@ -1,10 +1,13 @@
 //! The code `#[transform]` writes: the function, and the `Transform` impl that calls it.
 //!
-//! ```ignore
+//! ```text
 //! fn entry(old: &v1::Entry) -> Entry { body }
-//! impl ::dsu::Transform<v1::Entry> for Entry {
-//!     fn transform(old: &v1::Entry) -> Self { entry(old) }
-//! }
+//! const _: () = {
+//!     use ::dsu as __dsu;
+//!     impl __dsu::Transform<v1::Entry> for Entry {
+//!         fn transform(old: &v1::Entry) -> Self { entry(old) }
+//!     }
+//! };
 //! ```
 //!
 //! The containers' impls in the runtime do the rest: with it, a `Mutex<HashMap<K, Entry>>`
@@ -12,31 +15,39 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
+use crate::args::Attribute;
+
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let krate = crate::args::parse_crate_only(args, "#[dsu::transform]")?;
-    let function: ItemFn = syn::parse2(input.clone()).map_err(|_| {
-        syn::Error::new(
-            input.span(),
-            "#[dsu::transform] goes on a function from `&OldType` to `NewType`",
-        )
-    })?;
+    let krate = crate::args::parse(Attribute::Transform, args)?.krate;
+    let function = match syn::parse2::<syn::Item>(input.clone()) {
+        Ok(syn::Item::Fn(function)) => function,
+        Ok(other) => return Err(elsewhere(crate::transaction::head(&other))),
+        Err(_) => return Err(elsewhere(input)),
+    };
     let (old, new) = types(&function)?;
     let name = &function.sig.ident;
     let body = quote_spanned!(name.span()=> #name(old));
+    let alias = crate::krate::alias(&krate);
     Ok(quote! {
         // The signature is dsu's, not the author's choice: `&Vec<T>` is what an old `Vec<T>`
         // is read as.
         #[allow(clippy::ptr_arg)]
         #function
-        impl #krate::Transform<#old> for #new {
-            fn transform(old: &#old) -> Self {
-                #body
+        const _: () = {
+            #alias
+            impl __dsu::Transform<#old> for #new {
+                fn transform(old: &#old) -> Self {
+                    #body
+                }
             }
-        }
+        };
     })
+}
+
+fn elsewhere(at: impl ToTokens) -> syn::Error {
+    syn::Error::new_spanned(at, "#[dsu::transform] goes on a function from `&OldType` to `NewType`")
 }
 
 /// The old and the new type, or the one error that says what the signature must be.
@@ -45,7 +56,11 @@ fn types(function: &ItemFn) -> syn::Result<(&Type, &Type)> {
                          one: `fn name(old: &OldType) -> NewType`";
     let sig = &function.sig;
     if let Some(token) = &sig.asyncness {
-        return Err(syn::Error::new_spanned(token, "a transformer cannot be `async`"));
+        return Err(syn::Error::new_spanned(
+            token,
+            "a transformer cannot be `async`: the update calls it while the program waits; \
+             remove `async`",
+        ));
     }
     if let Some(param) = sig.generics.params.first() {
         return Err(syn::Error::new_spanned(

@@ -3,12 +3,18 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{FnArg, ImplItem, ReturnType, Signature};
+use syn::{FnArg, ReturnType, Signature};
 
+use crate::args::Args;
+use crate::errors::Errors;
 use crate::model::{Impl, Item};
+use crate::signature::mentions_self;
 
-pub(crate) fn check(item: &Item) -> syn::Result<()> {
+pub(crate) fn check(args: &Args, item: &Item) -> syn::Result<()> {
     let mut errors = Errors::default();
+    if let Err(error) = arguments(args, item) {
+        errors.add(error);
+    }
     match item {
         Item::Fn(function) => {
             signature(&function.sig, &mut errors);
@@ -38,7 +44,7 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                 );
             }
         }
-        Item::Impl(Impl { block, plain }) => {
+        Item::Impl(item @ Impl { block, .. }) => {
             match block.generics.params.first() {
                 Some(syn::GenericParam::Lifetime(param)) => errors.push(
                     param,
@@ -58,25 +64,24 @@ pub(crate) fn check(item: &Item) -> syn::Result<()> {
                     "a where clause is not supported on an updateable impl block; remove it",
                 );
             }
-            for (member, &plain) in block.items.iter().zip(plain) {
-                match member {
-                    ImplItem::Fn(method) if !plain => signature(&method.sig, &mut errors),
-                    _ => {}
-                }
+            for method in item.updateable() {
+                signature(&method.sig, &mut errors);
             }
         }
     }
-    errors.finish()
+    errors.finish(())
 }
 
+/// `was` on a function or a method.
+pub(crate) const WAS_ON_FUNCTION: &str = "`was` names the old type of a global or a struct that \
+     changed; it goes on a static or a struct";
+
 /// Arguments that only some items take.
-pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()> {
+fn arguments(args: &Args, item: &Item) -> syn::Result<()> {
     match (&args.was, item) {
-        (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => Err(syn::Error::new(
-            was.span(),
-            "`was` names the old type of a global or a struct that changed; it goes on a \
-             static or a struct",
-        )),
+        (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => {
+            Err(syn::Error::new(was.span, WAS_ON_FUNCTION))
+        }
         (None, Item::Struct(item)) => Err(type_without_was(&item.struct_token, &item.ident)),
         (None, Item::Enum(item)) => Err(type_without_was(&item.enum_token, &item.ident)),
         (Some(_), Item::Enum(item)) if !item.generics.params.is_empty() => {
@@ -87,7 +92,7 @@ pub(crate) fn arguments(args: &crate::args::Args, item: &Item) -> syn::Result<()
             ))
         }
         (Some(_), Item::Struct(_) | Item::Enum(_)) if args.reversible.is_some() => Err(syn::Error::new(
-            args.reversible.as_ref().expect("just checked").span(),
+            args.reversible.as_ref().expect("just checked").span,
             "`reversible` goes on the global: a struct's way back is a `#[dsu::transform]` from \
              the new type to the old one",
         )),
@@ -186,47 +191,10 @@ fn signature(sig: &Signature, errors: &mut Errors) {
     }
 }
 
-/// Whether `Self` appears in the signature, a receiver's implicit `Self` included.
-pub(crate) fn mentions_self(sig: &Signature) -> bool {
-    struct Finder(bool);
-    impl Visit<'_> for Finder {
-        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
-            self.0 |= ident == "Self";
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_signature(sig);
-    finder.0
-}
-
 struct ImplTrait(Option<proc_macro2::Span>);
 
 impl Visit<'_> for ImplTrait {
     fn visit_type_impl_trait(&mut self, node: &syn::TypeImplTrait) {
         self.0.get_or_insert(node.span());
-    }
-}
-
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, at: &impl quote::ToTokens, message: &str) {
-        self.add(syn::Error::new_spanned(at, message));
-    }
-
-    fn push_span(&mut self, span: proc_macro2::Span, message: &str) {
-        self.add(syn::Error::new(span, message));
-    }
-
-    fn add(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
     }
 }

@@ -1,16 +1,28 @@
 //! `#[derive(Fingerprint)]`: a type's structural fingerprint, from its kind, its `repr`, the
 //! names of its fields and variants, and their types' fingerprints.
+//!
+//! ```text
+//! const _: () = {
+//!     use ::dsu as __dsu;
+//!     unsafe impl Fingerprint for Point {
+//!         const FINGERPRINT: u64 = combine(&[of_str(/* repr */), of_str("struct"), of_str("{}"),
+//!             of_str("x"), <i32 as Fingerprint>::FINGERPRINT, ..]);
+//!     }
+//!     impl Field<{hash of "x"}> for Point { type Type = i32; fn field(&self) -> &i32 { &self.x } }
+//!     ..
+//! };
+//! ```
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::{Data, DeriveInput, Fields, Path};
+use syn::{Data, DeriveInput, Fields};
 
 use crate::args;
 
-pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
-    let krate = crate_path(&input)?;
-    let private = quote!(#krate::__private);
+    let alias = crate::krate::alias(&args::of_derive(&input.attrs)?);
+    let private = quote!(__dsu::__private);
     let mut parts = Vec::new();
     let repr: Vec<String> = input
         .attrs
@@ -23,7 +35,7 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
     match &input.data {
         Data::Struct(data) => {
             parts.push(quote!(#private::of_str("struct")));
-            fields(&data.fields, &krate, &mut parts);
+            fields(&data.fields, &mut parts);
         }
         Data::Enum(data) => {
             parts.push(quote!(#private::of_str("enum")));
@@ -34,18 +46,18 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
                     let text = discriminant.to_token_stream().to_string();
                     parts.push(quote!(#private::of_str(#text)));
                 }
-                fields(&variant.fields, &krate, &mut parts);
+                fields(&variant.fields, &mut parts);
             }
         }
         Data::Union(data) => {
             parts.push(quote!(#private::of_str("union")));
-            fields(&Fields::Named(data.fields.clone()), &krate, &mut parts);
+            fields(&Fields::Named(data.fields.clone()), &mut parts);
         }
     }
     let name = &input.ident;
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!(#krate::Fingerprint));
+        param.bounds.push(syn::parse_quote!(__dsu::Fingerprint));
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     // Each named field, by the hash of its name, for the transformer a later version writes
@@ -74,20 +86,23 @@ pub(crate) fn fingerprint(input: TokenStream) -> syn::Result<TokenStream> {
         _ => None,
     };
     Ok(quote! {
-        // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant names
-        // and their types' fingerprints: it changes with the type's shape.
-        unsafe impl #impl_generics #krate::Fingerprint for #name #type_generics #where_clause {
-            const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
-        }
-        #(#field_impls)*
-        #variants
+        const _: () = {
+            #alias
+            // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant
+            // names and their types' fingerprints: it changes with the type's shape.
+            unsafe impl #impl_generics __dsu::Fingerprint for #name #type_generics #where_clause {
+                const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
+            }
+            #(#field_impls)*
+            #variants
+        };
     })
 }
 
 /// For an enum, how each variant becomes the variant of the same name of a later version's
 /// enum, for the transformer that version derives:
 ///
-/// ```ignore
+/// ```text
 /// impl<New> VariantsOf<New> for Kind
 /// where
 ///     New: for<'a> Variant<{hash of "A"}, ()>,
@@ -139,28 +154,17 @@ pub(crate) fn field_hash(ident: &syn::Ident) -> u64 {
     crate::hash::of_tokens(&ident.to_token_stream())
 }
 
-fn fields(fields: &Fields, krate: &Path, parts: &mut Vec<TokenStream>) {
+fn fields(fields: &Fields, parts: &mut Vec<TokenStream>) {
     let kind = match fields {
         Fields::Named(_) => "{}",
         Fields::Unnamed(_) => "()",
         Fields::Unit => "unit",
     };
-    parts.push(quote!(#krate::__private::of_str(#kind)));
+    parts.push(quote!(__dsu::__private::of_str(#kind)));
     for (i, field) in fields.iter().enumerate() {
         let name = field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
         let ty = &field.ty;
-        parts.push(quote!(#krate::__private::of_str(#name)));
-        parts.push(quote!(<#ty as #krate::Fingerprint>::FINGERPRINT));
+        parts.push(quote!(__dsu::__private::of_str(#name)));
+        parts.push(quote!(<#ty as __dsu::Fingerprint>::FINGERPRINT));
     }
-}
-
-/// `#[dsu(crate = path)]`, or `::dsu`.
-fn crate_path(input: &DeriveInput) -> syn::Result<Path> {
-    let mut found: Option<Path> = None;
-    for attr in input.attrs.iter().filter(|attr| attr.path().is_ident("dsu")) {
-        attr.parse_nested_meta(|meta| {
-            args::crate_only(meta, &mut found, "unknown argument; the only one is `crate = path`")
-        })?;
-    }
-    Ok(found.unwrap_or_else(|| syn::parse_quote!(::dsu)))
 }

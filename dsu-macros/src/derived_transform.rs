@@ -2,15 +2,18 @@
 //! version converted from the old version's field of the same name, or its default if the old
 //! version has none; a field the new version dropped is not read.
 //!
-//! ```ignore
-//! impl Transform<v1::Entry> for Entry {
-//!     fn transform(old: &v1::Entry) -> Self {
-//!         Entry {
-//!             value: (&FieldOf::<_, {hash of "value"}>(old)).get(),
-//!             hits: (&FieldOf::<_, {hash of "hits"}>(old)).get(),
+//! ```text
+//! const _: () = {
+//!     use ::dsu as __dsu;
+//!     impl __dsu::Transform<v1::Entry> for Entry {
+//!         fn transform(old: &v1::Entry) -> Self {
+//!             Entry {
+//!                 value: (&FieldOf::<_, {hash of "value"}>(old)).get(),
+//!                 hits: (&FieldOf::<_, {hash of "hits"}>(old)).get(),
+//!             }
 //!         }
 //!     }
-//! }
+//! };
 //! ```
 //!
 //! `FieldOf` (in the runtime) picks, at compile time, the old field if `v1::Entry` has one of
@@ -22,7 +25,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Fields, ItemEnum, ItemStruct, Path, Type};
 
-use crate::derive::field_hash;
+use crate::fingerprint_derive::field_hash;
 
 pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream {
     let mut item = item.clone();
@@ -32,21 +35,25 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
         let ident = field.ident.as_ref().expect("checked: named fields");
         let hash = field_hash(ident);
         quote_spanned!(field.span()=>
-            #ident: (&#krate::__private::FieldOf::<_, #hash>(old)).get()
+            #ident: (&__dsu::__private::FieldOf::<_, #hash>(old)).get()
         )
     });
+    let alias = crate::krate::alias(krate);
     quote! {
         #item
-        impl #krate::Transform<#was> for #name {
-            // The `&` before each `FieldOf` is what makes a missing field fall back to its
-            // default: the borrow is not needless.
-            #[allow(clippy::needless_borrow)]
-            fn transform(old: &#was) -> Self {
-                #[allow(unused_imports)]
-                use #krate::__private::{FromDefault as _, FromOld as _};
-                #name { #(#fields),* }
+        const _: () = {
+            #alias
+            impl __dsu::Transform<#was> for #name {
+                // The `&` before each `FieldOf` is what makes a missing field fall back to its
+                // default: the borrow is not needless.
+                #[allow(clippy::needless_borrow)]
+                fn transform(old: &#was) -> Self {
+                    #[allow(unused_imports)]
+                    use __dsu::__private::{FromDefault as _, FromOld as _};
+                    #name { #(#fields),* }
+                }
             }
-        }
+        };
     }
 }
 
@@ -55,7 +62,7 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
 /// same name. The old enum's `#[derive(dsu::Fingerprint)]` writes the match
 /// (`VariantsOf`); this writes how each variant is made from the old one's fields:
 ///
-/// ```ignore
+/// ```text
 /// impl<'a, O0> Variant<{hash of "B"}, (&'a O0,)> for Kind where u64: Transform<O0> {
 ///     fn make((f0,): (&'a O0,)) -> Self { Kind::B(Transform::transform(f0)) }
 /// }
@@ -70,7 +77,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
     let mut item = item.clone();
     with_fingerprint(krate, &mut item.attrs);
     let item = &item;
-    let private = quote!(#krate::__private);
+    let private = quote!(__dsu::__private);
     let name = &item.ident;
     let variants = item.variants.iter().map(|variant| {
         let ident = &variant.ident;
@@ -80,7 +87,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             (0..types.len()).map(|i| format_ident!("__DsuOld{}", i)).collect();
         let bindings: Vec<syn::Ident> =
             (0..types.len()).map(|i| format_ident!("__dsu_f{}", i)).collect();
-        let values = bindings.iter().map(|binding| quote!(#krate::Transform::transform(#binding)));
+        let values = bindings.iter().map(|binding| quote!(__dsu::Transform::transform(#binding)));
         let value = match &variant.fields {
             Fields::Named(named) => {
                 let names = named.named.iter().map(|field| &field.ident);
@@ -91,7 +98,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
         };
         quote_spanned! {variant.span()=>
             impl<'a, #(#olds),*> #private::Variant<#hash, (#(&'a #olds,)*)> for #name
-            where #(#types: #krate::Transform<#olds>),*
+            where #(#types: __dsu::Transform<#olds>),*
             {
                 #[allow(unused_variables)]
                 fn make((#(#bindings,)*): (#(&'a #olds,)*)) -> Self {
@@ -100,14 +107,18 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             }
         }
     });
+    let alias = crate::krate::alias(krate);
     quote! {
         #item
-        #(#variants)*
-        impl #krate::Transform<#was> for #name {
-            fn transform(old: &#was) -> Self {
-                #private::VariantsOf::to_new(old)
+        const _: () = {
+            #alias
+            #(#variants)*
+            impl __dsu::Transform<#was> for #name {
+                fn transform(old: &#was) -> Self {
+                    #private::VariantsOf::to_new(old)
+                }
             }
-        }
+        };
     }
 }
 

@@ -1,0 +1,8 @@
+#[dsu::updateable(inline, crate = "dsu", crate = ::dsu, crate = ::dsu, skip)]
+pub fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    assert_eq!(answer(), 42);
+}
