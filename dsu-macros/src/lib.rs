@@ -54,9 +54,10 @@ use crate::args::Attribute;
 ///         signature: /* structural fingerprint of fn(&str) -> String */,
 ///         body: /* fingerprint of the item's tokens */,
 ///         implementation: __dsu_bridge,
-///         slot: &__DSU_SLOT,
+///         slot: __DSU_SLOT.as_erased(), // the slot's cell, which an update stores into
 ///         ..
 ///     };
+///     __DSU_SLOT.note(); // in the thread's transaction, if it runs in one
 ///     match __DSU_SLOT.foreign() {
 ///         None => __dsu_impl(__dsu_arg0), // this version's code: a direct call
 ///         Some(bridge) => __DSU_SLOT.finish(bridge(__dsu_arg0)), // another version's
