@@ -11,7 +11,8 @@
 #
 # A tool already on the PATH is left as it is, so a second run installs nothing. It installs
 # with apt-get, as root or through sudo. Without apt-get, or without root and sudo, it names what
-# to install and exits non-zero. scripts/test.sh and examples/demo.sh run it first.
+# to install and exits non-zero. scripts/test.sh, examples/demo.sh and examples/kvstore/load.sh
+# run it first.
 set -euo pipefail
 
 say() { printf 'setup: %s\n' "$*"; }
