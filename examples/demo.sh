@@ -5,10 +5,11 @@
 #     bash examples/demo.sh
 #
 # Needs cargo, bash 5, and redis-cli and redis-benchmark (Debian's and Ubuntu's redis-tools
-# package). Builds in target/examples; the first run compiles the dependencies, later runs only
-# kvstore. Exits 0 when every step did what it should, and non-zero as soon as one did not (a
-# refused update, a lost key, a failed client, a wrong answer); the server and the clients it
-# starts are stopped in every case.
+# package), which it installs first through scripts/setup.sh if they are missing. Builds in
+# target/examples; the first run compiles the dependencies, later runs only kvstore. Exits 0
+# when every step did what it should, and non-zero as soon as one did not (a refused update, a
+# lost key, a failed client, a wrong answer); the server and the clients it starts are stopped
+# in every case.
 #
 # What it does (examples/kvstore/README.md tells how to do the same by hand):
 #   1. build version 1 and start it; fill it with 10,000 keys;
@@ -58,10 +59,9 @@ trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT
 trap 'echo "terminated" >&2; exit 143' TERM
 
-for tool in redis-cli redis-benchmark; do
-    command -v "$tool" >/dev/null ||
-        fail "$tool is missing: install the redis-tools package (sudo apt-get install redis-tools)"
-done
+# The Redis clients, installed if they are missing; setup.sh says what it does, or why it
+# cannot.
+bash "$ROOT/scripts/setup.sh" demo
 
 # A field of a flat JSON answer: `json_field <json> <name>`.
 json_field() {

@@ -1,7 +1,7 @@
 //! Update a running Rust program: new code from a freshly built cdylib, switched in without a
 //! restart and never at a moment where that would be unsafe.
 //!
-//! ```ignore
+//! ```
 //! // lib.rs of the program; Cargo.toml says crate-type = ["rlib", "cdylib"]
 //! dsu::patch!();
 //!
@@ -10,9 +10,21 @@
 //!     format!("v1 says {request}")
 //! }
 //!
-//! // later, from an admin endpoint, after `cargo build --lib` of the next version:
-//! let report = dsu::update("target/release/libmy_server.so")?;
-//! println!("{report}");
+//! fn main() {
+//!     assert_eq!(handle("ping"), "v1 says ping");
+//!
+//!     // Later, from an admin endpoint, after `cargo build --lib` of the next version and a
+//!     // copy of its lib<crate>.so. None was built here, so the update is refused with a typed
+//!     // error that says what to do, and the program goes on as before.
+//!     match dsu::update("patches/v2.so") {
+//!         Ok(report) => println!("{report}"),
+//!         Err(error) => {
+//!             assert!(matches!(error, dsu::UpdateError::Unreadable { .. }));
+//!             println!("refused, nothing changed: {error}");
+//!         }
+//!     }
+//!     assert_eq!(handle("ping"), "v1 says ping");
+//! }
 //! ```
 //!
 //! See the README for the whole flow and `docs/limits.md` for what cannot be updated.

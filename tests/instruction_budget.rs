@@ -37,7 +37,11 @@ const BUDGETS: [(&str, &str, &str, u64); 5] = [
 fn hot_paths_stay_within_their_instruction_budgets() {
     let found =
         Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found, "valgrind is needed: install Debian's valgrind package");
+    assert!(
+        found,
+        "valgrind is needed: run `bash scripts/setup.sh`, which installs Debian's valgrind \
+         (`bash scripts/test.sh` runs it before the suite)"
+    );
     let program = support::build_release_program("budget");
     let out = support::fixture_target().join("callgrind");
     std::fs::create_dir_all(&out).unwrap();

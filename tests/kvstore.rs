@@ -29,7 +29,8 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
         let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
         assert!(
             found,
-            "{tool} is needed: install Debian's redis-tools (apt-get install redis-tools)"
+            "{tool} is needed: run `bash scripts/setup.sh`, which installs Debian's redis-tools \
+             (`bash scripts/test.sh` runs it before the suite)"
         );
     }
     let run = support::fixture_target().join("kvstore-run");

@@ -4,7 +4,7 @@
 mod support;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use dsu::UpdateError;
@@ -27,6 +27,45 @@ fn snapshot() -> Snapshot {
     (versions, items, app::version(), app::greet("x"))
 }
 
+/// What the message of each kind of refusal tells the operator to do. A message reworded
+/// without its instruction fails here; a new kind of refusal gets its line.
+const REMEDIES: [(&str, &str); 11] = [
+    ("unreadable", "check the path"),
+    ("not_a_shared_library", "give the lib<crate>.so that `cargo build --lib` writes"),
+    ("load_failed", "rebuild the patch for this machine"),
+    ("not_a_patch", "add `dsu::patch!();` to the crate's lib.rs"),
+    ("incompatible_abi", "rebuild it with the dsu version of the running program"),
+    ("build_mismatch", "rebuild it with the same toolchain and flags"),
+    ("wrong_program", "give a patch built from"),
+    ("already_applied", "build a new version"),
+    ("signature_mismatch", "rebuild it"),
+    ("duplicate_item", "rebuild it"),
+    ("allocator_mismatch", "Declare the program's allocator"),
+];
+
+/// Asserts that the message of `error`, a refusal of the patch at `given`, names what was
+/// refused (the file, or the crate, item or allocator at fault) and says what to do about it.
+fn says_what_to_do(error: &UpdateError, given: &Path) {
+    let message = error.to_string();
+    let named = match error {
+        UpdateError::WrongProgram { patch, .. } => format!("`{patch}`"),
+        UpdateError::SignatureMismatch { item, .. } | UpdateError::DuplicateItem { item } => {
+            format!("`{item}`")
+        }
+        UpdateError::AllocatorMismatch { patch, .. } => patch.clone(),
+        _ => given.display().to_string(),
+    };
+    assert!(message.contains(&named), "the message must name {named}: {message}");
+    let kind = error.kind();
+    let Some((_, remedy)) = REMEDIES.iter().find(|(known, _)| *known == kind) else {
+        panic!("no remedy is known for `{kind}`: add the instruction its message gives to REMEDIES")
+    };
+    assert!(
+        message.contains(remedy),
+        "the message of a `{kind}` refusal must tell the operator to `{remedy}`; it says: {message}"
+    );
+}
+
 /// Asserts that `update(path)` is refused with an error `matches` accepts, that the error
 /// says what to do, and that nothing changed.
 fn refused(path: &PathBuf, matches: impl Fn(&UpdateError) -> bool) -> UpdateError {
@@ -34,7 +73,7 @@ fn refused(path: &PathBuf, matches: impl Fn(&UpdateError) -> bool) -> UpdateErro
     let before = snapshot();
     let error = dsu::update(path).expect_err("the update must be refused");
     assert!(matches(&error), "unexpected error: {error:?}");
-    assert!(error.to_string().len() > 40, "the message must say what to do: {error}");
+    says_what_to_do(&error, path);
     assert_eq!(snapshot(), before, "a refused update changed the program");
     assert_eq!(app::version(), 1);
     error
@@ -158,6 +197,7 @@ fn same_patch_twice() {
     let applied = snapshot();
     let error = dsu::update(&v2).expect_err("the same file again is refused");
     assert!(matches!(error, UpdateError::AlreadyApplied { .. }), "{error:?}");
+    says_what_to_do(&error, &v2);
     // Also under another name: it is the content that counts.
     let renamed = scratch("v2-again.so");
     fs::copy(&v2, &renamed).unwrap();

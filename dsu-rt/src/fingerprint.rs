@@ -282,7 +282,30 @@ mod tests {
         assert_ne!(<&str>::FINGERPRINT, <&String>::FINGERPRINT);
         assert_ne!(<[u8; 4]>::FINGERPRINT, <[u8; 5]>::FINGERPRINT);
         assert_ne!(<Result<u8, ()>>::FINGERPRINT, <Result<(), u8>>::FINGERPRINT);
-        assert_eq!(<Option<String>>::FINGERPRINT, <Option<String>>::FINGERPRINT);
+    }
+
+    #[test]
+    fn a_wrapper_changes_the_fingerprint() {
+        // One parameter under each wrapper, or under none: all different types, so a name
+        // copied from one impl to another, or a wrapper that drops its name, shows here.
+        let wrapped = [
+            ("String", String::FINGERPRINT),
+            ("Option<String>", <Option<String>>::FINGERPRINT),
+            ("Option<Option<String>>", <Option<Option<String>>>::FINGERPRINT),
+            ("Vec<String>", <Vec<String>>::FINGERPRINT),
+            ("VecDeque<String>", <std::collections::VecDeque<String>>::FINGERPRINT),
+            ("Box<String>", <Box<String>>::FINGERPRINT),
+            ("&String", <&String>::FINGERPRINT),
+            ("Arc<String>", <std::sync::Arc<String>>::FINGERPRINT),
+            ("Mutex<String>", <std::sync::Mutex<String>>::FINGERPRINT),
+            ("(String,)", <(String,)>::FINGERPRINT),
+            ("[String; 1]", <[String; 1]>::FINGERPRINT),
+        ];
+        for (i, (a, fa)) in wrapped.iter().enumerate() {
+            for (b, fb) in &wrapped[i + 1..] {
+                assert_ne!(fa, fb, "`{a}` and `{b}` have the same fingerprint");
+            }
+        }
     }
 
     #[test]

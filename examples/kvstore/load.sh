@@ -5,7 +5,8 @@
 #     bash examples/kvstore/load.sh [rounds]
 #
 # A measurement, not a test: it takes a few minutes, and its figures mean something only on a
-# machine that is otherwise idle. Needs cargo, bash 5, redis-cli and redis-benchmark.
+# machine that is otherwise idle. Needs cargo and bash 5; the Redis clients and valgrind it
+# installs first through scripts/setup.sh if they are missing.
 #
 # Builds, in release mode, in target/kvstore-load:
 #   - version 1 with dsu, the program that is updated, and versions 2 to 6 as its patches;
@@ -58,17 +59,14 @@ trap 'exit 143' TERM
 fail() { echo "load: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
-for tool in redis-cli redis-benchmark cargo; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (redis-tools has the Redis clients)"
-done
+command -v cargo >/dev/null || fail "cargo is missing"
+# redis-cli, redis-benchmark, and valgrind with its callgrind_control.
+bash "$ROOT/scripts/setup.sh" >&2
 SERVER_CPU=() CLIENT_CPU=()
 if command -v taskset >/dev/null && (($(nproc) >= 2)); then
     SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1)
 fi
 SAVED_SERVER_CPU=("${SERVER_CPU[@]}")
-for tool in valgrind callgrind_control; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (Debian's valgrind package has both)"
-done
 
 # Builds `examples/kvstore/v$1` in release mode with cargo's extra arguments $2..; prints
 # nothing. Every version writes the same unhashed files: touch the sources first.
