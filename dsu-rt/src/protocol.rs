@@ -1,7 +1,7 @@
 //! The concurrency core of transactions: what a transaction records and how an update
-//! decides, against it, when to commit. `transaction.rs` and `gate.rs` build the runtime on
-//! it; `tests/loom.rs` model-checks it with loom: this file is compiled there on its own, with
-//! loom's primitives in place of `primitive.rs`.
+//! decides, against it, when to commit. `record.rs`, `transaction.rs` and `gate.rs` build the
+//! runtime on it; `tests/loom.rs` model-checks it with loom: this file is compiled there on its
+//! own, with loom's primitives in place of `primitive.rs`.
 //!
 //! The two sides meet as in Dekker's algorithm. A transaction's first call of an item stores
 //! the item's bit in its footprint, then (light barrier) loads the pending bits; an update
