@@ -104,7 +104,7 @@ fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
     let lookahead = input.lookahead1();
     if lookahead.peek(Token![crate]) {
         let keyword: Token![crate] = input.parse()?;
-        if !input.peek(Token![=]) {
+        if !value_follows(input) {
             return Err(syn::Error::new(keyword.span, CRATE_WITHOUT_PATH));
         }
         input.parse::<Token![=]>()?;
@@ -115,7 +115,7 @@ fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
     }
     if lookahead.peek(kw::was) {
         let keyword: kw::was = input.parse()?;
-        if !input.peek(Token![=]) {
+        if !value_follows(input) {
             return Err(syn::Error::new(
                 keyword.span,
                 "`was` names the global's type in the running version: write `was = OldType`",
@@ -130,6 +130,14 @@ fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
     } else {
         Err(input.error(attribute.unknown()))
     }
+}
+
+/// Whether `= value` follows an argument's keyword. Without it (`was`, `was =`, `was =,`) the
+/// error goes at the keyword: syn's own, at the end of the arguments, would cover the whole
+/// attribute.
+fn value_follows(input: ParseStream<'_>) -> bool {
+    let ahead = input.fork();
+    ahead.parse::<Token![=]>().is_ok() && !ahead.is_empty() && !ahead.peek(Token![,])
 }
 
 /// `crate` alone.
