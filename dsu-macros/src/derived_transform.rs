@@ -107,6 +107,9 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             }
         }
     });
+    // The error of an old enum without the derive (no `VariantsOf`), or without a variant the
+    // new one has (an unmet `Variant` bound), goes at the whole `was` type.
+    let to_new = quote_spanned!(was.span()=> <#was as #private::VariantsOf<Self>>::to_new(old));
     let alias = crate::krate::alias(krate);
     quote! {
         #item
@@ -115,7 +118,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             #(#variants)*
             impl __dsu::Transform<#was> for #name {
                 fn transform(old: &#was) -> Self {
-                    #private::VariantsOf::to_new(old)
+                    #to_new
                 }
             }
         };

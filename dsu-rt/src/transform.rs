@@ -204,6 +204,13 @@ pub trait Variant<const NAME: u64, Fields> {
 /// `#[derive(dsu::Fingerprint)]` on an enum: it compiles only where the new enum has every
 /// variant of the old one, with fields that convert.
 #[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "no transformer is derived from `{Self}`: it is not an enum that derives \
+               `dsu::Fingerprint`",
+    label = "the running version's type",
+    note = "add `#[derive(dsu::Fingerprint)]` to the enum `{Self}`; from any other type, or from \
+            a generic enum, write a `#[dsu::transform]` instead"
+)]
 pub trait VariantsOf<New> {
     /// The new value.
     fn to_new(&self) -> New;
