@@ -1,0 +1,6 @@
+use std::sync::atomic::AtomicU64;
+
+#[dsu::updateable(was = AtomicU64, was = AtomicU64)]
+static HITS: AtomicU64 = AtomicU64::new(0);
+
+fn main() {}

@@ -1,0 +1,15 @@
+pub struct Counter {
+    count: u64,
+}
+
+#[dsu::updateable]
+impl Counter {
+    #[dsu::updateable(skip, skip)]
+    pub fn get(&self) -> u64 {
+        self.count
+    }
+}
+
+fn main() {
+    assert_eq!(Counter { count: 1 }.get(), 1);
+}
