@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! const _: () = {
-//!     use ::dsu as __dsu;
-//!     impl __dsu::Transform<v1::Entry> for Entry {
+//!     use ::dsu as __dsu_alias;
+//!     impl __dsu_alias::Transform<v1::Entry> for Entry {
 //!         fn transform(old: &v1::Entry) -> Self {
 //!             Entry {
 //!                 value: (&FieldOf::<_, {hash of "value"}>(old)).get(),
@@ -35,7 +35,7 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
         let ident = field.ident.as_ref().expect("checked: named fields");
         let hash = field_hash(ident);
         quote_spanned!(field.span()=>
-            #ident: (&__dsu::__private::FieldOf::<_, #hash>(old)).get()
+            #ident: (&__dsu_alias::__private::FieldOf::<_, #hash>(old)).get()
         )
     });
     let alias = crate::krate::alias(krate);
@@ -43,13 +43,13 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
         #item
         const _: () = {
             #alias
-            impl __dsu::Transform<#was> for #name {
+            impl __dsu_alias::Transform<#was> for #name {
                 // The `&` before each `FieldOf` is what makes a missing field fall back to its
                 // default: the borrow is not needless.
                 #[allow(clippy::needless_borrow)]
                 fn transform(old: &#was) -> Self {
                     #[allow(unused_imports)]
-                    use __dsu::__private::{FromDefault as _, FromOld as _};
+                    use __dsu_alias::__private::{FromDefault as _, FromOld as _};
                     #name { #(#fields),* }
                 }
             }
@@ -77,7 +77,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
     let mut item = item.clone();
     with_fingerprint(krate, &mut item.attrs);
     let item = &item;
-    let private = quote!(__dsu::__private);
+    let private = quote!(__dsu_alias::__private);
     let name = &item.ident;
     let variants = item.variants.iter().map(|variant| {
         let ident = &variant.ident;
@@ -87,7 +87,8 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             (0..types.len()).map(|i| format_ident!("__DsuOld{}", i)).collect();
         let bindings: Vec<syn::Ident> =
             (0..types.len()).map(|i| format_ident!("__dsu_f{}", i)).collect();
-        let values = bindings.iter().map(|binding| quote!(__dsu::Transform::transform(#binding)));
+        let values =
+            bindings.iter().map(|binding| quote!(__dsu_alias::Transform::transform(#binding)));
         let value = match &variant.fields {
             Fields::Named(named) => {
                 let names = named.named.iter().map(|field| &field.ident);
@@ -98,7 +99,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
         };
         quote_spanned! {variant.span()=>
             impl<'a, #(#olds),*> #private::Variant<#hash, (#(&'a #olds,)*)> for #name
-            where #(#types: __dsu::Transform<#olds>),*
+            where #(#types: __dsu_alias::Transform<#olds>),*
             {
                 #[allow(unused_variables)]
                 fn make((#(#bindings,)*): (#(&'a #olds,)*)) -> Self {
@@ -116,7 +117,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
         const _: () = {
             #alias
             #(#variants)*
-            impl __dsu::Transform<#was> for #name {
+            impl __dsu_alias::Transform<#was> for #name {
                 fn transform(old: &#was) -> Self {
                     #to_new
                 }

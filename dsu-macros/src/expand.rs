@@ -259,8 +259,8 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
         const _: () = {
             #alias
             // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
-            unsafe impl __dsu::Fingerprint for #stand_in {
-                const FINGERPRINT: u64 = <#self_ty as __dsu::Fingerprint>::FINGERPRINT;
+            unsafe impl __dsu_alias::Fingerprint for #stand_in {
+                const FINGERPRINT: u64 = <#self_ty as __dsu_alias::Fingerprint>::FINGERPRINT;
             }
         };
     }
@@ -271,7 +271,7 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
 ///
 /// ```text
 /// {
-///     use dsu as __dsu;
+///     use dsu as __dsu_alias;
 ///     fn __dsu_bridge(__dsu_arg0: A) -> Returned<R> { catch(move || implementation(__dsu_arg0)) }
 ///     static __DSU_SLOT: Slot<fn(A) -> Returned<R>> = Slot::new(__dsu_bridge);
 ///     #[distributed_slice(ITEMS)]
@@ -290,7 +290,7 @@ fn registration(
     implementation: TokenStream,
     body: u64,
 ) -> TokenStream {
-    let private = quote!(__dsu::__private);
+    let private = quote!(__dsu_alias::__private);
     let bridge_pointer = shape.bridge_pointer(&private);
     let bridge = shape.bridge(&private, &implementation);
     let text = shape.text();
@@ -298,8 +298,8 @@ fn registration(
     let alias = crate::krate::alias(krate);
     quote! {{
         #alias
-        // Through `__dsu`, so that the attributes below are quiet when `krate` is wrong.
-        use __dsu::__private::linkme;
+        // Through `__dsu_alias`, so that the attributes below are quiet when `krate` is wrong.
+        use __dsu_alias::__private::linkme;
         #bridge
         static __DSU_SLOT: #private::Slot<#bridge_pointer> = #private::Slot::new(__dsu_bridge as #bridge_pointer);
         #[linkme::distributed_slice(#private::ITEMS)]
@@ -309,7 +309,7 @@ fn registration(
             signature_text: #private::RStr::from_str(#text),
             signature: #private::combine(&[
                 #private::of_str("fn"),
-                #(<#types as __dsu::Fingerprint>::FINGERPRINT),*
+                #(<#types as __dsu_alias::Fingerprint>::FINGERPRINT),*
             ]),
             body: #body,
             implementation: __dsu_bridge as #bridge_pointer as *const (),

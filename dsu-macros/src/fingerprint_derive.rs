@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! const _: () = {
-//!     use ::dsu as __dsu;
+//!     use ::dsu as __dsu_alias;
 //!     unsafe impl Fingerprint for Point {
 //!         const FINGERPRINT: u64 = combine(&[of_str(/* repr */), of_str("struct"), of_str("{}"),
 //!             of_str("x"), <i32 as Fingerprint>::FINGERPRINT, ..]);
@@ -22,7 +22,7 @@ use crate::args;
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let alias = crate::krate::alias(&args::of_derive(&input.attrs)?);
-    let private = quote!(__dsu::__private);
+    let private = quote!(__dsu_alias::__private);
     let mut parts = Vec::new();
     let repr: Vec<String> = input
         .attrs
@@ -57,7 +57,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!(__dsu::Fingerprint));
+        param.bounds.push(syn::parse_quote!(__dsu_alias::Fingerprint));
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     // Each named field, by the hash of its name, for the transformer a later version writes
@@ -90,7 +90,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #alias
             // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant
             // names and their types' fingerprints: it changes with the type's shape.
-            unsafe impl #impl_generics __dsu::Fingerprint for #name #type_generics #where_clause {
+            unsafe impl #impl_generics __dsu_alias::Fingerprint for #name #type_generics #where_clause {
                 const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
             }
             #(#field_impls)*
@@ -160,11 +160,11 @@ fn fields(fields: &Fields, parts: &mut Vec<TokenStream>) {
         Fields::Unnamed(_) => "()",
         Fields::Unit => "unit",
     };
-    parts.push(quote!(__dsu::__private::of_str(#kind)));
+    parts.push(quote!(__dsu_alias::__private::of_str(#kind)));
     for (i, field) in fields.iter().enumerate() {
         let name = field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
         let ty = &field.ty;
-        parts.push(quote!(__dsu::__private::of_str(#name)));
-        parts.push(quote!(<#ty as __dsu::Fingerprint>::FINGERPRINT));
+        parts.push(quote!(__dsu_alias::__private::of_str(#name)));
+        parts.push(quote!(<#ty as __dsu_alias::Fingerprint>::FINGERPRINT));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! static NAME: ::dsu::Global<T> = {
-//!     use ::dsu as __dsu;
+//!     use ::dsu as __dsu_alias;
 //!     fn __dsu_init() -> T { init }
 //!     #krate::Global::new(concat!(module_path!(), "::NAME"), __dsu_init, fingerprinted::<T>())
 //! };

@@ -5,10 +5,10 @@
 //! otherwise. Generated code opens a block of its own with the alias
 //!
 //! ```text
-//! use path as __dsu;
+//! use path as __dsu_alias;
 //! ```
 //!
-//! and names everything of dsu through `__dsu::` inside it, so that a wrong path is one error,
+//! and names everything of dsu through `__dsu_alias::` inside it, so that a wrong path is one error,
 //! at the user's path, and the rest goes quiet. Only what must stand outside any block spells
 //! the path itself: the attributes the generated code puts on the user's items
 //! (`#[derive(path::Fingerprint)]`), and a global, whose type (`static NAME: path::Global<T>`)
@@ -24,10 +24,10 @@ pub(crate) fn default() -> Path {
     syn::parse_quote!(::dsu)
 }
 
-/// `use path as __dsu;`, to open each block of generated code with.
+/// `use path as __dsu_alias;`, to open each block of generated code with.
 pub(crate) fn alias(krate: &Path) -> TokenStream {
-    // The whole `use` tree is the error's span: `as __dsu` gets the span of the path's end.
+    // The whole `use` tree is the error's span: `as __dsu_alias` gets the span of the path's end.
     let end = krate.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span());
-    let alias = quote_spanned!(end=> as __dsu);
+    let alias = quote_spanned!(end=> as __dsu_alias);
     quote!(use #krate #alias;)
 }

@@ -125,7 +125,7 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// ```text
 /// fn quote(item: u32) -> u32 {
-///     let __dsu_transaction = { use ::dsu as __dsu; __dsu::__private::enter(Location::caller()) };
+///     let __dsu_transaction = { use ::dsu as __dsu_alias; __dsu_alias::__private::enter(Location::caller()) };
 ///     { /* body */ }
 /// }
 /// ```
@@ -188,8 +188,8 @@ pub fn transaction(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```text
 /// fn entry(old: &v1::Entry) -> Entry { /* body */ }
 /// const _: () = {
-///     use ::dsu as __dsu;
-///     impl __dsu::Transform<v1::Entry> for Entry {
+///     use ::dsu as __dsu_alias;
+///     impl __dsu_alias::Transform<v1::Entry> for Entry {
 ///         fn transform(old: &v1::Entry) -> Self { entry(old) }
 ///     }
 /// };
@@ -233,8 +233,8 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// ```text
 /// const _: () = {
-///     use ::dsu as __dsu;
-///     unsafe impl __dsu::Fingerprint for Point {
+///     use ::dsu as __dsu_alias;
+///     unsafe impl __dsu_alias::Fingerprint for Point {
 ///         const FINGERPRINT: u64 = combine(&[/* "struct", "x", i32's, "y", i32's */]);
 ///     }
 /// };

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! fn handle(&mut self, request: Request) -> Reply {
-//!     let __dsu_transaction = { use ::dsu as __dsu; __dsu::__private::enter(Location::caller()) };
+//!     let __dsu_transaction = { use ::dsu as __dsu_alias; __dsu_alias::__private::enter(Location::caller()) };
 //!     { body }
 //! }
 //! ```
@@ -37,7 +37,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     let ItemFn { attrs, vis, sig, block } = &function;
     let alias = crate::krate::alias(&krate);
     let enter = quote_spanned!(sig.ident.span()=>
-        { #alias __dsu::__private::enter(::core::panic::Location::caller()) }
+        { #alias __dsu_alias::__private::enter(::core::panic::Location::caller()) }
     );
     Ok(quote! {
         #(#attrs)*

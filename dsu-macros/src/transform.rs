@@ -3,8 +3,8 @@
 //! ```text
 //! fn entry(old: &v1::Entry) -> Entry { body }
 //! const _: () = {
-//!     use ::dsu as __dsu;
-//!     impl __dsu::Transform<v1::Entry> for Entry {
+//!     use ::dsu as __dsu_alias;
+//!     impl __dsu_alias::Transform<v1::Entry> for Entry {
 //!         fn transform(old: &v1::Entry) -> Self { entry(old) }
 //!     }
 //! };
@@ -37,7 +37,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
         #function
         const _: () = {
             #alias
-            impl __dsu::Transform<#old> for #new {
+            impl __dsu_alias::Transform<#old> for #new {
                 fn transform(old: &#old) -> Self {
                     #body
                 }
