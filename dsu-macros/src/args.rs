@@ -80,8 +80,9 @@ pub(crate) fn krate(attribute: Attribute, tokens: TokenStream) -> Path {
     given.krate.map_or_else(crate::krate::default, |(_, path)| path)
 }
 
-/// The crate the `#[dsu(crate = path)]` attributes of a type name, for its derive.
-pub(crate) fn of_derive(attrs: &[syn::Attribute]) -> syn::Result<Path> {
+/// The crate the `#[dsu(crate = path)]` attributes of a type name, for its derive (the default
+/// if they name none), and every mistake in them.
+pub(crate) fn of_derive(attrs: &[syn::Attribute]) -> (Path, Option<syn::Error>) {
     let mut errors = Errors::default();
     let mut given = Given::default();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("dsu")) {
@@ -90,7 +91,8 @@ pub(crate) fn of_derive(attrs: &[syn::Attribute]) -> syn::Result<Path> {
             Err(error) => errors.add(error),
         }
     }
-    Ok(given.finish(Attribute::Derive, errors)?.krate)
+    let krate = given.krate.clone().map_or_else(crate::krate::default, |(_, path)| path);
+    (krate, given.finish(Attribute::Derive, errors).err())
 }
 
 enum Arg {

@@ -21,7 +21,11 @@ use crate::args;
 
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
-    let alias = crate::krate::alias(&args::of_derive(&input.attrs)?);
+    // A mistake in `#[dsu(..)]` is reported beside the impl, written with the crate the
+    // arguments name: every use of the type then goes quiet, and the mistake is one error.
+    let (krate, mistakes) = args::of_derive(&input.attrs);
+    let mistakes = mistakes.map(syn::Error::into_compile_error);
+    let alias = crate::krate::alias(&krate);
     let private = quote!(__dsu_alias::__private);
     let mut parts = Vec::new();
     let repr: Vec<String> = input
@@ -96,6 +100,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #(#field_impls)*
             #variants
         };
+        #mistakes
     })
 }
 
