@@ -72,12 +72,13 @@ pub(crate) fn parse(attribute: Attribute, tokens: TokenStream) -> syn::Result<Ar
     given.finish(attribute, errors)
 }
 
-/// The crate the arguments name, even when some of them are wrong: for the code that goes out
-/// beside their errors.
-pub(crate) fn krate(attribute: Attribute, tokens: TokenStream) -> Path {
+/// What the arguments say even when some of them are wrong, for the code that goes out beside
+/// their errors: the crate they name, and whether they give a `was`.
+pub(crate) fn best_effort(attribute: Attribute, tokens: TokenStream) -> (Path, bool) {
     let mut given = Given::default();
     given.parse(attribute, tokens, &mut Errors::default());
-    given.krate.map_or_else(crate::krate::default, |(_, path)| path)
+    let was = given.was.is_some();
+    (given.krate.map_or_else(crate::krate::default, |(_, path)| path), was)
 }
 
 /// The crate the `#[dsu(crate = path)]` attributes of a type name, for its derive (the default

@@ -128,7 +128,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
 
 /// Derives `Fingerprint` for the type, unless its attributes already do: an updateable type
 /// needs one, as every type the runtime compares across versions.
-fn with_fingerprint(krate: &Path, attrs: &mut Vec<syn::Attribute>) {
+pub(crate) fn with_fingerprint(krate: &Path, attrs: &mut Vec<syn::Attribute>) {
     let derived = attrs.iter().any(|attr| {
         attr.path().is_ident("derive")
             && attr.meta.to_token_stream().to_string().contains("Fingerprint")

@@ -40,12 +40,28 @@ fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
 
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
 /// beside the error, so that one mistake makes one error and the rest of the crate still
-/// type-checks.
-pub(crate) fn fallback(krate: &Path, original: TokenStream, error: syn::Error) -> TokenStream {
-    // A global is declared as one all the same, so that its uses still type-check.
-    let original = match syn::parse2::<syn::ItemStatic>(original.clone()) {
-        Ok(global) if matches!(global.mutability, syn::StaticMutability::None) => {
+/// type-checks. `was` says whether the arguments give one.
+pub(crate) fn fallback(
+    krate: &Path,
+    was: bool,
+    original: TokenStream,
+    error: syn::Error,
+) -> TokenStream {
+    // A global is declared as one all the same, and a type with `was` still gets the
+    // fingerprint it would have had, so that their uses still type-check.
+    let original = match syn::parse2::<syn::Item>(original.clone()) {
+        Ok(syn::Item::Static(global))
+            if matches!(global.mutability, syn::StaticMutability::None) =>
+        {
             crate::global::declaration(krate, &global)
+        }
+        Ok(syn::Item::Struct(mut item)) if was => {
+            crate::derived_transform::with_fingerprint(krate, &mut item.attrs);
+            item.into_token_stream()
+        }
+        Ok(syn::Item::Enum(mut item)) if was => {
+            crate::derived_transform::with_fingerprint(krate, &mut item.attrs);
+            item.into_token_stream()
         }
         _ => crate::model::without_markers(original),
     };

@@ -92,7 +92,8 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
             Ok(expand::item(&args, &item))
         })
         .unwrap_or_else(|error| {
-            expand::fallback(&args::krate(Attribute::Updateable, args), original, error)
+            let (krate, was) = args::best_effort(Attribute::Updateable, args);
+            expand::fallback(&krate, was, original, error)
         })
         .into()
 }
