@@ -4,7 +4,8 @@
 //!
 //! Every mistake in the arguments is reported at once, each at its own tokens.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Spacing, TokenStream, TokenTree};
+use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 use syn::{Path, Token, Type};
 
@@ -174,8 +175,14 @@ impl Given {
     fn parse(&mut self, attribute: Attribute, tokens: TokenStream, errors: &mut Errors) {
         let list = |input: ParseStream<'_>| {
             while !input.is_empty() {
-                match arg(attribute, input) {
-                    Ok(arg) => self.add(arg, errors),
+                // On a fork: a mistake is skipped from the argument's start, where the depth
+                // of its angle brackets is known.
+                let fork = input.fork();
+                match arg(attribute, &fork) {
+                    Ok(arg) => {
+                        input.advance_to(&fork);
+                        self.add(arg, errors);
+                    }
                     Err(error) => {
                         errors.add(error);
                         skip_to_comma(input)?;
@@ -255,9 +262,20 @@ impl Given {
 fn skip_to_comma(input: ParseStream<'_>) -> syn::Result<()> {
     input.step(|cursor| {
         let mut rest = *cursor;
+        // A comma inside `<..>` (`was = Map<K, V>`) is the type's: angle brackets are not
+        // groups of their own, so their depth is counted (the `>` of an `->` aside).
+        let (mut depth, mut after_dash) = (0usize, false);
         while let Some((tree, next)) = rest.token_tree() {
-            if matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == ',') {
-                break;
+            if let TokenTree::Punct(punct) = &tree {
+                match punct.as_char() {
+                    ',' if depth == 0 => break,
+                    '<' => depth += 1,
+                    '>' if !after_dash => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                after_dash = punct.as_char() == '-' && punct.spacing() == Spacing::Joint;
+            } else {
+                after_dash = false;
             }
             rest = next;
         }
