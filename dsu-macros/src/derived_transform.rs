@@ -23,9 +23,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Fields, ItemEnum, ItemStruct, Path, Type};
+use syn::{ItemEnum, ItemStruct, Path, Type};
 
-use crate::fingerprint_derive::field_hash;
+use crate::fingerprint_derive::{bindings, field_hash, with_fields};
 
 pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream {
     let mut item = item.clone();
@@ -85,18 +85,10 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
         let types: Vec<&Type> = variant.fields.iter().map(|field| &field.ty).collect();
         let olds: Vec<syn::Ident> =
             (0..types.len()).map(|i| format_ident!("__DsuOld{}", i)).collect();
-        let bindings: Vec<syn::Ident> =
-            (0..types.len()).map(|i| format_ident!("__dsu_f{}", i)).collect();
+        let bindings = bindings(variant);
         let values =
             bindings.iter().map(|binding| quote!(__dsu_alias::Transform::transform(#binding)));
-        let value = match &variant.fields {
-            Fields::Named(named) => {
-                let names = named.named.iter().map(|field| &field.ident);
-                quote!(#name::#ident { #(#names: #values),* })
-            }
-            Fields::Unnamed(_) => quote!(#name::#ident(#(#values),*)),
-            Fields::Unit => quote!(#name::#ident),
-        };
+        let value = with_fields(name, variant, values);
         quote_spanned! {variant.span()=>
             impl<'a, #(#olds),*> #private::Variant<#hash, (#(&'a #olds,)*)> for #name
             where #(#types: __dsu_alias::Transform<#olds>),*

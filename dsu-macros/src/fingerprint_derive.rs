@@ -121,6 +121,29 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 ///     }
 /// }
 /// ```
+/// A name for each field of `variant`, in order: what a pattern binds and a transformer reads.
+pub(crate) fn bindings(variant: &syn::Variant) -> Vec<syn::Ident> {
+    (0..variant.fields.len()).map(|i| quote::format_ident!("__dsu_f{}", i)).collect()
+}
+
+/// `Name::Variant` with `values` for its fields, in order, as the variant's fields are written
+/// (`{ a: .., b: .. }`, `(.., ..)` or nothing): a pattern or a value of the variant.
+pub(crate) fn with_fields(
+    name: &syn::Ident,
+    variant: &syn::Variant,
+    values: impl Iterator<Item = TokenStream>,
+) -> TokenStream {
+    let ident = &variant.ident;
+    match &variant.fields {
+        Fields::Named(named) => {
+            let names = named.named.iter().map(|field| &field.ident);
+            quote!(#name::#ident { #(#names: #values),* })
+        }
+        Fields::Unnamed(_) => quote!(#name::#ident(#(#values),*)),
+        Fields::Unit => quote!(#name::#ident),
+    }
+}
+
 fn to_news(private: &TokenStream, name: &syn::Ident, data: &syn::DataEnum) -> TokenStream {
     let mut bounds = Vec::new();
     let mut arms = Vec::new();
@@ -128,16 +151,8 @@ fn to_news(private: &TokenStream, name: &syn::Ident, data: &syn::DataEnum) -> To
         let ident = &variant.ident;
         let hash = field_hash(ident);
         let types: Vec<&syn::Type> = variant.fields.iter().map(|field| &field.ty).collect();
-        let bindings: Vec<syn::Ident> =
-            (0..types.len()).map(|i| quote::format_ident!("__dsu_f{}", i)).collect();
-        let pattern = match &variant.fields {
-            Fields::Named(named) => {
-                let names = named.named.iter().map(|field| &field.ident);
-                quote!(#name::#ident { #(#names: #bindings),* })
-            }
-            Fields::Unnamed(_) => quote!(#name::#ident(#(#bindings),*)),
-            Fields::Unit => quote!(#name::#ident),
-        };
+        let bindings = bindings(variant);
+        let pattern = with_fields(name, variant, bindings.iter().map(ToTokens::to_token_stream));
         bounds.push(quote!(New: for<'a> #private::Variant<#hash, (#(&'a #types,)*)>));
         arms.push(quote! {
             #pattern => <New as #private::Variant<#hash, (#(&#types,)*)>>::make((#(#bindings,)*))
