@@ -77,9 +77,10 @@ impl Item {
         }
     }
 
-    /// Adds a patch's cell of the item, which calls through it only after the commit.
+    /// Adds a patch's cell of the item, which calls through it only after the commit. The cell
+    /// has the item's effect id already: `Plan::prepare` gives it, before any cell switches.
     fn add_cell(&mut self, cell: &'static SlotCell) {
-        cell.set_effect(self.effect);
+        debug_assert_eq!(cell.effect.load(std::sync::atomic::Ordering::Relaxed), self.effect);
         self.cells.push(cell);
     }
 }
