@@ -17,7 +17,6 @@ fn main() {
     let var = |name: &str| env::var(name).unwrap_or_default();
     println!("cargo:rustc-env=DSU_BUILD_RUSTC={version}");
     println!("cargo:rustc-env=DSU_BUILD_TARGET={}", var("TARGET"));
-    println!("cargo:rustc-env=DSU_BUILD_PANIC={}", var("CARGO_CFG_PANIC"));
     println!("cargo:rustc-env=DSU_BUILD_TARGET_FEATURES={}", var("CARGO_CFG_TARGET_FEATURE"));
     // The flags arrive separated by 0x1f; spaces read better in an error message.
     println!(

@@ -148,6 +148,22 @@ fn built_with_other_flags() {
     );
 }
 
+/// A Cargo profile's `panic` reaches every crate but build scripts: the strategy is read from
+/// the crate that is the patch. An aborting patch in an unwinding program would turn a panic
+/// that the program catches (a transformer's, say) into the end of the process.
+#[test]
+fn aborting_patch_for_an_unwinding_program() {
+    let path = support::build_with("app/v2", &[], &[("CARGO_PROFILE_DEV_PANIC", "abort")]);
+    let error = refused(&path, |e| matches!(e, UpdateError::BuildMismatch { .. }));
+    let UpdateError::BuildMismatch { differences, .. } = &error else { unreachable!() };
+    assert_eq!(differences.len(), 1, "{error}");
+    assert_eq!(differences[0].field, "panic strategy");
+    assert_eq!(
+        (differences[0].running.as_str(), differences[0].patch.as_str()),
+        ("unwind", "abort")
+    );
+}
+
 #[test]
 fn patch_of_another_program() {
     let error =

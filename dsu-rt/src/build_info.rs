@@ -32,12 +32,21 @@ pub(crate) fn this_build() -> BuildFingerprint {
     BuildFingerprint {
         rustc: RStr::from_str(env!("DSU_BUILD_RUSTC")),
         target: RStr::from_str(env!("DSU_BUILD_TARGET")),
-        panic: RStr::from_str(env!("DSU_BUILD_PANIC")),
+        panic: RStr::from_str(panic_strategy()),
         target_features: RStr::from_str(env!("DSU_BUILD_TARGET_FEATURES")),
         rustflags: RStr::from_str(env!("DSU_BUILD_RUSTFLAGS")),
         dsu: RStr::from_str(env!("CARGO_PKG_VERSION")),
         runtime_layout: RStr::from_str(layout),
     }
+}
+
+/// The panic strategy of the crate that is this image: the one that declared `dsu::patch!()`,
+/// whose own flags decide it (a profile's `panic = "abort"` reaches every crate but build
+/// scripts, and `cargo rustc -- -C panic=abort` only that crate); `dsu-rt`'s own where no crate
+/// declared it.
+fn panic_strategy() -> &'static str {
+    let own = if cfg!(panic = "unwind") { "unwind" } else { "abort" };
+    crate::slices::PROGRAMS.first().map_or(own, |program| program.panic)
 }
 
 /// Every field in which `patch` differs from `running`.

@@ -16,11 +16,14 @@ pub static GLOBALS: [GlobalDesc];
 #[linkme::distributed_slice]
 pub static PROGRAMS: [ProgramInfo];
 
-/// Name and version of the crate that declared `dsu::patch!()`.
+/// Name, version and panic strategy of the crate that declared `dsu::patch!()`.
 #[derive(Debug)]
 pub struct ProgramInfo {
     /// `CARGO_PKG_NAME`.
     pub name: &'static str,
     /// `CARGO_PKG_VERSION`.
     pub version: &'static str,
+    /// `"unwind"` or `"abort"`: how the crate itself was compiled, which a Cargo profile's
+    /// `panic` or flags given to that crate alone decide (a build script cannot see either).
+    pub panic: &'static str,
 }

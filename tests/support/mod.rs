@@ -29,11 +29,14 @@ pub(crate) fn build(fixture: &str, features: &[&str]) -> PathBuf {
 /// As `build`, with extra environment for cargo (and so for rustc).
 pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)]) -> PathBuf {
     let dir = fixture_dir(fixture);
+    // Other flags rebuild every dependency: keep those builds apart, each set of variables in
+    // a directory of its own, so that two tests do not rebuild each other's.
+    let flags: Vec<&str> = env.iter().map(|(key, _)| *key).collect();
+    let flags = flags.join("+");
     let target = if env.is_empty() {
         fixture_target()
     } else {
-        // Other flags rebuild every dependency: keep those builds apart.
-        fixture_target().join("other-flags")
+        fixture_target().join("other-flags").join(&flags)
     };
     let _lock = build_lock();
     touch_sources(&dir);
@@ -53,7 +56,7 @@ pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)])
     .replace('/', "-");
     let copy = fixture_target()
         .join("patches")
-        .join(format!("{label}{}.so", if env.is_empty() { "" } else { "-other-flags" }));
+        .join(format!("{label}{}{flags}.so", if env.is_empty() { "" } else { "-" }));
     copy_library(&target.join("debug"), &dir, &copy)
 }
 
