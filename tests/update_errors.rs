@@ -29,7 +29,7 @@ fn snapshot() -> Snapshot {
 
 /// What the message of each kind of refusal tells the operator to do. A message reworded
 /// without its instruction fails here; a new kind of refusal gets its line.
-const REMEDIES: [(&str, &str); 11] = [
+const REMEDIES: [(&str, &str); 13] = [
     ("unreadable", "check the path"),
     ("not_a_shared_library", "give the lib<crate>.so that `cargo build --lib` writes"),
     ("load_failed", "rebuild the patch for this machine"),
@@ -41,6 +41,8 @@ const REMEDIES: [(&str, &str); 11] = [
     ("signature_mismatch", "rebuild it"),
     ("duplicate_item", "rebuild it"),
     ("allocator_mismatch", "Declare the program's allocator"),
+    ("unloaded_library", "restart the program built with the new dependency"),
+    ("unresolved_symbols", "Rebuild the patch with the program's Cargo.lock, features and flags"),
 ];
 
 /// Asserts that the message of `error`, a refusal of the patch at `given`, names what was
@@ -122,6 +124,42 @@ fn library_for_another_machine() {
     let path = scratch("aarch64.so");
     fs::write(&path, &bytes).unwrap();
     refused(&path, |e| matches!(e, UpdateError::LoadFailed { .. }));
+}
+
+/// `bytes` with the first NUL-delimited occurrence of `name` replaced by `renamed`, of the
+/// same length: in a shared library, the first is in the dynamic string table.
+fn renamed(mut bytes: Vec<u8>, name: &str, renamed: &str) -> Vec<u8> {
+    assert_eq!(name.len(), renamed.len());
+    let needle = [b"\0", name.as_bytes(), b"\0"].concat();
+    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("the name is there");
+    bytes[at + 1..at + 1 + name.len()].copy_from_slice(renamed.as_bytes());
+    bytes
+}
+
+/// A library the program has not loaded is never loaded for a patch: it would run its
+/// initialisers, and a Rust one would bring copies of what the program shares.
+#[test]
+fn needs_a_library_the_program_has_not_loaded() {
+    let v2 = fs::read(support::build("app/v2", &[])).unwrap();
+    let path = scratch("needs-another-library.so");
+    fs::write(&path, renamed(v2, "libgcc_s.so.1", "libgcc_q.so.1")).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::UnloadedLibrary { .. }));
+    assert!(error.to_string().contains("libgcc_q.so.1"), "{error}");
+}
+
+/// The dynamic loader binds functions at their first call: a patch that imports a symbol
+/// nothing defines would load and then end the process. It is refused before it loads.
+#[test]
+fn imports_a_symbol_nothing_defines() {
+    let v2 = fs::read(support::build("app/v2", &[])).unwrap();
+    let path = scratch("needs-another-symbol.so");
+    fs::write(&path, renamed(v2, "malloc", "mallod")).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::UnresolvedSymbols { .. }));
+    let UpdateError::UnresolvedSymbols { count, symbols, crates, .. } = &error else {
+        unreachable!()
+    };
+    assert_eq!((*count, symbols.as_slice()), (1, ["mallod".to_owned()].as_slice()), "{error}");
+    assert!(crates.is_empty(), "{error}");
 }
 
 #[test]

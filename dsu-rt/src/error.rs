@@ -101,6 +101,27 @@ pub enum UpdateError {
         /// The patch's allocator.
         patch: String,
     },
+    /// The patch needs a library the running program has not loaded. Loading it would run
+    /// its initialisers and, for a Rust library, give the patch copies of its own of what the
+    /// program shares.
+    UnloadedLibrary {
+        /// The path given.
+        path: PathBuf,
+        /// The library, as the patch's dynamic section names it.
+        library: String,
+    },
+    /// The patch imports symbols that nothing in the running program defines: it was built
+    /// against another build of a dependency the program shares.
+    UnresolvedSymbols {
+        /// The path given.
+        path: PathBuf,
+        /// The crates of the missing symbols that are Rust's (empty when none is).
+        crates: Vec<String>,
+        /// How many symbols are missing.
+        count: usize,
+        /// The first few, demangled.
+        symbols: Vec<String>,
+    },
     /// The patch's attach step panicked.
     AttachFailed {
         /// The path given.
@@ -240,6 +261,30 @@ impl fmt::Display for UpdateError {
                  allocator as `#[global_allocator] static A: dsu::SharedAllocator<..>` in the \
                  library crate, so that a patch forwards to it"
             ),
+            UnloadedLibrary { path, library } => write!(
+                f,
+                "{} needs the library {library}, which the running program has not loaded; a \
+                 patch may only use the libraries the program started with: restart the program \
+                 built with the new dependency, or build the patch without it",
+                path.display()
+            ),
+            UnresolvedSymbols { path, crates, count, symbols } => {
+                write!(
+                    f,
+                    "{} needs {count} symbol(s) that the running program does not have",
+                    path.display()
+                )?;
+                if !crates.is_empty() {
+                    write!(f, ", of the crate(s) {}", crates.join(", "))?;
+                }
+                write!(
+                    f,
+                    ": it was built against other builds of them than the program shares. \
+                     Rebuild the patch with the program's Cargo.lock, features and flags, or \
+                     restart the program to change a shared dependency. Missing: {}",
+                    symbols.join(", ")
+                )
+            }
             AttachFailed { path } => write!(
                 f,
                 "{} panicked while attaching to the running program; nothing was switched",
@@ -318,6 +363,8 @@ impl UpdateError {
             UpdateError::DuplicateItem { .. } => "duplicate_item",
             UpdateError::AmbiguousItem { .. } => "ambiguous_item",
             UpdateError::AllocatorMismatch { .. } => "allocator_mismatch",
+            UpdateError::UnloadedLibrary { .. } => "unloaded_library",
+            UpdateError::UnresolvedSymbols { .. } => "unresolved_symbols",
             UpdateError::AttachFailed { .. } => "attach_failed",
             UpdateError::NothingToRollBack => "nothing_to_roll_back",
             UpdateError::TransformerForAnotherVersion { .. } => "transformer_for_another_version",

@@ -11,6 +11,7 @@ pub mod fingerprint;
 mod gate;
 mod global;
 mod host;
+mod linkage;
 mod loader;
 mod patch;
 mod plan;

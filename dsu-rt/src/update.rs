@@ -15,6 +15,7 @@ use dsu_abi::{HostContext, PatchManifestRef};
 use crate::alloc::Heap;
 use crate::error::UpdateError;
 use crate::gate::{self, Held};
+use crate::linkage;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry};
 use crate::report::UpdateReport;
@@ -64,6 +65,7 @@ pub(crate) fn update_here(
     let bytes = fs::read(path)
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     loader::check_shared_library(path, &bytes)?;
+    linkage::check(path, &bytes)?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {

@@ -1,0 +1,228 @@
+//! What a patch needs from the process when it is loaded: the libraries its dynamic section
+//! names (`DT_NEEDED`) and the symbols it imports. Both are read from the file and checked
+//! against the running process before the dynamic loader sees the patch.
+//!
+//! A patch that shares the program's dependencies (a Rust `dylib`, see `docs/design.md`) takes
+//! their code and statics from the image the program loaded; a patch built against another
+//! build of one of them imports symbols the process does not have. The dynamic loader binds
+//! functions lazily, so such a patch would load and then end the process at its first call of
+//! a missing function: the check refuses it first, naming the crates. A library the program has
+//! not loaded would be loaded beside it, its initialisers run, and, for a Rust library, a second
+//! copy of what the program shares come into being: that is refused too.
+
+use std::ffi::{c_void, CString};
+use std::path::Path;
+
+use object::elf;
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
+use object::Endianness;
+
+use crate::error::UpdateError;
+
+/// How many of the missing symbols an error names.
+const NAMED_SYMBOLS: usize = 3;
+
+/// What a shared object asks of the process it is loaded into.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// The libraries of its `DT_NEEDED` entries, as written.
+    pub(crate) libraries: Vec<String>,
+    /// The names of the symbols it imports that must be defined: undefined, not weak.
+    pub(crate) symbols: Vec<String>,
+}
+
+/// Refuses a patch that needs a library the program has not loaded, or a symbol that neither
+/// the program nor those libraries define.
+pub(crate) fn check(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+    let needs = Needs::of(bytes).map_err(|reason| UpdateError::LoadFailed {
+        path: path.to_owned(),
+        reason: format!("its dynamic section cannot be read: {reason}"),
+    })?;
+    let mut libraries = Vec::with_capacity(needs.libraries.len());
+    for library in &needs.libraries {
+        match Loaded::open(library) {
+            Some(loaded) => libraries.push(loaded),
+            None => {
+                return Err(UpdateError::UnloadedLibrary {
+                    path: path.to_owned(),
+                    library: library.clone(),
+                })
+            }
+        }
+    }
+    let missing: Vec<&str> = needs
+        .symbols
+        .iter()
+        .map(String::as_str)
+        .filter(|symbol| !defined(symbol, &libraries))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut crates: Vec<String> = missing.iter().filter_map(|s| crate_of(s)).collect();
+    crates.sort();
+    crates.dedup();
+    Err(UpdateError::UnresolvedSymbols {
+        path: path.to_owned(),
+        crates,
+        count: missing.len(),
+        symbols: missing.iter().take(NAMED_SYMBOLS).map(|s| demangled(s)).collect(),
+    })
+}
+
+impl Needs {
+    /// Reads the dynamic section and dynamic symbol table of an ELF shared object.
+    pub(crate) fn of(bytes: &[u8]) -> Result<Needs, String> {
+        match object::FileKind::parse(bytes).map_err(|e| e.to_string())? {
+            object::FileKind::Elf64 => Needs::of_elf::<elf::FileHeader64<Endianness>>(bytes),
+            object::FileKind::Elf32 => Needs::of_elf::<elf::FileHeader32<Endianness>>(bytes),
+            other => Err(format!("it is a {other:?} file, not ELF")),
+        }
+    }
+
+    fn of_elf<Elf: FileHeader<Endian = Endianness>>(bytes: &[u8]) -> Result<Needs, String> {
+        let text = |e: object::read::Error| e.to_string();
+        let header = Elf::parse(bytes).map_err(text)?;
+        let endian = header.endian().map_err(text)?;
+        let sections = header.sections(endian, bytes).map_err(text)?;
+        // The dynamic loader reads the segment; this check reads the section. They must be
+        // the same bytes, or the check would look at something the loader does not.
+        let segment = header
+            .program_headers(endian, bytes)
+            .map_err(text)?
+            .iter()
+            .find(|segment| segment.p_type(endian) == elf::PT_DYNAMIC)
+            .map(|segment| segment.p_offset(endian).into());
+        let section = sections
+            .iter()
+            .find(|section| section.sh_type(endian) == elf::SHT_DYNAMIC)
+            .map(|section| section.sh_offset(endian).into());
+        if segment != section {
+            return Err("its dynamic segment is not the dynamic section".to_owned());
+        }
+        let mut needs = Needs::default();
+        if let Some((entries, strings)) = sections.dynamic(endian, bytes).map_err(text)? {
+            let strings = sections.strings(endian, bytes, strings).map_err(text)?;
+            for entry in entries {
+                if entry.tag32(endian) == Some(elf::DT_NEEDED) {
+                    let name = entry.string(endian, strings).map_err(text)?;
+                    needs.libraries.push(String::from_utf8_lossy(name).into_owned());
+                }
+            }
+        }
+        let symbols = sections.symbols(endian, bytes, elf::SHT_DYNSYM).map_err(text)?;
+        for symbol in symbols.iter().skip(1) {
+            if symbol.st_shndx(endian) != elf::SHN_UNDEF || symbol.st_bind() == elf::STB_WEAK {
+                continue;
+            }
+            let name = symbol.name(endian, symbols.strings()).map_err(text)?;
+            if !name.is_empty() {
+                needs.symbols.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+        Ok(needs)
+    }
+}
+
+/// A library the process has already loaded, held open while the check runs.
+struct Loaded(*mut c_void);
+
+impl Loaded {
+    /// The library loaded under `name`, or `None` if the process has not loaded it. Never
+    /// loads anything: `RTLD_NOLOAD` only looks among the loaded objects.
+    fn open(name: &str) -> Option<Loaded> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: `name` is a NUL-terminated string that outlives the call; with
+        // `RTLD_NOLOAD` `dlopen` maps nothing and runs no initialiser, it only returns a new
+        // reference to an object already loaded (or null), which `Drop` gives back.
+        let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
+        if handle.is_null() {
+            None
+        } else {
+            Some(Loaded(handle))
+        }
+    }
+
+    fn defines(&self, symbol: &CString) -> bool {
+        // SAFETY: the handle came from a successful `dlopen` and is still open; `symbol` is
+        // NUL-terminated. `dlsym` only looks the name up in the object and its dependencies.
+        !unsafe { libc::dlsym(self.0, symbol.as_ptr()) }.is_null()
+    }
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        // SAFETY: gives back the reference `open` took. The object was loaded before `open`
+        // and stays loaded by whoever loaded it, so this unmaps nothing.
+        unsafe { libc::dlclose(self.0) };
+    }
+}
+
+/// Whether the dynamic loader would find `symbol` for the patch: in the process's global
+/// scope (the program and the libraries it started with) or in a library the patch names.
+fn defined(symbol: &str, libraries: &[Loaded]) -> bool {
+    let Ok(name) = CString::new(symbol) else { return false };
+    // SAFETY: `RTLD_DEFAULT` names the global scope; `name` is NUL-terminated. `dlsym` only
+    // looks the name up.
+    let global = !unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }.is_null();
+    global || libraries.iter().any(|library| library.defines(&name))
+}
+
+/// The crate a Rust symbol belongs to: the first segment of its demangled path (for
+/// `<tokio::time::Sleep as core::future::Future>::poll`, `tokio`). `None` for other symbols.
+fn crate_of(symbol: &str) -> Option<String> {
+    let demangled = rustc_demangle::try_demangle(symbol).ok()?;
+    let path = format!("{demangled:#}");
+    let path = path.trim_start_matches('<');
+    let name = path.split("::").next()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// A symbol as a reader knows it: demangled, without its hash, when it is Rust's.
+fn demangled(symbol: &str) -> String {
+    match rustc_demangle::try_demangle(symbol) {
+        Ok(demangled) => format!("{demangled:#}"),
+        Err(_) => symbol.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_symbols_are_named_by_their_crate() {
+        // `tokio::runtime::context::CONTEXT::__getit`, legacy mangling.
+        let legacy = "_ZN5tokio7runtime7context7CONTEXT7__getit17h0123456789abcdefE";
+        assert_eq!(crate_of(legacy).as_deref(), Some("tokio"));
+        assert_eq!(demangled(legacy), "tokio::runtime::context::CONTEXT::__getit");
+        // `<tracing_core::Kind as core::fmt::Debug>::fmt`, legacy mangling of an impl.
+        let trait_impl =
+            "_ZN55_$LT$tracing_core..Kind$u20$as$u20$core..fmt..Debug$GT$3fmt17h0123456789abcdefE";
+        assert_eq!(crate_of(trait_impl).as_deref(), Some("tracing_core"));
+        assert_eq!(crate_of("memcpy"), None);
+        assert_eq!(demangled("memcpy"), "memcpy");
+    }
+
+    #[test]
+    fn this_test_binary_needs_what_it_has() {
+        let bytes = std::fs::read("/proc/self/exe").unwrap();
+        let needs = Needs::of(&bytes).unwrap();
+        assert!(needs.libraries.iter().any(|l| l.starts_with("libc.so")), "{needs:?}");
+        assert!(needs.symbols.iter().any(|s| s == "malloc"), "{needs:?}");
+        check(Path::new("/proc/self/exe"), &bytes).unwrap();
+    }
+
+    #[test]
+    fn a_library_the_process_has_not_loaded_is_not_opened() {
+        assert!(Loaded::open("libdsu-never-loaded.so.7").is_none());
+        assert!(Loaded::open("libc.so.6").is_some());
+        assert!(!defined("dsu_no_process_defines_this_symbol", &[]));
+        assert!(defined("malloc", &[]));
+    }
+
+    #[test]
+    fn what_is_not_elf_is_not_read() {
+        assert!(Needs::of(b"not a library").is_err());
+    }
+}
