@@ -166,16 +166,27 @@ pub(crate) enum Heap {
     Malloc,
     /// A `#[global_allocator]` of its own.
     Custom,
+    /// No allocator of its own: it imports `__rust_alloc` from the image that defines it (a
+    /// shared `libstd` or the program), which is the program's allocator whatever it is.
+    Imported,
     /// The symbol table is stripped: cannot be told.
     Unknown,
 }
 
 impl Heap {
-    /// Reads an image's symbol table: rustc links `__rdl_alloc` (the default allocator's
-    /// entry point) only into images that declare no `#[global_allocator]`.
+    /// Reads an image's symbol tables: an image linked against a shared `libstd` imports
+    /// `__rust_alloc` (the global allocator's entry point) among its dynamic symbols, and
+    /// rustc links `__rdl_alloc` (the default allocator's) only into images that declare no
+    /// `#[global_allocator]`.
     pub(crate) fn of_image(bytes: &[u8]) -> Heap {
         use object::{Object, ObjectSymbol};
         let Ok(file) = object::read::File::parse(bytes) else { return Heap::Unknown };
+        let imported = file.dynamic_symbols().any(|symbol| {
+            symbol.is_undefined() && symbol.name().is_ok_and(|n| n.ends_with("__rust_alloc"))
+        });
+        if imported {
+            return Heap::Imported;
+        }
         let mut any = false;
         for symbol in file.symbols() {
             any = true;
@@ -211,6 +222,7 @@ impl Heap {
         match self {
             Heap::Malloc => "the system allocator",
             Heap::Custom => "a custom #[global_allocator]",
+            Heap::Imported => "the allocator of a shared libstd",
             Heap::Unknown => "an allocator that cannot be told (stripped symbols)",
         }
     }

@@ -122,6 +122,14 @@ pub enum UpdateError {
         /// The first few, demangled.
         symbols: Vec<String>,
     },
+    /// The patch carries copies of its own of crates the running program has, with statics:
+    /// its code would act on its own runtime, logger or lazy statics, not on the program's.
+    CopiedDependencies {
+        /// The path given.
+        path: PathBuf,
+        /// The crates, as their symbols name them.
+        crates: Vec<String>,
+    },
     /// The patch's attach step panicked.
     AttachFailed {
         /// The path given.
@@ -285,6 +293,15 @@ impl fmt::Display for UpdateError {
                     symbols.join(", ")
                 )
             }
+            CopiedDependencies { path, crates } => write!(
+                f,
+                "{} carries its own copy of {}, which the running program has too: patch code \
+                 would use the copy's statics and thread-locals (an async runtime's context, a \
+                 logger, a lazy static), not the program's. Share the dependencies with the \
+                 patch as docs/sharing.md shows, and build the program and the patch that way",
+                path.display(),
+                crates.join(", ")
+            ),
             AttachFailed { path } => write!(
                 f,
                 "{} panicked while attaching to the running program; nothing was switched",
@@ -365,6 +382,7 @@ impl UpdateError {
             UpdateError::AllocatorMismatch { .. } => "allocator_mismatch",
             UpdateError::UnloadedLibrary { .. } => "unloaded_library",
             UpdateError::UnresolvedSymbols { .. } => "unresolved_symbols",
+            UpdateError::CopiedDependencies { .. } => "copied_dependencies",
             UpdateError::AttachFailed { .. } => "attach_failed",
             UpdateError::NothingToRollBack => "nothing_to_roll_back",
             UpdateError::TransformerForAnotherVersion { .. } => "transformer_for_another_version",

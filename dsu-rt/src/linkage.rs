@@ -18,6 +18,7 @@ use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::Endianness;
 
 use crate::error::UpdateError;
+use crate::symbols;
 
 /// How many of the missing symbols an error names.
 const NAMED_SYMBOLS: usize = 3;
@@ -59,14 +60,14 @@ pub(crate) fn check(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     if missing.is_empty() {
         return Ok(());
     }
-    let mut crates: Vec<String> = missing.iter().filter_map(|s| crate_of(s)).collect();
+    let mut crates: Vec<String> = missing.iter().filter_map(|s| symbols::crate_of(s)).collect();
     crates.sort();
     crates.dedup();
     Err(UpdateError::UnresolvedSymbols {
         path: path.to_owned(),
         crates,
         count: missing.len(),
-        symbols: missing.iter().take(NAMED_SYMBOLS).map(|s| demangled(s)).collect(),
+        symbols: missing.iter().take(NAMED_SYMBOLS).map(|s| symbols::readable(s)).collect(),
     })
 }
 
@@ -168,41 +169,9 @@ fn defined(symbol: &str, libraries: &[Loaded]) -> bool {
     global || libraries.iter().any(|library| library.defines(&name))
 }
 
-/// The crate a Rust symbol belongs to: the first segment of its demangled path (for
-/// `<tokio::time::Sleep as core::future::Future>::poll`, `tokio`). `None` for other symbols.
-fn crate_of(symbol: &str) -> Option<String> {
-    let demangled = rustc_demangle::try_demangle(symbol).ok()?;
-    let path = format!("{demangled:#}");
-    let path = path.trim_start_matches('<');
-    let name = path.split("::").next()?;
-    (!name.is_empty()).then(|| name.to_owned())
-}
-
-/// A symbol as a reader knows it: demangled, without its hash, when it is Rust's.
-fn demangled(symbol: &str) -> String {
-    match rustc_demangle::try_demangle(symbol) {
-        Ok(demangled) => format!("{demangled:#}"),
-        Err(_) => symbol.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rust_symbols_are_named_by_their_crate() {
-        // `tokio::runtime::context::CONTEXT::__getit`, legacy mangling.
-        let legacy = "_ZN5tokio7runtime7context7CONTEXT7__getit17h0123456789abcdefE";
-        assert_eq!(crate_of(legacy).as_deref(), Some("tokio"));
-        assert_eq!(demangled(legacy), "tokio::runtime::context::CONTEXT::__getit");
-        // `<tracing_core::Kind as core::fmt::Debug>::fmt`, legacy mangling of an impl.
-        let trait_impl =
-            "_ZN55_$LT$tracing_core..Kind$u20$as$u20$core..fmt..Debug$GT$3fmt17h0123456789abcdefE";
-        assert_eq!(crate_of(trait_impl).as_deref(), Some("tracing_core"));
-        assert_eq!(crate_of("memcpy"), None);
-        assert_eq!(demangled("memcpy"), "memcpy");
-    }
 
     #[test]
     fn this_test_binary_needs_what_it_has() {

@@ -88,6 +88,7 @@ macro_rules! patch {
         static __DSU_PROGRAM: $crate::__private::ProgramInfo = $crate::__private::ProgramInfo {
             name: ::core::env!("CARGO_PKG_NAME"),
             version: ::core::env!("CARGO_PKG_VERSION"),
+            crate_name: ::core::env!("CARGO_CRATE_NAME"),
             panic: if ::core::cfg!(panic = "unwind") { "unwind" } else { "abort" },
         };
     };

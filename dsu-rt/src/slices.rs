@@ -23,6 +23,8 @@ pub struct ProgramInfo {
     pub name: &'static str,
     /// `CARGO_PKG_VERSION`.
     pub version: &'static str,
+    /// `CARGO_CRATE_NAME`: the library's name, as symbols name it.
+    pub crate_name: &'static str,
     /// `"unwind"` or `"abort"`: how the crate itself was compiled, which a Cargo profile's
     /// `panic` or flags given to that crate alone decide (a build script cannot see either).
     pub panic: &'static str,

@@ -19,7 +19,7 @@ use crate::linkage;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry};
 use crate::report::UpdateReport;
-use crate::{build_info, fingerprint, global, loader, protocol, record, transaction};
+use crate::{build_info, copies, fingerprint, global, loader, protocol, record, transaction};
 
 /// How `update_with` and `rollback_with` wait for open transactions.
 #[derive(Debug, Clone)]
@@ -66,6 +66,7 @@ pub(crate) fn update_here(
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     loader::check_shared_library(path, &bytes)?;
     linkage::check(path, &bytes)?;
+    copies::check(path, &bytes, registry.program().map_or("", |program| program.crate_name))?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -240,9 +241,12 @@ fn attach(
     if !reply.attached {
         return Err(UpdateError::AttachFailed { path: path.to_owned() });
     }
+    // A patch that imports the allocator uses the program's: `linkage::check` made sure that
+    // every symbol it imports is the process's.
     if !reply.forwards_allocations {
         let (running, patch) = (Heap::of_program(), Heap::of_image(bytes));
-        if running != Heap::Malloc || patch != Heap::Malloc {
+        let one_heap = patch == Heap::Imported || (running, patch) == (Heap::Malloc, Heap::Malloc);
+        if !one_heap {
             return Err(UpdateError::AllocatorMismatch {
                 running: running.describe().to_owned(),
                 patch: if patch == Heap::Malloc { patch.describe() } else { "its own allocator" }
