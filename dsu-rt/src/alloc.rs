@@ -166,8 +166,9 @@ pub(crate) enum Heap {
     Malloc,
     /// A `#[global_allocator]` of its own.
     Custom,
-    /// No allocator of its own: it imports `__rust_alloc` from the image that defines it (a
-    /// shared `libstd` or the program), which is the program's allocator whatever it is.
+    /// No allocator of its own: it imports `__rust_alloc` from a shared library (a shared
+    /// `libstd`, or a dylib that declares a `#[global_allocator]`). Two images that both import
+    /// it resolve it in the same global scope: to the same allocator.
     Imported,
     /// The symbol table is stripped: cannot be told.
     Unknown,
@@ -222,7 +223,7 @@ impl Heap {
         match self {
             Heap::Malloc => "the system allocator",
             Heap::Custom => "a custom #[global_allocator]",
-            Heap::Imported => "the allocator of a shared libstd",
+            Heap::Imported => "the allocator of a shared library (a shared libstd)",
             Heap::Unknown => "an allocator that cannot be told (stripped symbols)",
         }
     }

@@ -241,11 +241,16 @@ fn attach(
     if !reply.attached {
         return Err(UpdateError::AttachFailed { path: path.to_owned() });
     }
-    // A patch that imports the allocator uses the program's: `linkage::check` made sure that
-    // every symbol it imports is the process's.
+    // Images that import the allocator from a shared library resolve it alike: in the
+    // process's global scope (`linkage::check` made sure the patch's imports resolve there).
+    // A program with an allocator of its own, beside a shared libstd, hides it: a patch that
+    // imports the allocator would get libstd's, another heap.
     if !reply.forwards_allocations {
         let (running, patch) = (Heap::of_program(), Heap::of_image(bytes));
-        let one_heap = patch == Heap::Imported || (running, patch) == (Heap::Malloc, Heap::Malloc);
+        let one_heap = matches!(
+            (running, patch),
+            (Heap::Malloc, Heap::Malloc) | (Heap::Imported, Heap::Imported)
+        );
         if !one_heap {
             return Err(UpdateError::AllocatorMismatch {
                 running: running.describe().to_owned(),
