@@ -25,24 +25,6 @@ use object::{Object, ObjectSymbol, SymbolKind};
 use crate::error::UpdateError;
 use crate::symbols;
 
-/// The standard library and the crates it is built from.
-const STD: &[&str] = &[
-    "std",
-    "core",
-    "alloc",
-    "panic_unwind",
-    "panic_abort",
-    "std_detect",
-    "hashbrown",
-    "addr2line",
-    "gimli",
-    "miniz_oxide",
-    "adler2",
-    "rustc_demangle",
-    "unwind",
-    "compiler_builtins",
-];
-
 /// dsu's runtime and the crates it links in every image (those with statics among them).
 const DSU: &[&str] = &[
     "dsu",
@@ -76,7 +58,7 @@ pub(crate) fn check(path: &Path, bytes: &[u8], own: &str) -> Result<(), UpdateEr
     let program = program_crates();
     let copied: Vec<String> = patch
         .into_iter()
-        .filter(|krate| krate != own && !STD.contains(&krate.as_str()))
+        .filter(|krate| krate != own && !symbols::is_std(krate))
         .filter(|krate| !DSU.contains(&krate.as_str()))
         // A stripped program cannot say what it has: any copy may be of one of its crates.
         .filter(|krate| program.as_ref().is_none_or(|program| program.contains(krate)))

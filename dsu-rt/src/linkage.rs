@@ -60,7 +60,14 @@ pub(crate) fn check(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     if missing.is_empty() {
         return Ok(());
     }
-    let mut crates: Vec<String> = missing.iter().filter_map(|s| symbols::crate_of(s)).collect();
+    // Name the crates the patch was built against another build of. The standard library's
+    // crates appear in the paths of other crates' generic code (`Cell<T>::replace`, made for a
+    // dependency's type, in the dependency's library): they are named only when no other is.
+    let named: Vec<String> = missing.iter().flat_map(|symbol| symbols::crates_in(symbol)).collect();
+    let mut crates: Vec<String> = named.iter().filter(|c| !symbols::is_std(c)).cloned().collect();
+    if crates.is_empty() {
+        crates = named;
+    }
     crates.sort();
     crates.dedup();
     Err(UpdateError::UnresolvedSymbols {
