@@ -115,6 +115,63 @@ pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> Path
     copy_library(&target.join("debug"), &dir, &copy)
 }
 
+/// Builds version `version` of `tests/fixtures/<fixture>`, a program that shares its
+/// dependencies with its patches (`docs/sharing.md`): version 1 as the program (`cargo build`),
+/// whose executable and shared library are copied to `run`; the others as patches (`cargo
+/// build --lib`), copied to `run` as `v<version>.so`. Every version builds with version 1's
+/// lock file, as a patch must. Their flags (`-C prefer-dynamic`) rebuild every dependency, so
+/// they build in a target directory of their own, and a version whose dependencies differ
+/// from the program's (`own_target`) in one of its own: the shared library's file name has no
+/// hash, and cargo would not rebuild a version it thinks fresh over another's.
+pub(crate) fn build_sharing(fixture: &str, version: u32, own_target: bool, run: &Path) -> PathBuf {
+    let fixture_root = fixture_dir(fixture);
+    let dir = fixture_root.join(format!("v{version}"));
+    let mut target = fixture_target().join("sharing");
+    if own_target {
+        target = target.join(format!("{fixture}-v{version}"));
+    }
+    let _lock = build_lock();
+    let first = fixture_root.join("v1").join("Cargo.lock");
+    if !first.exists() {
+        fs::copy(root().join("Cargo.lock"), &first).unwrap();
+    }
+    if version != 1 {
+        fs::copy(&first, dir.join("Cargo.lock")).unwrap();
+    }
+    // The versions' sibling crates are packages of one name at one path relative to their
+    // workspace, which cargo builds to one file: touched, this version's is the one built.
+    touch(&lib_source(&dir));
+    touch_tree(&dir);
+    fs::create_dir_all(run).unwrap();
+    let out = target.join("debug");
+    let name = lib_name(&dir);
+    if version == 1 {
+        cargo_build(&dir, &target, &[], &[]);
+        let shared = fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .find(|entry| entry.file_name().to_string_lossy().ends_with("_shared.so"))
+            .expect("the program has a shared library")
+            .file_name();
+        fs::copy(out.join(&shared), run.join(&shared)).unwrap();
+        fs::copy(out.join(&name), run.join(&name)).unwrap();
+        return run.join(name);
+    }
+    cargo_build(&dir, &target, &["--lib"], &[]);
+    let copy = run.join(format!("v{version}.so"));
+    fs::copy(out.join(format!("lib{name}.so")), &copy).unwrap();
+    copy
+}
+
+/// The directory of the standard library's shared object, which a program built with
+/// `-C prefer-dynamic` loads (cargo puts it on the search path of what it runs).
+pub(crate) fn std_library_dir() -> PathBuf {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().unwrap();
+    let host = Command::new("rustc").args(["--print", "host-tuple"]).output().unwrap();
+    let text = |out: std::process::Output| String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    PathBuf::from(text(sysroot)).join("lib").join("rustlib").join(text(host)).join("lib")
+}
+
 fn fixture_dir(fixture: &str) -> PathBuf {
     root().join("tests").join("fixtures").join(fixture)
 }
@@ -152,12 +209,38 @@ fn copy_library(out: &Path, dir: &Path, copy: &Path) -> PathBuf {
 /// it thinks fresh even when another version overwrote that file: touching the sources makes
 /// this version's library the one written.
 fn touch_sources(dir: &Path) {
+    touch(&dir.join("src").join("lib.rs"));
+}
+
+fn touch(file: &Path) {
     File::options()
         .append(true)
-        .open(dir.join("src").join("lib.rs"))
+        .open(file)
         .unwrap()
         .set_modified(std::time::SystemTime::now())
         .unwrap();
+}
+
+/// Touches every Rust source file under `dir`.
+fn touch_tree(dir: &Path) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            touch_tree(&path);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            touch(&path);
+        }
+    }
+}
+
+/// The library's root source file of the package in `dir`: its `[lib] path`, or `src/lib.rs`.
+fn lib_source(dir: &Path) -> PathBuf {
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let path = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("path = \""))
+        .and_then(|rest| rest.strip_suffix('"'));
+    dir.join(path.unwrap_or("src/lib.rs"))
 }
 
 /// The crate name of the package in `dir`.
