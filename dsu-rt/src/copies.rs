@@ -18,7 +18,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use object::{Object, ObjectSymbol, SymbolKind};
 
@@ -55,14 +54,16 @@ pub(crate) fn check(path: &Path, bytes: &[u8], own: &str) -> Result<(), UpdateEr
     let Some(patch) = crates_with_statics(bytes) else {
         return Err(unverifiable("its symbol table is stripped"));
     };
-    let program = program_crates();
-    let copied: Vec<String> = patch
+    let candidates: Vec<String> = patch
         .into_iter()
         .filter(|krate| krate != own && !symbols::is_std(krate))
         .filter(|krate| !DSU.contains(&krate.as_str()))
-        // A stripped program cannot say what it has: any copy may be of one of its crates.
-        .filter(|krate| program.as_ref().is_none_or(|program| program.contains(krate)))
         .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    // A stripped program cannot say what it has: any copy may be of one of its crates.
+    let copied = program_has(&candidates).unwrap_or(candidates);
     if copied.is_empty() {
         Ok(())
     } else {
@@ -81,27 +82,49 @@ fn crates_with_statics(bytes: &[u8]) -> Option<BTreeSet<String>> {
     Some(statics.filter_map(|symbol| symbol.name().ok().and_then(crate_of_static)).collect())
 }
 
-/// The crates the running program's executable has code or statics of; `None` when it is
-/// stripped. Read once: the executable does not change.
-fn program_crates() -> &'static Option<BTreeSet<String>> {
-    static PROGRAM: OnceLock<Option<BTreeSet<String>>> = OnceLock::new();
-    PROGRAM.get_or_init(|| {
-        let bytes = std::fs::read("/proc/self/exe").ok()?;
-        let file = object::read::File::parse(&*bytes).ok()?;
-        file.symbol_table()?;
-        let defined = file.symbols().filter(ObjectSymbol::is_definition);
-        Some(defined.filter_map(|symbol| symbol.name().ok().and_then(symbols::crate_of)).collect())
-    })
+/// Those of `crates` that the running program's executable has code or statics of; `None`
+/// when it is stripped. Only the symbols that can be a crate's are demangled: an executable has
+/// tens of thousands.
+fn program_has(crates: &[String]) -> Option<Vec<String>> {
+    let bytes = std::fs::read("/proc/self/exe").ok()?;
+    let file = object::read::File::parse(&*bytes).ok()?;
+    file.symbol_table()?;
+    // How a mangled name spells the crate's name: length first, in both manglings.
+    let tags: Vec<String> = crates.iter().map(|krate| format!("{}{krate}", krate.len())).collect();
+    let mut found = vec![false; crates.len()];
+    for symbol in file.symbols().filter(ObjectSymbol::is_definition) {
+        let Ok(name) = symbol.name() else { continue };
+        for (index, tag) in tags.iter().enumerate() {
+            if !found[index] && names_crate(name, tag, &crates[index]) {
+                found[index] = true;
+            }
+        }
+        if found.iter().all(|&found| found) {
+            break;
+        }
+    }
+    Some(crates.iter().zip(found).filter(|(_, found)| *found).map(|(k, _)| k.clone()).collect())
+}
+
+/// Whether the mangled `name` is a symbol of `krate`, spelled `tag`: a legacy name starts with
+/// it, and a v0 name that contains it is demangled to be sure.
+fn names_crate(name: &str, tag: &str, krate: &str) -> bool {
+    if let Some(path) = name.strip_prefix("_ZN") {
+        path.starts_with(tag)
+    } else {
+        name.starts_with("_R")
+            && name.contains(tag)
+            && symbols::crate_of(name).is_some_and(|found| found == krate)
+    }
 }
 
 /// The crate of a Rust static's symbol, unless the static is one the macros write.
 fn crate_of_static(symbol: &str) -> Option<String> {
-    let path = symbols::path_of(symbol)?;
-    let generated = path.split("::").any(|segment| segment.starts_with("__DSU_"));
-    if generated {
+    // The macros name their statics `__DSU_..`, and both manglings spell identifiers out.
+    if symbol.contains("__DSU_") {
         None
     } else {
-        symbols::crate_of_path(&path)
+        symbols::crate_of(symbol)
     }
 }
 
@@ -123,9 +146,9 @@ mod tests {
 
     #[test]
     fn the_program_has_its_own_crates() {
-        let program = program_crates().as_ref().expect("test binaries keep their symbols");
-        assert!(program.contains("dsu_rt"), "{program:?}");
-        assert!(program.contains("std"), "{program:?}");
+        let crates = ["dsu_rt", "std", "parking_lot_core", "tokio"].map(str::to_owned);
+        let found = program_has(&crates).expect("test binaries keep their symbols");
+        assert_eq!(found, ["dsu_rt", "std", "parking_lot_core"]);
     }
 
     #[test]

@@ -31,6 +31,17 @@ pub(crate) fn path_of(symbol: &str) -> Option<String> {
 /// The crate a Rust symbol belongs to: the first segment of its demangled path (for
 /// `<tokio::time::Sleep as core::future::Future>::poll`, `tokio`). `None` for other symbols.
 pub(crate) fn crate_of(symbol: &str) -> Option<String> {
+    // A legacy name that starts with a plain identifier starts with its crate: `_ZN5tokio..`.
+    // Read so, it costs nothing; the rest are demangled.
+    if let Some(rest) = symbol.strip_prefix("_ZN") {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if let Ok(len) = rest[..digits].parse::<usize>() {
+            let name = rest[digits..].get(..len).unwrap_or_default();
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Some(name.to_owned());
+            }
+        }
+    }
     crate_of_path(&path_of(symbol)?)
 }
 
