@@ -3,7 +3,7 @@
 //! and patch code acts on the program's copy of each: `tokio::spawn` and `tokio::time::sleep`
 //! on its runtime, `tracing` and `log` events reach its subscriber and logger, a dependency's
 //! lazy static and thread-locals are the program's. Patches that would not act on the
-//! program's copies are refused and change nothing.
+//! program's copies, or on code as it was built for them, are refused and change nothing.
 
 mod support;
 
@@ -58,6 +58,16 @@ impl Program {
     }
 }
 
+/// The release of `package` in the program's lock file.
+fn locked_version(package: &str) -> String {
+    let lock = support::root().join("tests/fixtures/tokioapp/v1/Cargo.lock");
+    let lock = std::fs::read_to_string(lock).unwrap();
+    let entry = format!("name = \"{package}\"\nversion = \"");
+    let at =
+        lock.find(&entry).unwrap_or_else(|| panic!("{package} is in the lock file")) + entry.len();
+    lock[at..].split('"').next().unwrap().to_owned()
+}
+
 impl Drop for Program {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -74,15 +84,23 @@ fn patch_code_acts_on_the_programs_copy_of_every_dependency() {
     let other_release = support::build_sharing("tokioapp", 3, true, &run);
     let added_dependency = support::build_sharing("tokioapp", 4, false, &run);
     let sibling_static = support::build_sharing("tokioapp", 5, false, &run);
+    let shared_path_crate = support::build_sharing("tokioapp", 6, false, &run);
+    let fastrand = locked_version("fastrand");
 
     let mut program = Program::start(&program);
     let v1 = program.check();
     assert_eq!((v1["version"].as_str(), v1["core"].as_str()), ("1", "core v1"), "{v1:?}");
 
-    // Built against another release of a dependency the program shares: refused by name.
+    // Built against another release of a dependency the program shares: refused by name, with
+    // both releases.
     let refusal = program.update(&other_release);
-    assert!(refusal.starts_with("refused unresolved_symbols "), "{refusal}");
-    assert!(refusal.contains("of the crate(s) fastrand:"), "{refusal}");
+    assert!(refusal.starts_with("refused shared_dependency_changed "), "{refusal}");
+    let named = format!("fastrand 2.1.1 (the program shares {fastrand})");
+    assert!(refusal.contains(&named), "{refusal}");
+    // Using the code of a path dependency the program shares, which an edit would not reach.
+    let refusal = program.update(&shared_path_crate);
+    assert!(refusal.starts_with("refused shared_path_dependency "), "{refusal}");
+    assert!(refusal.contains("uses tokioapp_counters,"), "{refusal}");
     // A sibling crate with a plain static would keep a second one in the patch: refused.
     let refusal = program.update(&sibling_static);
     assert!(refusal.starts_with("refused copied_dependencies "), "{refusal}");

@@ -10,6 +10,7 @@ mod fingerprint_derive;
 mod global;
 mod hash;
 mod krate;
+mod lock_record;
 mod model;
 mod signature;
 mod transaction;
@@ -243,4 +244,12 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Fingerprint, attributes(dsu))]
 pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
     fingerprint_derive::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// The lock file's bytes as a static in the image's `.dsu.lock` section, for `dsu::patch!()`.
+/// Not a public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __lock_record(input: TokenStream) -> TokenStream {
+    lock_record::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

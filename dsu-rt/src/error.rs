@@ -17,6 +17,17 @@ pub struct BuildDifference {
     pub patch: String,
 }
 
+/// A dependency that the program shares with its patches, in another release in a patch's build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyChange {
+    /// The crate, as its symbols name it.
+    pub krate: String,
+    /// The release (or releases) the running program shares.
+    pub running: String,
+    /// The release (or releases) the patch was built against.
+    pub patch: String,
+}
+
 /// An update or rollback that did not happen. The program runs exactly as before.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -110,6 +121,21 @@ pub enum UpdateError {
         /// The library, as the patch's dynamic section names it.
         library: String,
     },
+    /// The patch was built against other releases of dependencies the program shares.
+    SharedDependencyChanged {
+        /// The path given.
+        path: PathBuf,
+        /// Each dependency, with both releases.
+        changes: Vec<DependencyChange>,
+    },
+    /// The patch uses the code of path dependencies that the program shares: their symbols keep
+    /// their names when their code changes, so an edit to them would not reach the program.
+    SharedPathDependency {
+        /// The path given.
+        path: PathBuf,
+        /// The crates.
+        crates: Vec<String>,
+    },
     /// The patch imports symbols that nothing in the running program defines: it was built
     /// against another build of a dependency the program shares.
     UnresolvedSymbols {
@@ -191,7 +217,7 @@ pub enum UpdateError {
     },
 }
 
-crate::fingerprint::dsu_types! { UpdateError, BuildDifference, }
+crate::fingerprint::dsu_types! { UpdateError, BuildDifference, DependencyChange, }
 
 impl fmt::Display for UpdateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -275,6 +301,31 @@ impl fmt::Display for UpdateError {
                  patch may only use the libraries the program started with: restart the program \
                  built with the new dependency, or build the patch without it",
                 path.display()
+            ),
+            SharedDependencyChanged { path, changes } => {
+                let changes: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{} {} (the program shares {})", c.krate, c.patch, c.running))
+                    .collect();
+                write!(
+                    f,
+                    "{} was built against {}, which the running program shares with its \
+                     patches in another release; a shared dependency changes only with a \
+                     restart. Rebuild the patch with the program's Cargo.lock, or restart the \
+                     program built with the new release",
+                    path.display(),
+                    changes.join(", ")
+                )
+            }
+            SharedPathDependency { path, crates } => write!(
+                f,
+                "{} uses {}, path dependencies of the program's shared crate: their symbols keep \
+                 their names when their code changes, so the running program's old code would \
+                 run. Take them out of the shared crate, so that a patch carries them and \
+                 updates their updateable items, and keep their state in updateable globals \
+                 (docs/sharing.md)",
+                path.display(),
+                crates.join(", ")
             ),
             UnresolvedSymbols { path, crates, count, symbols } => {
                 write!(
@@ -381,6 +432,8 @@ impl UpdateError {
             UpdateError::AmbiguousItem { .. } => "ambiguous_item",
             UpdateError::AllocatorMismatch { .. } => "allocator_mismatch",
             UpdateError::UnloadedLibrary { .. } => "unloaded_library",
+            UpdateError::SharedDependencyChanged { .. } => "shared_dependency_changed",
+            UpdateError::SharedPathDependency { .. } => "shared_path_dependency",
             UpdateError::UnresolvedSymbols { .. } => "unresolved_symbols",
             UpdateError::CopiedDependencies { .. } => "copied_dependencies",
             UpdateError::AttachFailed { .. } => "attach_failed",

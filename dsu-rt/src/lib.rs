@@ -14,6 +14,7 @@ mod global;
 mod host;
 mod linkage;
 mod loader;
+mod lock;
 mod patch;
 mod plan;
 mod primitive;
@@ -32,7 +33,7 @@ mod update;
 
 pub use alloc::SharedAllocator;
 pub use api::{rollback, rollback_with, status, update, update_with};
-pub use error::{BuildDifference, UpdateError};
+pub use error::{BuildDifference, DependencyChange, UpdateError};
 pub use fingerprint::Fingerprint;
 pub use global::Global;
 pub use report::{GlobalStatus, ItemRef, ItemStatus, Status, UpdateReport, VersionInfo};
@@ -54,6 +55,7 @@ pub mod __private {
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::RStr;
     pub use dsu_abi::{GlobalDesc, ItemDesc, PatchManifestRef};
+    pub use dsu_macros::__lock_record as lock_record;
     pub use linkme;
 
     /// abi_stable's wrapper that runs a root module constructor, catching panics.

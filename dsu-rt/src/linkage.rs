@@ -10,6 +10,7 @@
 //! not loaded would be loaded beside it, its initialisers run, and, for a Rust library, a second
 //! copy of what the program shares come into being: that is refused too.
 
+use std::collections::BTreeSet;
 use std::ffi::{c_void, CString};
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::Endianness;
 
 use crate::error::UpdateError;
+use crate::lock::{self, Lock};
 use crate::symbols;
 
 /// How many of the missing symbols an error names.
@@ -32,9 +34,10 @@ pub(crate) struct Needs {
     pub(crate) symbols: Vec<String>,
 }
 
-/// Refuses a patch that needs a library the program has not loaded, or a symbol that neither
-/// the program nor those libraries define.
-pub(crate) fn check(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+/// Refuses a patch that needs a library the program has not loaded, code of a shared
+/// dependency of another release or from a path (`lock.rs`, against `running`, the program's
+/// lock file), or a symbol that neither the program nor those libraries define.
+pub(crate) fn check(path: &Path, bytes: &[u8], running: &[u8]) -> Result<(), UpdateError> {
     let needs = Needs::of(bytes).map_err(|reason| UpdateError::LoadFailed {
         path: path.to_owned(),
         reason: format!("its dynamic section cannot be read: {reason}"),
@@ -50,6 +53,16 @@ pub(crate) fn check(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
                 })
             }
         }
+    }
+    // The crates whose code the patch takes from the process, the standard library's aside.
+    if let Some(patch) = Lock::of_image(bytes) {
+        let imported: BTreeSet<String> = needs
+            .symbols
+            .iter()
+            .flat_map(|symbol| symbols::crates_in(symbol))
+            .filter(|krate| !symbols::is_std(krate))
+            .collect();
+        lock::check(path, &patch, &Lock::parse(running), &imported)?;
     }
     let missing: Vec<&str> = needs
         .symbols
@@ -186,7 +199,7 @@ mod tests {
         let needs = Needs::of(&bytes).unwrap();
         assert!(needs.libraries.iter().any(|l| l.starts_with("libc.so")), "{needs:?}");
         assert!(needs.symbols.iter().any(|s| s == "malloc"), "{needs:?}");
-        check(Path::new("/proc/self/exe"), &bytes).unwrap();
+        check(Path::new("/proc/self/exe"), &bytes, b"").unwrap();
     }
 
     #[test]

@@ -83,12 +83,15 @@ macro_rules! patch {
             $crate::__private::header(root_module)
         };
 
+        $crate::__private::lock_record!(__DSU_LOCK);
+
         #[$crate::__private::linkme::distributed_slice($crate::__private::PROGRAMS)]
         #[linkme(crate = $crate::__private::linkme)]
         static __DSU_PROGRAM: $crate::__private::ProgramInfo = $crate::__private::ProgramInfo {
             name: ::core::env!("CARGO_PKG_NAME"),
             version: ::core::env!("CARGO_PKG_VERSION"),
             crate_name: ::core::env!("CARGO_CRATE_NAME"),
+            lock: &__DSU_LOCK,
             panic: if ::core::cfg!(panic = "unwind") { "unwind" } else { "abort" },
         };
     };

@@ -25,6 +25,9 @@ pub struct ProgramInfo {
     pub version: &'static str,
     /// `CARGO_CRATE_NAME`: the library's name, as symbols name it.
     pub crate_name: &'static str,
+    /// The `Cargo.lock` the crate was built with (empty if none was found): the versions and
+    /// sources of its dependencies.
+    pub lock: &'static [u8],
     /// `"unwind"` or `"abort"`: how the crate itself was compiled, which a Cargo profile's
     /// `panic` or flags given to that crate alone decide (a build script cannot see either).
     pub panic: &'static str,

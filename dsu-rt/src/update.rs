@@ -65,8 +65,9 @@ pub(crate) fn update_here(
     let bytes = fs::read(path)
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     loader::check_shared_library(path, &bytes)?;
-    linkage::check(path, &bytes)?;
-    copies::check(path, &bytes, registry.program().map_or("", |program| program.crate_name))?;
+    let program = registry.program();
+    linkage::check(path, &bytes, program.map_or(&[], |program| program.lock))?;
+    copies::check(path, &bytes, program.map_or("", |program| program.crate_name))?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {

@@ -1,0 +1,207 @@
+//! The lock files of the program and of a patch: the releases and sources of the dependencies
+//! they were built with. `dsu::patch!()` embeds the `Cargo.lock` of each build, which the
+//! program reads in its own `ProgramInfo` and in a patch's `.dsu.lock` section, before the
+//! patch is loaded.
+//!
+//! For every crate whose code the patch takes from the program's shared libraries, the two
+//! must name the same releases from the same sources. A crate of another release is refused by
+//! name, with both versions. A path dependency is refused in any case: its symbols keep their
+//! names when its code changes, so a patch built against an edited copy would silently run the
+//! program's old code.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::error::{DependencyChange, UpdateError};
+
+/// The section of an image that holds its lock file.
+pub(crate) const SECTION: &str = ".dsu.lock";
+
+/// One package of a lock file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Package {
+    /// The name as symbols spell the crate: `-` as `_`.
+    name: String,
+    version: String,
+    /// `None` for a path dependency.
+    source: Option<String>,
+}
+
+/// The packages of a lock file.
+#[derive(Debug, Default)]
+pub(crate) struct Lock {
+    packages: Vec<Package>,
+}
+
+impl Lock {
+    /// Reads the `[[package]]` tables of a lock file: their `name`, `version` and `source`.
+    pub(crate) fn parse(bytes: &[u8]) -> Lock {
+        let text = String::from_utf8_lossy(bytes);
+        let mut packages = Vec::new();
+        let mut current: Option<(String, String, Option<String>)> = None;
+        let mut finish = |current: Option<(String, String, Option<String>)>| {
+            if let Some((name, version, source)) = current {
+                packages.push(Package { name: name.replace('-', "_"), version, source });
+            }
+        };
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                finish(current.take());
+                if line == "[[package]]" {
+                    current = Some(Default::default());
+                }
+                continue;
+            }
+            let (Some(package), Some((key, value))) = (current.as_mut(), line.split_once(" = "))
+            else {
+                continue;
+            };
+            let value = value.trim_matches('"').to_owned();
+            match key {
+                "name" => package.0 = value,
+                "version" => package.1 = value,
+                "source" => package.2 = Some(value),
+                _ => {}
+            }
+        }
+        finish(current);
+        Lock { packages }
+    }
+
+    /// The lock file a patch was built with, from its `.dsu.lock` section; `None` if it has none.
+    pub(crate) fn of_image(bytes: &[u8]) -> Option<Lock> {
+        use object::{Object, ObjectSection};
+        let file = object::read::File::parse(bytes).ok()?;
+        let data = file.section_by_name(SECTION)?.data().ok()?;
+        (!data.is_empty()).then(|| Lock::parse(data))
+    }
+
+    fn packages_of(&self, krate: &str) -> BTreeSet<&Package> {
+        self.packages.iter().filter(|package| package.name == krate).collect()
+    }
+}
+
+/// Refuses a patch whose lock file names other releases or sources than the program's for a
+/// crate in `imported`: those whose code it takes from the program's shared libraries.
+pub(crate) fn check(
+    path: &Path,
+    patch: &Lock,
+    running: &Lock,
+    imported: &BTreeSet<String>,
+) -> Result<(), UpdateError> {
+    let mut paths = Vec::new();
+    let mut changes = Vec::new();
+    for krate in imported {
+        let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
+        // A crate the lock does not name (its library has another name than its package) is
+        // left to the symbols.
+        if built.is_empty() {
+            continue;
+        }
+        if built.iter().any(|package| package.source.is_none()) {
+            paths.push(krate.clone());
+        } else if built != shared {
+            let versions = |packages: &BTreeSet<&Package>| {
+                let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
+                if versions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    versions.join(" and ")
+                }
+            };
+            changes.push(DependencyChange {
+                krate: krate.clone(),
+                running: versions(&shared),
+                patch: versions(&built),
+            });
+        }
+    }
+    if !paths.is_empty() {
+        return Err(UpdateError::SharedPathDependency { path: path.to_owned(), crates: paths });
+    }
+    if !changes.is_empty() {
+        return Err(UpdateError::SharedDependencyChanged { path: path.to_owned(), changes });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNNING: &str = r#"
+# This file is automatically @generated by Cargo.
+version = 4
+
+[[package]]
+name = "fastrand"
+version = "2.5.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "0123"
+
+[[package]]
+name = "tokio"
+version = "1.54.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "pin-project-lite",
+]
+
+[[package]]
+name = "my-core"
+version = "1.0.0"
+"#;
+
+    fn imported(crates: &[&str]) -> BTreeSet<String> {
+        crates.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn a_lock_file_is_read_package_by_package() {
+        let lock = Lock::parse(RUNNING.as_bytes());
+        assert_eq!(lock.packages.len(), 3);
+        assert_eq!(lock.packages[1].name, "tokio");
+        assert_eq!(lock.packages[1].version, "1.54.1");
+        assert_eq!(lock.packages[2].name, "my_core");
+        assert_eq!(lock.packages[2].source, None);
+    }
+
+    #[test]
+    fn the_same_releases_pass() {
+        let (running, patch) = (Lock::parse(RUNNING.as_bytes()), Lock::parse(RUNNING.as_bytes()));
+        check(Path::new("p.so"), &patch, &running, &imported(&["tokio", "fastrand", "itoa"]))
+            .unwrap();
+    }
+
+    #[test]
+    fn another_release_is_named_with_both_versions() {
+        let running = Lock::parse(RUNNING.as_bytes());
+        let patch = Lock::parse(RUNNING.replace("2.5.0", "2.1.1").as_bytes());
+        let error = check(Path::new("p.so"), &patch, &running, &imported(&["fastrand", "tokio"]))
+            .unwrap_err();
+        let UpdateError::SharedDependencyChanged { changes, .. } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].krate.as_str(), changes[0].running.as_str(), changes[0].patch.as_str()),
+            ("fastrand", "2.5.0", "2.1.1")
+        );
+        assert!(error.to_string().contains("fastrand 2.1.1"), "{error}");
+    }
+
+    #[test]
+    fn a_shared_path_dependency_is_refused() {
+        let lock = Lock::parse(RUNNING.as_bytes());
+        let error = check(Path::new("p.so"), &lock, &lock, &imported(&["my_core"])).unwrap_err();
+        assert!(
+            matches!(&error, UpdateError::SharedPathDependency { crates, .. } if crates == &["my_core"])
+        );
+    }
+
+    #[test]
+    fn an_image_without_the_section_has_no_lock() {
+        let bytes = std::fs::read("/proc/self/exe").unwrap();
+        assert!(Lock::of_image(&bytes).is_none());
+    }
+}
