@@ -1,0 +1,5 @@
+//! The program's shared dependencies, each named once so that this dylib links it.
+
+pub use tokio;
+pub use tracing;
+pub use tracing_subscriber;
