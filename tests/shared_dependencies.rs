@@ -85,6 +85,7 @@ fn patch_code_acts_on_the_programs_copy_of_every_dependency() {
     let added_dependency = support::build_sharing("tokioapp", 4, false, &run);
     let sibling_static = support::build_sharing("tokioapp", 5, false, &run);
     let shared_path_crate = support::build_sharing("tokioapp", 6, false, &run);
+    let not_shared = support::build_sharing("tokioapp", 7, false, &run);
     let fastrand = locked_version("fastrand");
 
     let mut program = Program::start(&program);
@@ -97,18 +98,21 @@ fn patch_code_acts_on_the_programs_copy_of_every_dependency() {
     assert!(refusal.starts_with("refused shared_dependency_changed "), "{refusal}");
     let named = format!("fastrand 2.1.1 (the program shares {fastrand})");
     assert!(refusal.contains(&named), "{refusal}");
-    // Using the code of a path dependency the program shares, which an edit would not reach.
+    // Using the code of a path dependency the program shares, which an edit would not reach,
+    // named by its library (`hits`, of the package tokioapp-counters).
     let refusal = program.update(&shared_path_crate);
     assert!(refusal.starts_with("refused shared_path_dependency "), "{refusal}");
-    assert!(refusal.contains("uses tokioapp_counters,"), "{refusal}");
-    // A sibling crate with a plain static would keep a second one in the patch: refused.
-    let refusal = program.update(&sibling_static);
+    assert!(refusal.contains("uses hits,"), "{refusal}");
+    // Not linking the shared crate, it carries copies of its own of every dependency, fastrand
+    // too, whose only state is a thread-local.
+    let refusal = program.update(&not_shared);
+    let copies = "carries its own copy of crossbeam_epoch, fastrand, log, tokio, tracing_core,";
     assert!(refusal.starts_with("refused copied_dependencies "), "{refusal}");
-    assert!(refusal.contains("tokioapp_core"), "{refusal}");
+    assert!(refusal.contains(copies), "{refusal}");
     assert_eq!(program.check(), v1, "a refused patch changed the program");
 
     // The program's runtime, subscriber, logger, lazy static and thread-locals, from patch code;
-    // the sibling crate's change reaches the program.
+    // the sibling crate's change reaches the program, and its tracing callsites are its own.
     assert_eq!(
         program.update(&v2),
         "updated tokioapp@1.0.0 replaced=tokioapp::check,tokioapp_core::greeting"
@@ -117,7 +121,9 @@ fn patch_code_acts_on_the_programs_copy_of_every_dependency() {
     assert_eq!(v2["version"], "2", "{v2:?}");
     assert_eq!(v2["core"], "core v2", "{v2:?}");
     let events: Vec<&str> = v2["events"].split('|').collect();
-    assert_eq!(events, ["from the patch", "from the patch's task, after its sleep"], "{v2:?}");
+    let expected =
+        ["from the patch", "greeting from core v2", "from the patch's task, after its sleep"];
+    assert_eq!(events, expected, "{v2:?}");
     assert_eq!(v2["logs"], "1", "{v2:?}");
     assert_eq!(v2["collector"], v2["program_collector"], "crossbeam-epoch's lazy collector");
     assert_eq!(v2["pinned"], "true", "crossbeam-epoch's thread-local guard");
@@ -130,4 +136,11 @@ fn patch_code_acts_on_the_programs_copy_of_every_dependency() {
     let v4 = program.check();
     assert_eq!((v4["version"].as_str(), v4["itoa"].as_str()), ("4", "1234"), "{v4:?}");
     assert_eq!(v4["rand"], v4["expected_rand"], "{v4:?}");
+
+    // A plain static in the sibling crate is the patch's own, fresh, as a static of the crate
+    // itself would be.
+    let answer = program.update(&sibling_static);
+    assert!(answer.contains("replaced=tokioapp::check,tokioapp_core::greeting"), "{answer}");
+    assert_eq!(program.check()["core"], "core v5, greeted 1 times");
+    assert_eq!(program.check()["core"], "core v5, greeted 2 times");
 }

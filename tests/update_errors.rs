@@ -29,7 +29,7 @@ fn snapshot() -> Snapshot {
 
 /// What the message of each kind of refusal tells the operator to do. A message reworded
 /// without its instruction fails here; a new kind of refusal gets its line.
-const REMEDIES: [(&str, &str); 13] = [
+const REMEDIES: [(&str, &str); 14] = [
     ("unreadable", "check the path"),
     ("not_a_shared_library", "give the lib<crate>.so that `cargo build --lib` writes"),
     ("load_failed", "rebuild the patch for this machine"),
@@ -42,7 +42,8 @@ const REMEDIES: [(&str, &str); 13] = [
     ("duplicate_item", "rebuild it"),
     ("allocator_mismatch", "Declare the program's allocator"),
     ("unloaded_library", "restart the program built with the new dependency"),
-    ("unresolved_symbols", "Rebuild the patch with the program's Cargo.lock, features and flags"),
+    ("unverifiable", "build it"),
+    ("unresolved_symbols", "Rebuild the patch with the program's Cargo.lock, features, profile"),
 ];
 
 /// Asserts that the message of `error`, a refusal of the patch at `given`, names what was
@@ -112,7 +113,12 @@ fn truncated_library() {
     let path = scratch("truncated.so");
     fs::write(&path, &v2[..v2.len() / 3]).unwrap();
     refused(&path, |e| {
-        matches!(e, UpdateError::NotASharedLibrary { .. } | UpdateError::LoadFailed { .. })
+        matches!(
+            e,
+            UpdateError::NotASharedLibrary { .. }
+                | UpdateError::Unverifiable { .. }
+                | UpdateError::LoadFailed { .. }
+        )
     });
 }
 

@@ -156,6 +156,14 @@ pub enum UpdateError {
         /// The crates, as their symbols name them.
         crates: Vec<String>,
     },
+    /// What the patch needs from the process, or carries of its own, cannot be told from its
+    /// file before it is loaded, so it is not loaded.
+    Unverifiable {
+        /// The path given.
+        path: PathBuf,
+        /// What cannot be told, and what to do.
+        reason: String,
+    },
     /// The patch's attach step panicked.
     AttachFailed {
         /// The path given.
@@ -295,6 +303,13 @@ impl fmt::Display for UpdateError {
                  allocator as `#[global_allocator] static A: dsu::SharedAllocator<..>` in the \
                  library crate, so that a patch forwards to it"
             ),
+            UnloadedLibrary { path, library } if library.starts_with("libstd-") => write!(
+                f,
+                "{} needs the standard library {library}, which the running program has not \
+                 loaded: it was built by another toolchain, or with `-C prefer-dynamic` for a \
+                 program without it; rebuild it with the same toolchain and flags",
+                path.display()
+            ),
             UnloadedLibrary { path, library } => write!(
                 f,
                 "{} needs the library {library}, which the running program has not loaded; a \
@@ -339,8 +354,8 @@ impl fmt::Display for UpdateError {
                 write!(
                     f,
                     ": it was built against other builds of them than the program shares. \
-                     Rebuild the patch with the program's Cargo.lock, features and flags, or \
-                     restart the program to change a shared dependency. Missing: {}",
+                     Rebuild the patch with the program's Cargo.lock, features, profile and \
+                     flags, or restart the program to change a shared dependency. Missing: {}",
                     symbols.join(", ")
                 )
             }
@@ -348,11 +363,15 @@ impl fmt::Display for UpdateError {
                 f,
                 "{} carries its own copy of {}, which the running program has too: patch code \
                  would use the copy's statics and thread-locals (an async runtime's context, a \
-                 logger, a lazy static), not the program's. Share the dependencies with the \
-                 patch as docs/sharing.md shows, and build the program and the patch that way",
+                 logger, a lazy static), not the program's. Share them with the patch through \
+                 the program's shared crate, as docs/sharing.md shows, and build the program and \
+                 the patch that way",
                 path.display(),
                 crates.join(", ")
             ),
+            Unverifiable { path, reason } => {
+                write!(f, "{} cannot be checked before it is loaded: {reason}", path.display())
+            }
             AttachFailed { path } => write!(
                 f,
                 "{} panicked while attaching to the running program; nothing was switched",
@@ -436,6 +455,7 @@ impl UpdateError {
             UpdateError::SharedPathDependency { .. } => "shared_path_dependency",
             UpdateError::UnresolvedSymbols { .. } => "unresolved_symbols",
             UpdateError::CopiedDependencies { .. } => "copied_dependencies",
+            UpdateError::Unverifiable { .. } => "unverifiable",
             UpdateError::AttachFailed { .. } => "attach_failed",
             UpdateError::NothingToRollBack => "nothing_to_roll_back",
             UpdateError::TransformerForAnotherVersion { .. } => "transformer_for_another_version",

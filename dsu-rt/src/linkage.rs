@@ -19,14 +19,14 @@ use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::Endianness;
 
 use crate::error::UpdateError;
-use crate::lock::{self, Lock};
+use crate::lock::{self, Record};
 use crate::symbols;
 
 /// How many of the missing symbols an error names.
 const NAMED_SYMBOLS: usize = 3;
 
 /// What a shared object asks of the process it is loaded into.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(crate) struct Needs {
     /// The libraries of its `DT_NEEDED` entries, as written.
     pub(crate) libraries: Vec<String>,
@@ -35,12 +35,18 @@ pub(crate) struct Needs {
 }
 
 /// Refuses a patch that needs a library the program has not loaded, code of a shared
-/// dependency of another release or from a path (`lock.rs`, against `running`, the program's
-/// lock file), or a symbol that neither the program nor those libraries define.
-pub(crate) fn check(path: &Path, bytes: &[u8], running: &[u8]) -> Result<(), UpdateError> {
-    let needs = Needs::of(bytes).map_err(|reason| UpdateError::LoadFailed {
+/// dependency of another release or from a path (`lock.rs`: `patch` is the patch's build
+/// record, `running` the program's), or a symbol that neither the program nor those libraries
+/// define.
+pub(crate) fn check(
+    path: &Path,
+    bytes: &[u8],
+    patch: Option<&Record>,
+    running: Option<&Record>,
+) -> Result<(), UpdateError> {
+    let needs = Needs::of(bytes).map_err(|reason| UpdateError::Unverifiable {
         path: path.to_owned(),
-        reason: format!("its dynamic section cannot be read: {reason}"),
+        reason: format!("its dynamic section cannot be read ({reason}); rebuild it with cargo"),
     })?;
     let mut libraries = Vec::with_capacity(needs.libraries.len());
     for library in &needs.libraries {
@@ -55,14 +61,28 @@ pub(crate) fn check(path: &Path, bytes: &[u8], running: &[u8]) -> Result<(), Upd
         }
     }
     // The crates whose code the patch takes from the process, the standard library's aside.
-    if let Some(patch) = Lock::of_image(bytes) {
-        let imported: BTreeSet<String> = needs
-            .symbols
-            .iter()
-            .flat_map(|symbol| symbols::crates_in(symbol))
-            .filter(|krate| !symbols::is_std(krate))
-            .collect();
-        lock::check(path, &patch, &Lock::parse(running), &imported)?;
+    let imported: BTreeSet<String> = needs
+        .symbols
+        .iter()
+        .flat_map(|symbol| symbols::crates_in(symbol))
+        .filter(|krate| !symbols::is_std(krate))
+        .collect();
+    if !imported.is_empty() {
+        let unverifiable = |whose: &str, remedy: &str| UpdateError::Unverifiable {
+            path: path.to_owned(),
+            reason: format!(
+                "{whose} no record of the Cargo.lock it was built with, so the releases of the \
+                 shared dependencies it uses ({}) cannot be compared; {remedy}",
+                imported.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        let patch = patch.ok_or_else(|| {
+            unverifiable("it carries", "build it with cargo, in the program's workspace")
+        })?;
+        let running = running.ok_or_else(|| {
+            unverifiable("the running program carries", "restart the program built with cargo")
+        })?;
+        lock::check(path, patch, running, &imported)?;
     }
     let missing: Vec<&str> = needs
         .symbols
@@ -106,28 +126,39 @@ impl Needs {
         let header = Elf::parse(bytes).map_err(text)?;
         let endian = header.endian().map_err(text)?;
         let sections = header.sections(endian, bytes).map_err(text)?;
-        // The dynamic loader reads the segment; this check reads the section. They must be
-        // the same bytes, or the check would look at something the loader does not.
-        let segment = header
+        // The dynamic loader reads the segment; this check reads the section: they must be the
+        // same bytes, one of each. The string and symbol tables are read from the sections a
+        // linker writes for them; a file crafted so that the loader finds other tables is kept
+        // out by where patches come from (docs/limits.md), not by this check.
+        let segments: Vec<(u64, u64)> = header
             .program_headers(endian, bytes)
             .map_err(text)?
             .iter()
-            .find(|segment| segment.p_type(endian) == elf::PT_DYNAMIC)
-            .map(|segment| segment.p_offset(endian).into());
-        let section = sections
+            .filter(|segment| segment.p_type(endian) == elf::PT_DYNAMIC)
+            .map(|segment| (segment.p_offset(endian).into(), segment.p_filesz(endian).into()))
+            .collect();
+        let dynamic_sections: Vec<(u64, u64)> = sections
             .iter()
-            .find(|section| section.sh_type(endian) == elf::SHT_DYNAMIC)
-            .map(|section| section.sh_offset(endian).into());
-        if segment != section {
-            return Err("its dynamic segment is not the dynamic section".to_owned());
+            .filter(|section| section.sh_type(endian) == elf::SHT_DYNAMIC)
+            .map(|section| (section.sh_offset(endian).into(), section.sh_size(endian).into()))
+            .collect();
+        if segments.len() > 1 || segments != dynamic_sections {
+            return Err("its dynamic segment is not its dynamic section".to_owned());
         }
         let mut needs = Needs::default();
         if let Some((entries, strings)) = sections.dynamic(endian, bytes).map_err(text)? {
             let strings = sections.strings(endian, bytes, strings).map_err(text)?;
             for entry in entries {
-                if entry.tag32(endian) == Some(elf::DT_NEEDED) {
-                    let name = entry.string(endian, strings).map_err(text)?;
-                    needs.libraries.push(String::from_utf8_lossy(name).into_owned());
+                match entry.tag32(endian) {
+                    Some(elf::DT_NEEDED) => {
+                        let name = entry.string(endian, strings).map_err(text)?;
+                        needs.libraries.push(String::from_utf8_lossy(name).into_owned());
+                    }
+                    // Libraries the loader would load beside the ones named as needed.
+                    Some(elf::DT_AUXILIARY | elf::DT_FILTER | elf::DT_AUDIT | elf::DT_DEPAUDIT) => {
+                        return Err("it names filter, auxiliary or audit libraries".to_owned());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -166,15 +197,18 @@ impl Loaded {
 
     fn defines(&self, symbol: &CString) -> bool {
         // SAFETY: the handle came from a successful `dlopen` and is still open; `symbol` is
-        // NUL-terminated. `dlsym` only looks the name up in the object and its dependencies.
+        // NUL-terminated. `dlsym` looks the name up in the object and its dependencies, all
+        // loaded and initialised; it runs the resolver of an IFUNC symbol and may allocate
+        // this thread's block of a TLS symbol, both code and data of those objects.
         !unsafe { libc::dlsym(self.0, symbol.as_ptr()) }.is_null()
     }
 }
 
 impl Drop for Loaded {
     fn drop(&mut self) {
-        // SAFETY: gives back the reference `open` took. The object was loaded before `open`
-        // and stays loaded by whoever loaded it, so this unmaps nothing.
+        // SAFETY: gives back the reference `open` took with `RTLD_NOLOAD`, which a loaded object
+        // only has if another reference keeps it loaded: the count stays above zero, and
+        // nothing is unmapped or finalised.
         unsafe { libc::dlclose(self.0) };
     }
 }
@@ -183,8 +217,8 @@ impl Drop for Loaded {
 /// scope (the program and the libraries it started with) or in a library the patch names.
 fn defined(symbol: &str, libraries: &[Loaded]) -> bool {
     let Ok(name) = CString::new(symbol) else { return false };
-    // SAFETY: `RTLD_DEFAULT` names the global scope; `name` is NUL-terminated. `dlsym` only
-    // looks the name up.
+    // SAFETY: `RTLD_DEFAULT` names the global scope; `name` is NUL-terminated. `dlsym` looks
+    // the name up in objects loaded and initialised, as in `Loaded::defines`.
     let global = !unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }.is_null();
     global || libraries.iter().any(|library| library.defines(&name))
 }
@@ -199,7 +233,7 @@ mod tests {
         let needs = Needs::of(&bytes).unwrap();
         assert!(needs.libraries.iter().any(|l| l.starts_with("libc.so")), "{needs:?}");
         assert!(needs.symbols.iter().any(|s| s == "malloc"), "{needs:?}");
-        check(Path::new("/proc/self/exe"), &bytes, b"").unwrap();
+        check(Path::new("/proc/self/exe"), &bytes, None, None).unwrap();
     }
 
     #[test]

@@ -1,21 +1,24 @@
-//! The lock files of the program and of a patch: the releases and sources of the dependencies
-//! they were built with. `dsu::patch!()` embeds the `Cargo.lock` of each build, which the
-//! program reads in its own `ProgramInfo` and in a patch's `.dsu.lock` section, before the
-//! patch is loaded.
+//! The build records of the program and of a patch: the `Cargo.lock` each was built with (the
+//! releases and sources of its dependencies) and the library names of the path packages it
+//! depends on (its own code). `dsu::patch!()` writes both into every image, in sections the
+//! program reads in a patch before loading it, and in the program's own `ProgramInfo`.
 //!
 //! For every crate whose code the patch takes from the program's shared libraries, the two
-//! must name the same releases from the same sources. A crate of another release is refused by
-//! name, with both versions. A path dependency is refused in any case: its symbols keep their
-//! names when its code changes, so a patch built against an edited copy would silently run the
-//! program's old code.
+//! lock files must name the same releases from the same sources. A crate of another release is
+//! refused by name, with both versions. A path package is refused in any case: its symbols keep
+//! their names when its code changes, so a patch built against an edited copy would silently
+//! run the program's old code.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::error::{DependencyChange, UpdateError};
 
-/// The section of an image that holds its lock file.
-pub(crate) const SECTION: &str = ".dsu.lock";
+/// The section of an image that holds its lock file; `dsu::patch!()` names it too.
+pub(crate) const LOCK_SECTION: &str = ".dsu.lock";
+/// The section of an image that holds the names of its path crates; `dsu::patch!()` names it
+/// too.
+pub(crate) const PATHS_SECTION: &str = ".dsu.paths";
 
 /// One package of a lock file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,15 +30,46 @@ struct Package {
     source: Option<String>,
 }
 
-/// The packages of a lock file.
+/// What an image was built with.
 #[derive(Debug, Default)]
-pub(crate) struct Lock {
+pub(crate) struct Record {
+    /// The packages of its lock file.
     packages: Vec<Package>,
+    /// The library names of the path packages it depends on.
+    path_crates: BTreeSet<String>,
 }
 
-impl Lock {
+impl Record {
+    /// The record of an image whose lock file is `lock` and path crates `paths`, one per line.
+    /// `None` if it has no lock file: it was not built by cargo, or from no workspace.
+    pub(crate) fn new(lock: &[u8], paths: &[u8]) -> Option<Record> {
+        if lock.is_empty() {
+            return None;
+        }
+        let path_crates =
+            String::from_utf8_lossy(paths).lines().map(str::to_owned).collect::<BTreeSet<_>>();
+        Some(Record { packages: Record::parse(lock), path_crates })
+    }
+
+    /// A patch's record, from its sections; `None` if it has no lock file.
+    pub(crate) fn of_image(bytes: &[u8]) -> Option<Record> {
+        use object::{Object, ObjectSection};
+        let file = object::read::File::parse(bytes).ok()?;
+        let section = |name: &str| -> &[u8] {
+            file.section_by_name(name).and_then(|section| section.data().ok()).unwrap_or_default()
+        };
+        Record::new(section(LOCK_SECTION), section(PATHS_SECTION))
+    }
+
+    /// Whether `krate` is the image's own code: a path package, by its library's name or its
+    /// package's.
+    pub(crate) fn is_path_crate(&self, krate: &str) -> bool {
+        self.path_crates.contains(krate)
+            || self.packages.iter().any(|p| p.name == krate && p.source.is_none())
+    }
+
     /// Reads the `[[package]]` tables of a lock file: their `name`, `version` and `source`.
-    pub(crate) fn parse(bytes: &[u8]) -> Lock {
+    fn parse(bytes: &[u8]) -> Vec<Package> {
         let text = String::from_utf8_lossy(bytes);
         let mut packages = Vec::new();
         let mut current: Option<(String, String, Option<String>)> = None;
@@ -65,15 +99,7 @@ impl Lock {
             }
         }
         finish(current);
-        Lock { packages }
-    }
-
-    /// The lock file a patch was built with, from its `.dsu.lock` section; `None` if it has none.
-    pub(crate) fn of_image(bytes: &[u8]) -> Option<Lock> {
-        use object::{Object, ObjectSection};
-        let file = object::read::File::parse(bytes).ok()?;
-        let data = file.section_by_name(SECTION)?.data().ok()?;
-        (!data.is_empty()).then(|| Lock::parse(data))
+        packages
     }
 
     fn packages_of(&self, krate: &str) -> BTreeSet<&Package> {
@@ -81,40 +107,42 @@ impl Lock {
     }
 }
 
-/// Refuses a patch whose lock file names other releases or sources than the program's for a
-/// crate in `imported`: those whose code it takes from the program's shared libraries.
+/// Refuses a patch that takes code of a path package from the program's shared libraries, or
+/// whose lock file lacks a release the program's names, for a crate in `imported`: those whose
+/// code it takes from there. Releases the patch has besides (another major version that a
+/// dependency of its own needs) are its own.
 pub(crate) fn check(
     path: &Path,
-    patch: &Lock,
-    running: &Lock,
+    patch: &Record,
+    running: &Record,
     imported: &BTreeSet<String>,
 ) -> Result<(), UpdateError> {
     let mut paths = Vec::new();
     let mut changes = Vec::new();
     for krate in imported {
-        let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
-        // A crate the lock does not name (its library has another name than its package) is
-        // left to the symbols.
-        if built.is_empty() {
+        if patch.is_path_crate(krate) || running.is_path_crate(krate) {
+            paths.push(krate.clone());
             continue;
         }
-        if built.iter().any(|package| package.source.is_none()) {
-            paths.push(krate.clone());
-        } else if built != shared {
-            let versions = |packages: &BTreeSet<&Package>| {
-                let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
-                if versions.is_empty() {
-                    "none".to_owned()
-                } else {
-                    versions.join(" and ")
-                }
-            };
-            changes.push(DependencyChange {
-                krate: krate.clone(),
-                running: versions(&shared),
-                patch: versions(&built),
-            });
+        let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
+        // A registry crate whose library is named otherwise than its package is left to the
+        // symbols, whose names carry its release.
+        if built.is_empty() || shared.is_subset(&built) {
+            continue;
         }
+        let versions = |packages: &BTreeSet<&Package>| {
+            let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
+            if versions.is_empty() {
+                "no release of it".to_owned()
+            } else {
+                versions.join(" and ")
+            }
+        };
+        changes.push(DependencyChange {
+            krate: krate.clone(),
+            running: versions(&shared),
+            patch: versions(&built),
+        });
     }
     if !paths.is_empty() {
         return Err(UpdateError::SharedPathDependency { path: path.to_owned(), crates: paths });
@@ -156,27 +184,41 @@ version = "1.0.0"
         crates.iter().map(|c| c.to_string()).collect()
     }
 
+    fn record(lock: &str) -> Record {
+        Record::new(lock.as_bytes(), b"hits\n").unwrap()
+    }
+
     #[test]
     fn a_lock_file_is_read_package_by_package() {
-        let lock = Lock::parse(RUNNING.as_bytes());
-        assert_eq!(lock.packages.len(), 3);
-        assert_eq!(lock.packages[1].name, "tokio");
-        assert_eq!(lock.packages[1].version, "1.54.1");
-        assert_eq!(lock.packages[2].name, "my_core");
-        assert_eq!(lock.packages[2].source, None);
+        let packages = Record::parse(RUNNING.as_bytes());
+        assert_eq!(packages.len(), 3);
+        assert_eq!(packages[1].name, "tokio");
+        assert_eq!(packages[1].version, "1.54.1");
+        assert_eq!(packages[2].name, "my_core");
+        assert_eq!(packages[2].source, None);
+        assert!(Record::new(b"", b"").is_none(), "no lock file, no record");
     }
 
     #[test]
     fn the_same_releases_pass() {
-        let (running, patch) = (Lock::parse(RUNNING.as_bytes()), Lock::parse(RUNNING.as_bytes()));
+        let (running, patch) = (record(RUNNING), record(RUNNING));
         check(Path::new("p.so"), &patch, &running, &imported(&["tokio", "fastrand", "itoa"]))
             .unwrap();
     }
 
     #[test]
+    fn a_second_release_of_the_patchs_own_is_left_to_it() {
+        let running = record(RUNNING);
+        let second = "[[package]]\nname = \"fastrand\"\nversion = \"1.9.0\"\n\
+                      source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let patch = record(&format!("{RUNNING}\n{second}"));
+        check(Path::new("p.so"), &patch, &running, &imported(&["fastrand"])).unwrap();
+    }
+
+    #[test]
     fn another_release_is_named_with_both_versions() {
-        let running = Lock::parse(RUNNING.as_bytes());
-        let patch = Lock::parse(RUNNING.replace("2.5.0", "2.1.1").as_bytes());
+        let running = record(RUNNING);
+        let patch = record(&RUNNING.replace("2.5.0", "2.1.1"));
         let error = check(Path::new("p.so"), &patch, &running, &imported(&["fastrand", "tokio"]))
             .unwrap_err();
         let UpdateError::SharedDependencyChanged { changes, .. } = &error else {
@@ -191,17 +233,17 @@ version = "1.0.0"
     }
 
     #[test]
-    fn a_shared_path_dependency_is_refused() {
-        let lock = Lock::parse(RUNNING.as_bytes());
-        let error = check(Path::new("p.so"), &lock, &lock, &imported(&["my_core"])).unwrap_err();
-        assert!(
-            matches!(&error, UpdateError::SharedPathDependency { crates, .. } if crates == &["my_core"])
-        );
+    fn a_shared_path_dependency_is_refused_by_its_package_or_library_name() {
+        let record = record(RUNNING);
+        let error = check(Path::new("p.so"), &record, &record, &imported(&["my_core", "hits"]))
+            .unwrap_err();
+        let UpdateError::SharedPathDependency { crates, .. } = &error else { panic!("{error}") };
+        assert_eq!(crates, &["hits", "my_core"]);
     }
 
     #[test]
-    fn an_image_without_the_section_has_no_lock() {
+    fn an_image_without_the_sections_has_no_record() {
         let bytes = std::fs::read("/proc/self/exe").unwrap();
-        assert!(Lock::of_image(&bytes).is_none());
+        assert!(Record::of_image(&bytes).is_none());
     }
 }

@@ -83,7 +83,8 @@ macro_rules! patch {
             $crate::__private::header(root_module)
         };
 
-        $crate::__private::lock_record!(__DSU_LOCK);
+        // The sections are `lock::LOCK_SECTION` and `lock::PATHS_SECTION`.
+        $crate::__private::lock_record!(__DSU_LOCK in ".dsu.lock", __DSU_PATHS in ".dsu.paths");
 
         #[$crate::__private::linkme::distributed_slice($crate::__private::PROGRAMS)]
         #[linkme(crate = $crate::__private::linkme)]
@@ -92,6 +93,7 @@ macro_rules! patch {
             version: ::core::env!("CARGO_PKG_VERSION"),
             crate_name: ::core::env!("CARGO_CRATE_NAME"),
             lock: &__DSU_LOCK,
+            path_crates: &__DSU_PATHS,
             panic: if ::core::cfg!(panic = "unwind") { "unwind" } else { "abort" },
         };
     };

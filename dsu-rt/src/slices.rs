@@ -28,6 +28,8 @@ pub struct ProgramInfo {
     /// The `Cargo.lock` the crate was built with (empty if none was found): the versions and
     /// sources of its dependencies.
     pub lock: &'static [u8],
+    /// The library names of the path packages the crate depends on, one per line.
+    pub path_crates: &'static [u8],
     /// `"unwind"` or `"abort"`: how the crate itself was compiled, which a Cargo profile's
     /// `panic` or flags given to that crate alone decide (a build script cannot see either).
     pub panic: &'static str,

@@ -16,6 +16,7 @@ use crate::alloc::Heap;
 use crate::error::UpdateError;
 use crate::gate::{self, Held};
 use crate::linkage;
+use crate::lock::Record;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry};
 use crate::report::UpdateReport;
@@ -66,8 +67,13 @@ pub(crate) fn update_here(
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     loader::check_shared_library(path, &bytes)?;
     let program = registry.program();
-    linkage::check(path, &bytes, program.map_or(&[], |program| program.lock))?;
-    copies::check(path, &bytes, program.map_or("", |program| program.crate_name))?;
+    let (patch_record, running_record) = (
+        Record::of_image(&bytes),
+        program.and_then(|program| Record::new(program.lock, program.path_crates)),
+    );
+    linkage::check(path, &bytes, patch_record.as_ref(), running_record.as_ref())?;
+    let own = program.map_or("", |program| program.crate_name);
+    copies::check(path, &bytes, own, patch_record.as_ref())?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -242,8 +248,8 @@ fn attach(
     if !reply.attached {
         return Err(UpdateError::AttachFailed { path: path.to_owned() });
     }
-    // Images that import the allocator from a shared library resolve it alike: in the
-    // process's global scope (`linkage::check` made sure the patch's imports resolve there).
+    // Images that import the allocator from a shared library resolve it alike: a patch's
+    // lookups start in the process's global scope, where the program's own resolved.
     // A program with an allocator of its own, beside a shared libstd, hides it: a patch that
     // imports the allocator would get libstd's, another heap.
     if !reply.forwards_allocations {
