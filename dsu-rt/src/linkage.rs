@@ -67,6 +67,17 @@ pub(crate) fn check(
         .flat_map(|symbol| symbols::crates_in(symbol))
         .filter(|krate| !symbols::is_std(krate))
         .collect();
+    // dsu's runtime in a shared library would keep that library's lists of items, not the
+    // program's or the patch's (`docs/design.md`).
+    if ["dsu", "dsu_rt", "dsu_abi"].iter().any(|krate| imported.contains(*krate)) {
+        return Err(UpdateError::Unverifiable {
+            path: path.to_owned(),
+            reason: "it takes dsu's runtime from a shared library of the program, where it would \
+                     not see the items of either image; take dsu out of the shared crate \
+                     (docs/sharing.md), then rebuild and restart the program and build it again"
+                .to_owned(),
+        });
+    }
     if !imported.is_empty() {
         let unverifiable = |whose: &str, remedy: &str| UpdateError::Unverifiable {
             path: path.to_owned(),
