@@ -17,6 +17,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
+use toml::{Table, Value};
 
 /// `NAME in "section"`.
 struct Static {
@@ -76,108 +77,140 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// The lock file cargo uses for the package in `dir`: the one beside the manifest of the
-/// nearest workspace root at or above it, or its own. As a path a string literal can hold.
+/// The lock file cargo uses for the package in `dir`: the one beside the manifest of its
+/// workspace's root (the nearest at or above it with a `[workspace]` table, or the one its
+/// `package.workspace` names), or its own. As a path a string literal can hold.
 fn lock_file(dir: &Path) -> Option<String> {
-    let root = dir
-        .ancestors()
-        .find(|ancestor| manifest(ancestor).is_some_and(|m| m.lines().any(is_workspace_table)))
-        .unwrap_or(dir);
-    let lock = root.join("Cargo.lock");
+    let lock = workspace_root(dir).unwrap_or_else(|| dir.to_owned()).join("Cargo.lock");
     lock.is_file().then(|| lock.to_str().map(str::to_owned)).flatten()
 }
 
-fn is_workspace_table(line: &str) -> bool {
-    line.trim() == "[workspace]"
+/// The manifest in `dir`, parsed.
+fn manifest(dir: &Path) -> Option<Table> {
+    fs::read_to_string(dir.join("Cargo.toml")).ok()?.parse().ok()
 }
 
-fn manifest(dir: &Path) -> Option<String> {
-    fs::read_to_string(dir.join("Cargo.toml")).ok()
-}
-
-/// Adds the library names of the path packages the package in `dir` depends on, transitively,
-/// and of its workspace's path dependencies, to `crates`. Reads the manifests' `path = ".."`
-/// values that name a directory with a manifest, and each one's `[lib] name` or package name.
-fn path_crates(dir: &Path, seen: &mut BTreeSet<PathBuf>, crates: &mut BTreeSet<String>) {
-    let mut manifests = vec![dir.to_owned()];
-    // The workspace root's manifest can name path dependencies for its members.
-    if let Some(root) = dir
-        .ancestors()
-        .skip(1)
-        .find(|ancestor| manifest(ancestor).is_some_and(|m| m.lines().any(is_workspace_table)))
+/// The root of the workspace of the package in `dir`, if it has one.
+fn workspace_root(dir: &Path) -> Option<PathBuf> {
+    let own = manifest(dir)?;
+    if let Some(root) = own.get("package").and_then(|p| p.get("workspace")).and_then(|w| w.as_str())
     {
-        manifests.push(root.to_owned());
+        return Some(dir.join(root));
     }
-    for manifest_dir in manifests {
-        let Some(text) = manifest(&manifest_dir) else { continue };
-        for value in path_values(&text) {
-            let Ok(dependency) = manifest_dir.join(value).canonicalize() else { continue };
-            if !seen.insert(dependency.clone()) {
-                continue;
-            }
-            let Some(dependency_manifest) = manifest(&dependency) else { continue };
-            if let Some(name) = library_name(&dependency_manifest) {
-                crates.insert(name);
-            }
-            path_crates(&dependency, seen, crates);
-        }
-    }
+    dir.ancestors()
+        .find(|ancestor| manifest(ancestor).is_some_and(|m| m.contains_key("workspace")))
+        .map(Path::to_owned)
 }
 
-/// Every `path = "<value>"` in a manifest.
-fn path_values(manifest: &str) -> Vec<&str> {
-    let mut values = Vec::new();
-    let mut rest = manifest;
-    while let Some(at) = rest.find("path") {
-        rest = &rest[at + "path".len()..];
-        let after = rest.trim_start();
-        let Some(after) = after.strip_prefix('=') else { continue };
-        let Some(after) = after.trim_start().strip_prefix('"') else { continue };
-        if let Some(end) = after.find('"') {
-            values.push(&after[..end]);
+/// Adds the library names of the path packages that the package in `dir` depends on, as a
+/// normal or build dependency, transitively, to `crates`: those its manifest names with `path`
+/// (in `[dependencies]`, `[build-dependencies]` and their `[target.'..']` forms, directly or
+/// through `workspace = true`), and those its workspace's `[patch]` tables put in place of
+/// others.
+fn path_crates(dir: &Path, seen: &mut BTreeSet<PathBuf>, crates: &mut BTreeSet<String>) {
+    let Some(own) = manifest(dir) else { return };
+    let root = workspace_root(dir);
+    let root_manifest = root.as_deref().and_then(manifest);
+    let mut dependencies: Vec<PathBuf> = Vec::new();
+    let mut tables: Vec<&Table> = Vec::new();
+    for kind in ["dependencies", "build-dependencies"] {
+        tables.extend(own.get(kind).and_then(Value::as_table));
+        let targets = own.get("target").and_then(Value::as_table).into_iter().flatten();
+        for (_, target) in targets {
+            tables.extend(target.get(kind).and_then(Value::as_table));
         }
     }
-    values
+    for table in tables {
+        for (name, dependency) in table {
+            if let Some(path) = dependency.get("path").and_then(Value::as_str) {
+                dependencies.push(dir.join(path));
+            } else if dependency.get("workspace").and_then(Value::as_bool) == Some(true) {
+                let inherited = root_manifest
+                    .as_ref()
+                    .and_then(|m| m.get("workspace")?.get("dependencies")?.get(name.as_str()));
+                if let (Some(path), Some(root)) =
+                    (inherited.and_then(|d| d.get("path")).and_then(Value::as_str), &root)
+                {
+                    dependencies.push(root.join(path));
+                }
+            }
+        }
+    }
+    let patches =
+        [(dir.to_owned(), Some(&own)), (root.clone().unwrap_or_default(), root_manifest.as_ref())];
+    for (base, manifest) in patches {
+        let sources = manifest.and_then(|m| m.get("patch")).and_then(Value::as_table);
+        for (_, source) in sources.into_iter().flatten() {
+            for (_, patched) in source.as_table().into_iter().flatten() {
+                if let Some(path) = patched.get("path").and_then(Value::as_str) {
+                    dependencies.push(base.join(path));
+                }
+            }
+        }
+    }
+    for dependency in dependencies {
+        let Ok(dependency) = dependency.canonicalize() else { continue };
+        if !seen.insert(dependency.clone()) {
+            continue;
+        }
+        if let Some(name) = manifest(&dependency).as_ref().and_then(library_name) {
+            crates.insert(name);
+        }
+        path_crates(&dependency, seen, crates);
+    }
 }
 
 /// A package's library name: its `[lib] name`, or its package name with `-` as `_`.
-fn library_name(manifest: &str) -> Option<String> {
-    let mut table = "";
-    let (mut package, mut lib) = (None, None);
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            table = line;
-            continue;
-        }
-        let Some(value) = line.strip_prefix("name").map(str::trim_start) else { continue };
-        let Some(value) = value.strip_prefix('=').map(|v| v.trim().trim_matches('"')) else {
-            continue;
-        };
-        match table {
-            "[package]" => package = Some(value.replace('-', "_")),
-            "[lib]" => lib = Some(value.replace('-', "_")),
-            _ => {}
-        }
-    }
-    lib.or(package)
+fn library_name(manifest: &Table) -> Option<String> {
+    let name = |table: &str| manifest.get(table)?.get("name")?.as_str().map(str::to_owned);
+    Some(name("lib").or_else(|| name("package"))?.replace('-', "_"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_library_is_named_by_its_lib_table_or_its_package() {
-        let renamed = "[package]\nname = \"tk2-counters\"\n\n[lib]\nname = \"hits\"\n";
-        assert_eq!(library_name(renamed).as_deref(), Some("hits"));
-        let plain = "[package]\nname = \"tokioapp-core\"\nversion = \"1.0.0\"\n";
-        assert_eq!(library_name(plain).as_deref(), Some("tokioapp_core"));
+    fn table(text: &str) -> Table {
+        text.parse().unwrap()
     }
 
     #[test]
-    fn path_values_are_read_from_inline_and_dotted_tables() {
-        let manifest = "[lib]\npath = \"../v2/src/lib.rs\"\n[dependencies]\n\
-                        core = { path = \"core\" }\nx = { version = \"1\", path=\"../x\" }\n";
-        assert_eq!(path_values(manifest), ["../v2/src/lib.rs", "core", "../x"]);
+    fn a_library_is_named_by_its_lib_table_or_its_package() {
+        let renamed = table(
+            "[package]\nname = 'tk2-counters' # counts\n\n[lib]\nname = \"hits\" # renamed\n",
+        );
+        assert_eq!(library_name(&renamed).as_deref(), Some("hits"));
+        let plain = table("[package]\nname = \"tokioapp-core\"\nversion = \"1.0.0\"\n");
+        assert_eq!(library_name(&plain).as_deref(), Some("tokioapp_core"));
+    }
+
+    #[test]
+    fn path_dependencies_are_followed_but_not_dev_dependencies_or_comments() {
+        let root = std::env::temp_dir().join(format!("dsu-lock-record-{}", std::process::id()));
+        let write = |dir: &str, manifest: &str| {
+            fs::create_dir_all(root.join(dir)).unwrap();
+            fs::write(root.join(dir).join("Cargo.toml"), manifest).unwrap();
+        };
+        write(
+            "app",
+            "[package]\nname = \"app\"\n[workspace] # the root\n\
+             [workspace.dependencies]\nd = { path = '../d' }\n\
+             [dependencies]\na = { path = '../a' }\nd.workspace = true\n\
+             # c = { path = \"../c\" }\n\
+             [dependencies.b]\npath = \"../b\"\n\
+             [dev-dependencies]\nc = { path = \"../c\" }\n\
+             [target.'cfg(unix)'.dependencies]\ne = { path = \"../e\" }\n",
+        );
+        write("a", "[package]\nname = \"a-crate\"\n[dependencies]\nf = { path = \"../f\" }\n");
+        write("b", "[package]\nname = \"b\"\n[lib]\nname = \"bee\"\n");
+        write("c", "[package]\nname = \"c\"\n");
+        write("d", "[package]\nname = \"d\"\n");
+        write("e", "[package]\nname = \"e\"\n");
+        write("f", "[package]\nname = \"f\"\n");
+        let mut crates = BTreeSet::new();
+        path_crates(&root.join("app"), &mut BTreeSet::new(), &mut crates);
+        let _ = fs::remove_dir_all(&root);
+        let crates: Vec<&str> = crates.iter().map(String::as_str).collect();
+        assert_eq!(crates, ["a_crate", "bee", "d", "e", "f"]);
     }
 }

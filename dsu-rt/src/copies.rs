@@ -67,13 +67,22 @@ pub(crate) fn check(
         .into_iter()
         .filter(|krate| krate != own && !symbols::is_std(krate))
         .filter(|krate| !DSU.contains(&krate.as_str()))
-        .filter(|krate| !record.is_some_and(|record| record.is_path_crate(krate)))
         .collect();
     if candidates.is_empty() {
         return Ok(());
     }
+    // The program's own code is a copy only where the program shares it: in a library.
+    let own_code = |krate: &String| record.is_some_and(|record| record.is_only_path_crate(krate));
     // A stripped program cannot say what it has: any copy may be of one of its crates.
-    let copied = program_has(&candidates).unwrap_or(candidates);
+    let copied: Vec<String> = match program_has(&candidates) {
+        Some((in_executable, in_libraries)) => candidates
+            .into_iter()
+            .filter(|krate| {
+                in_libraries.contains(krate) || (!own_code(krate) && in_executable.contains(krate))
+            })
+            .collect(),
+        None => candidates.into_iter().filter(|krate| !own_code(krate)).collect(),
+    };
     if copied.is_empty() {
         Ok(())
     } else {
@@ -86,29 +95,25 @@ pub(crate) fn check(
 fn crates_with_statics(bytes: &[u8]) -> Option<BTreeSet<String>> {
     let file = object::read::File::parse(bytes).ok()?;
     file.symbol_table()?;
-    // Defined in a section of the image (object's `is_definition` leaves thread-locals out), or
-    // common.
     let statics = file.symbols().filter(|symbol| {
-        matches!(symbol.kind(), SymbolKind::Data | SymbolKind::Tls)
-            && (symbol.section_index().is_some() || symbol.is_common())
+        matches!(symbol.kind(), SymbolKind::Data | SymbolKind::Tls) && defined(symbol)
     });
     Some(statics.filter_map(|symbol| symbol.name().ok().and_then(crate_of_static)).collect())
 }
 
-/// Those of `crates` that the running program has code or statics of, in its executable or in
-/// a library it loaded (a shared dylib, whose crates the executable may not name); `None` when
-/// the executable is stripped. Only the symbols that can be a crate's are demangled: an
+/// Those of `crates` that the running program has code or statics of, in its executable and in
+/// the libraries it loaded (a shared dylib, whose crates the executable may not name); `None`
+/// when the executable is stripped. Only the symbols that can be a crate's are demangled: an
 /// executable has tens of thousands. Read only when a patch has statics of crates outside its
-/// own, std's and dsu's.
-fn program_has(crates: &[String]) -> Option<Vec<String>> {
+/// own crate, std's and dsu's.
+fn program_has(crates: &[String]) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
     // How a mangled name spells the crate's name: length first, in both manglings.
     let tags: Vec<String> = crates.iter().map(|krate| format!("{}{krate}", krate.len())).collect();
-    let mut found = vec![false; crates.len()];
-    let mut scan = |names: &mut dyn Iterator<Item = &str>| {
+    let scan = |names: &mut dyn Iterator<Item = &str>, found: &mut BTreeSet<String>| {
         for name in names {
-            for (index, tag) in tags.iter().enumerate() {
-                if !found[index] && names_crate(name, tag, &crates[index]) {
-                    found[index] = true;
+            for (krate, tag) in crates.iter().zip(&tags) {
+                if !found.contains(krate) && names_crate(name, tag, krate) {
+                    found.insert(krate.clone());
                 }
             }
         }
@@ -116,27 +121,55 @@ fn program_has(crates: &[String]) -> Option<Vec<String>> {
     let bytes = std::fs::read("/proc/self/exe").ok()?;
     let file = object::read::File::parse(&*bytes).ok()?;
     file.symbol_table()?;
-    scan(&mut file.symbols().filter(ObjectSymbol::is_definition).filter_map(|s| s.name().ok()));
+    let mut in_executable = BTreeSet::new();
+    scan(&mut file.symbols().filter(defined).filter_map(|s| s.name().ok()), &mut in_executable);
+    let mut in_libraries = BTreeSet::new();
     for library in loaded_libraries() {
         let Ok(bytes) = std::fs::read(&library) else { continue };
         let Ok(file) = object::read::File::parse(&*bytes) else { continue };
-        let defined = file.dynamic_symbols().filter(ObjectSymbol::is_definition);
-        scan(&mut defined.filter_map(|symbol| symbol.name().ok()));
+        let names = file.dynamic_symbols().filter(defined).filter_map(|symbol| symbol.name().ok());
+        scan(&mut names.collect::<Vec<_>>().into_iter(), &mut in_libraries);
     }
-    Some(crates.iter().zip(found).filter(|(_, found)| *found).map(|(k, _)| k.clone()).collect())
+    Some((in_executable, in_libraries))
 }
 
-/// The files of the shared libraries mapped into the process, from `/proc/self/maps`. The
-/// copies of earlier patches are among them: a crate with statics that one brought counts as
-/// the program's, since a second copy in a later patch would not be the state the earlier one's
-/// code uses.
+/// Whether a symbol is defined in the image: in one of its sections, or common. (object's
+/// `is_definition` leaves thread-locals out.)
+fn defined<'data>(symbol: &impl ObjectSymbol<'data>) -> bool {
+    symbol.section_index().is_some() || symbol.is_common()
+}
+
+/// The files of the shared libraries mapped into the process, from `/proc/self/maps`, each
+/// as a path to read it by: a file replaced since it was loaded (` (deleted)`) is read through
+/// `/proc/self/map_files`, so that it is the file loaded. The copies of earlier patches are
+/// among them, but a patch exports no Rust symbols: what one brought is its own.
 fn loaded_libraries() -> BTreeSet<PathBuf> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    maps.lines()
-        .filter_map(|line| line.split_whitespace().nth(5))
-        .map(PathBuf::from)
-        .filter(|path| path.file_name().is_some_and(|n| n.to_string_lossy().contains(".so")))
-        .collect()
+    let mut libraries = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for line in maps.lines() {
+        if let Some((path, file)) = library_of(line) {
+            if seen.insert(path) {
+                libraries.insert(file);
+            }
+        }
+    }
+    libraries
+}
+
+/// The library a line of `/proc/self/maps` maps, as its path and the file to read it by.
+fn library_of(line: &str) -> Option<(String, PathBuf)> {
+    // The path is the rest of the line from its first `/`: nothing before it has one.
+    let path = &line[line.find('/')?..];
+    let range = line.split(' ').next()?;
+    if !path.contains(".so") {
+        return None;
+    }
+    let file = match path.strip_suffix(" (deleted)") {
+        Some(_) => PathBuf::from(format!("/proc/self/map_files/{range}")),
+        None => PathBuf::from(path),
+    };
+    Some((path.to_owned(), file))
 }
 
 /// Whether the mangled `name` is a symbol of `krate`, spelled `tag`: a legacy name starts with
@@ -178,10 +211,23 @@ mod tests {
     }
 
     #[test]
+    fn mapped_libraries_are_read_whole_and_deleted_ones_as_mapped() {
+        let spaced = "7f00-7f10 r-xp 00000000 fe:01 1234   /srv/my server/libshared.so";
+        assert_eq!(library_of(spaced).unwrap().1, PathBuf::from("/srv/my server/libshared.so"));
+        let deleted = "7f00-7f10 r--p 00000000 fe:01 1234   /srv/libshared.so (deleted)";
+        assert_eq!(library_of(deleted).unwrap().1, PathBuf::from("/proc/self/map_files/7f00-7f10"));
+        assert!(library_of("7f00-7f10 rw-p 00000000 00:00 0   [heap]").is_none());
+        assert!(library_of("5500-5510 r-xp 00000000 fe:01 99   /usr/bin/server").is_none());
+    }
+
+    #[test]
     fn the_program_has_its_own_crates() {
         let crates = ["dsu_rt", "std", "parking_lot_core", "tokio"].map(str::to_owned);
-        let found = program_has(&crates).expect("test binaries keep their symbols");
-        assert_eq!(found, ["dsu_rt", "std", "parking_lot_core"]);
+        let (in_executable, in_libraries) =
+            program_has(&crates).expect("test binaries keep their symbols");
+        let in_executable: Vec<&str> = in_executable.iter().map(String::as_str).collect();
+        assert_eq!(in_executable, ["dsu_rt", "parking_lot_core", "std"]);
+        assert!(in_libraries.is_empty(), "{in_libraries:?}");
     }
 
     #[test]

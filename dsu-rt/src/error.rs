@@ -334,9 +334,9 @@ impl fmt::Display for UpdateError {
             }
             SharedPathDependency { path, crates } => write!(
                 f,
-                "{} uses {}, path dependencies of the program's shared crate: their symbols keep \
-                 their names when their code changes, so the running program's old code would \
-                 run. Take them out of the shared crate, so that a patch carries them and \
+                "{} uses {} from the program's shared libraries, path packages (by name): their \
+                 symbols keep their names when their code changes, so the running program's old \
+                 code would run. Take them out of the shared crate, so that a patch carries them and \
                  updates their updateable items, and keep their state in updateable globals \
                  (docs/sharing.md)",
                 path.display(),

@@ -61,11 +61,17 @@ impl Record {
         Record::new(section(LOCK_SECTION), section(PATHS_SECTION))
     }
 
-    /// Whether `krate` is the image's own code: a path package, by its library's name or its
-    /// package's.
+    /// Whether `krate` may be a path package, by its library's name or its package's.
     pub(crate) fn is_path_crate(&self, krate: &str) -> bool {
         self.path_crates.contains(krate)
             || self.packages.iter().any(|p| p.name == krate && p.source.is_none())
+    }
+
+    /// Whether `krate` is only the image's own code: a path package, and no registry or git
+    /// package of the lock file has its name.
+    pub(crate) fn is_only_path_crate(&self, krate: &str) -> bool {
+        self.is_path_crate(krate)
+            && !self.packages.iter().any(|p| p.name == krate && p.source.is_some())
     }
 
     /// Reads the `[[package]]` tables of a lock file: their `name`, `version` and `source`.
@@ -127,7 +133,7 @@ pub(crate) fn check(
         let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
         // A registry crate whose library is named otherwise than its package is left to the
         // symbols, whose names carry its release.
-        if built.is_empty() || shared.is_subset(&built) {
+        if built.is_empty() || compatible(&shared, &built) {
             continue;
         }
         let versions = |packages: &BTreeSet<&Package>| {
@@ -151,6 +157,33 @@ pub(crate) fn check(
         return Err(UpdateError::SharedDependencyChanged { path: path.to_owned(), changes });
     }
     Ok(())
+}
+
+/// Whether the patch was built with the program's release of every line of releases the two
+/// have (semver-compatible releases: of one major version, or of one `0.minor`). A line only
+/// one of them has is its own: a dependency that needs it was added or dropped. With no line in
+/// common, nothing the patch imports can be the program's.
+fn compatible(shared: &BTreeSet<&Package>, built: &BTreeSet<&Package>) -> bool {
+    let line = |package: &Package| {
+        let mut parts = package.version.split('.');
+        match (parts.next(), parts.next()) {
+            (Some("0"), Some(minor)) => format!("0.{minor}"),
+            (Some(major), _) => major.to_owned(),
+            _ => package.version.clone(),
+        }
+    };
+    let mut common = false;
+    for package in shared {
+        let same_line: Vec<&&Package> = built.iter().filter(|b| line(b) == line(package)).collect();
+        if same_line.is_empty() {
+            continue;
+        }
+        common = true;
+        if !same_line.iter().any(|b| b.version == package.version && b.source == package.source) {
+            return false;
+        }
+    }
+    common
 }
 
 #[cfg(test)]
@@ -213,6 +246,26 @@ version = "1.0.0"
                       source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
         let patch = record(&format!("{RUNNING}\n{second}"));
         check(Path::new("p.so"), &patch, &running, &imported(&["fastrand"])).unwrap();
+    }
+
+    #[test]
+    fn a_line_of_releases_the_patch_dropped_is_not_asked_for() {
+        let second = "[[package]]\nname = \"fastrand\"\nversion = \"1.9.0\"\n\
+                      source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        let running = record(&format!("{RUNNING}\n{second}"));
+        check(Path::new("p.so"), &record(RUNNING), &running, &imported(&["fastrand"])).unwrap();
+    }
+
+    #[test]
+    fn a_registry_crate_of_a_path_crates_name_is_not_only_the_programs_code() {
+        let record = record(RUNNING);
+        assert!(record.is_only_path_crate("hits") && record.is_only_path_crate("my_core"));
+        let both = Record::new(
+            RUNNING.replace("name = \"tokio\"", "name = \"hits\"").as_bytes(),
+            b"hits\n",
+        )
+        .unwrap();
+        assert!(both.is_path_crate("hits") && !both.is_only_path_crate("hits"));
     }
 
     #[test]
