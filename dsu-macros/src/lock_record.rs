@@ -2,9 +2,9 @@
 //! as two statics in sections of their own, where the runtime reads a patch's before loading
 //! it (`dsu-rt`'s `lock.rs`):
 //!
-//! - `LOCK`: the bytes of the `Cargo.lock` the crate is built with: the workspace's, found as
-//!   cargo finds it. `include_bytes!` makes the crate depend on the file, so a new lock file
-//!   rebuilds it.
+//! - `LOCK`: the packages of the `Cargo.lock` the crate is built with (the workspace's, found as
+//!   cargo finds it), one per line, read here so that the runtime reads no TOML.
+//!   `include_bytes!` makes the crate depend on the file, so a new lock file rebuilds it.
 //! - `PATHS`: the library names of the path packages the crate depends on, transitively, one per
 //!   line (the crate's own code: its workspace siblings, and path dependencies of the crates it
 //!   shares). A lock file names packages, and a library may be named otherwise.
@@ -50,31 +50,51 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let Input { lock, paths } = syn::parse2(input)?;
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let lock_file = manifest_dir.as_deref().and_then(lock_file);
-    let (len, bytes) = match &lock_file {
-        Some(path) => {
-            (quote!(::core::include_bytes!(#path).len()), quote!(*::core::include_bytes!(#path)))
-        }
-        None => (quote!(0), quote!([])),
-    };
+    // `include_bytes!` makes the crate depend on the lock file: a new one rebuilds it, and this
+    // record with it.
+    let track = lock_file.as_ref().map(|path| {
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        )
+    });
+    let packages = lock_file.as_deref().map(packages).unwrap_or_default();
     let mut crates = BTreeSet::new();
     if let Some(dir) = &manifest_dir {
         path_crates(dir, &mut BTreeSet::new(), &mut crates);
     }
     let names: String = crates.iter().map(|name| format!("{name}\n")).collect();
-    let names = proc_macro2::Literal::byte_string(names.as_bytes());
-    let (lock_name, lock_section) = (&lock.name, &lock.section);
-    let (paths_name, paths_section) = (&paths.name, &paths.section);
-    Ok(quote! {
-        #[doc(hidden)]
-        #[used]
-        #[unsafe(link_section = #lock_section)]
-        static #lock_name: [u8; #len] = #bytes;
+    let record = |text: &str, name: &Ident, section: &LitStr| {
+        let bytes = proc_macro2::Literal::byte_string(text.as_bytes());
+        quote! {
+            #[doc(hidden)]
+            #[used]
+            #[unsafe(link_section = #section)]
+            static #name: [u8; #bytes.len()] = *#bytes;
+        }
+    };
+    let lock = record(&packages, &lock.name, &lock.section);
+    let paths = record(&names, &paths.name, &paths.section);
+    Ok(quote! { #track #lock #paths })
+}
 
-        #[doc(hidden)]
-        #[used]
-        #[unsafe(link_section = #paths_section)]
-        static #paths_name: [u8; #names.len()] = *#names;
-    })
+/// The packages of the lock file at `path`, one per line: the name as symbols spell it (`-` as
+/// `_`), the version and the source (empty for a path package), separated by tabs. Empty if the
+/// file cannot be read.
+fn packages(path: &str) -> String {
+    let Some(lock) = fs::read_to_string(path).ok().and_then(|text| text.parse::<Table>().ok())
+    else {
+        return String::new();
+    };
+    let packages = lock.get("package").and_then(Value::as_array).into_iter().flatten();
+    let field = |package: &Value, key: &str| {
+        package.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    };
+    packages
+        .map(|package| {
+            let name = field(package, "name").replace('-', "_");
+            format!("{name}\t{}\t{}\n", field(package, "version"), field(package, "source"))
+        })
+        .collect()
 }
 
 /// The lock file cargo uses for the package in `dir`: the one beside the manifest of its
@@ -172,6 +192,23 @@ mod tests {
 
     fn table(text: &str) -> Table {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_lock_file_becomes_a_line_per_package() {
+        let path = std::env::temp_dir().join(format!("dsu-lock-{}.lock", std::process::id()));
+        let lock = "version = 4\n\n[[package]]\nname = \"tokio-util\"\nversion = \"0.7.1\"\n\
+                    source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
+                    dependencies = [\n \"tokio\",\n]\n\n[[package]]\nname = \"my-core\"\n\
+                    version = \"1.0.0\"\n";
+        fs::write(&path, lock).unwrap();
+        let packages = packages(path.to_str().unwrap());
+        let _ = fs::remove_file(&path);
+        assert_eq!(
+            packages,
+            "tokio_util\t0.7.1\tregistry+https://github.com/rust-lang/crates.io-index\n\
+             my_core\t1.0.0\t\n"
+        );
     }
 
     #[test]

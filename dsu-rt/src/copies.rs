@@ -127,8 +127,9 @@ fn program_has(crates: &[String]) -> Option<(BTreeSet<String>, BTreeSet<String>)
     for library in loaded_libraries() {
         let Ok(bytes) = std::fs::read(&library) else { continue };
         let Ok(file) = object::read::File::parse(&*bytes) else { continue };
-        let names = file.dynamic_symbols().filter(defined).filter_map(|symbol| symbol.name().ok());
-        scan(&mut names.collect::<Vec<_>>().into_iter(), &mut in_libraries);
+        let mut names =
+            file.dynamic_symbols().filter(defined).filter_map(|symbol| symbol.name().ok());
+        scan(&mut names, &mut in_libraries);
     }
     Some((in_executable, in_libraries))
 }

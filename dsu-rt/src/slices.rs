@@ -25,8 +25,8 @@ pub struct ProgramInfo {
     pub version: &'static str,
     /// `CARGO_CRATE_NAME`: the library's name, as symbols name it.
     pub crate_name: &'static str,
-    /// The `Cargo.lock` the crate was built with (empty if none was found): the versions and
-    /// sources of its dependencies.
+    /// The packages of the `Cargo.lock` the crate was built with, a line each (empty if none was
+    /// found): the versions and sources of its dependencies.
     pub lock: &'static [u8],
     /// The library names of the path packages the crate depends on, one per line.
     pub path_crates: &'static [u8],

@@ -46,7 +46,7 @@ pub(crate) fn crate_of(symbol: &str) -> Option<String> {
 }
 
 /// The first segment of a demangled path, if it can be a crate's name.
-pub(crate) fn crate_of_path(path: &str) -> Option<String> {
+fn crate_of_path(path: &str) -> Option<String> {
     let name = path.trim_start_matches('<').split("::").next()?;
     let is_crate = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
     is_crate.then(|| name.to_owned())
