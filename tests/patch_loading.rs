@@ -1,0 +1,229 @@
+//! A patch reaches the dynamic loader through no path another local user can reach. A root
+//! process that copied its patch to a file in a shared directory, and loaded that file by its
+//! path, would let the owner of the directory overwrite any of root's files (with a symlink
+//! where the copy goes) or run a library of their own as root (with a file swapped in between
+//! the write and the load).
+//!
+//! Each test plays the other user as `nobody` through `setpriv`, in the directory the loader
+//! copied patches to (`$TMPDIR/dsu-<pid>/<n>-<file name>`), so it must run as root, as CI does.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+/// The tests share one process, and so one running program: one at a time.
+static PROGRAM: Mutex<()> = Mutex::new(());
+
+/// The last copy number the attacker plants an entry for: more copies than one test process
+/// ever loads.
+const LAST_COPY: u32 = 15;
+
+/// Makes `$dir` and, for every copy number, a symlink to `$target` where the copy would go.
+const PLANT_SYMLINKS: &str = r#"
+dir=$1 name=$2 target=$3 last=$4
+mkdir "$dir" || exit 1
+n=0
+while [ "$n" -le "$last" ]; do
+    ln -s "$target" "$dir/$n-$name" || exit 1
+    n=$((n + 1))
+done
+echo ready
+"#;
+
+/// Makes `$dir` and, for every copy number, a FIFO where the copy would go, with a reader that
+/// puts `$evil` at that path once the writer has opened it. Opening a FIFO to read waits for
+/// its writer, and the writer's megabytes wait in the 64 KiB pipe until the reader drains
+/// them: by the time the write returns, the path is the attacker's library.
+const SWAP_IN_LIBRARY: &str = r#"
+dir=$1 name=$2 evil=$3 last=$4
+mkdir "$dir" || exit 1
+n=0
+while [ "$n" -le "$last" ]; do
+    copy="$dir/$n-$name"
+    mkfifo "$copy" || exit 1
+    (
+        exec 3<"$copy"
+        cp "$evil" "$dir/.evil-$n" && mv "$dir/.evil-$n" "$copy"
+        cat <&3 >/dev/null
+    ) &
+    n=$((n + 1))
+done
+echo ready
+wait
+"#;
+
+/// A symlink where the copy of the patch would go points at a file only root may write: the
+/// update must leave that file as it was, and still apply.
+#[test]
+fn a_symlink_in_the_copy_directory_overwrites_nothing() {
+    require_root();
+    let v2 = support::build("app/v2", &[]);
+    let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
+    let victim_dir = fresh_dir("victim", 0o700);
+    let victim = victim_dir.path.join("secret");
+    let secret = b"root's own file\n";
+    fs::write(&victim, secret).unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+
+    let copies = Removed::before_and_after(copy_dir());
+    let attacker = Attacker::start(PLANT_SYMLINKS, &copies.path, &v2, &victim);
+    let updated = dsu::update(&v2);
+    drop(attacker);
+    let version = app::version();
+    if updated.is_ok() {
+        dsu::rollback().expect("back to v1");
+    }
+
+    let now = fs::read(&victim).unwrap();
+    let what = if now == fs::read(&v2).unwrap() { ", the patch" } else { "" };
+    assert!(
+        now == secret,
+        "the update wrote through a symlink in {} to {}: it now holds {} bytes{what}",
+        copies.path.display(),
+        victim.display(),
+        now.len(),
+    );
+    updated.expect("v2 applies");
+    assert_eq!(version, 2);
+}
+
+/// The attacker swaps its own library (app v2 with a constructor that writes a marker) in
+/// where the copy of the genuine v2 was written, before the copy is loaded: the attacker's
+/// code must never run, and an update that applies runs the genuine v2.
+#[test]
+fn a_library_swapped_in_before_the_load_never_runs() {
+    require_root();
+    let evil = support::build("app/v2", &["marker"]);
+    let v2 = support::build("app/v2", &[]);
+    let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
+    let marker = support::fixture_target().join("markers").join("app-v2");
+    let _ = fs::remove_file(&marker);
+    // target/ may be closed to nobody: the attacker reads its library from a directory of its
+    // own.
+    let shared = fresh_dir("attacker", 0o755);
+    let evil_copy = shared.path.join("evil.so");
+    fs::copy(&evil, &evil_copy).unwrap();
+    fs::set_permissions(&evil_copy, fs::Permissions::from_mode(0o644)).unwrap();
+
+    let copies = Removed::before_and_after(copy_dir());
+    let attacker = Attacker::start(SWAP_IN_LIBRARY, &copies.path, &v2, &evil_copy);
+    let updated = dsu::update(&v2);
+    drop(attacker);
+    let version = app::version();
+    if updated.is_ok() {
+        dsu::rollback().expect("back to v1");
+    }
+
+    if let Ok(pid) = fs::read_to_string(&marker) {
+        let _ = fs::remove_file(&marker);
+        let outcome = match &updated {
+            Ok(report) => format!("applied {}", report.version.label),
+            Err(error) => format!("was refused: {error}"),
+        };
+        panic!(
+            "the attacker's library ran inside this process (pid {}): its constructor wrote \
+             pid {pid} to {}; the update {outcome}",
+            std::process::id(),
+            marker.display(),
+        );
+    }
+    if updated.is_ok() {
+        assert_eq!(version, 2, "the update applied, so the genuine v2 runs");
+    }
+}
+
+/// Panics unless the test runs as root: only root can play another user.
+fn require_root() {
+    let uid = Command::new("id").arg("-u").output().expect("`id` runs");
+    assert!(
+        String::from_utf8_lossy(&uid.stdout).trim() == "0",
+        "this test needs root: it runs an attacker as user `nobody` with setpriv (CI runs as root)"
+    );
+}
+
+/// The directory the loader copied this process's patches to.
+fn copy_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("dsu-{}", std::process::id()))
+}
+
+/// An empty directory of this process's under the temporary directory, with `mode`.
+fn fresh_dir(name: &str, mode: u32) -> Removed {
+    let dir = Removed::before_and_after(
+        std::env::temp_dir().join(format!("dsu-test-{}-{name}", std::process::id())),
+    );
+    fs::create_dir(&dir.path).unwrap();
+    fs::set_permissions(&dir.path, fs::Permissions::from_mode(mode)).unwrap();
+    dir
+}
+
+/// A directory removed when made (a previous run may have left it) and when dropped.
+struct Removed {
+    path: PathBuf,
+}
+
+impl Removed {
+    fn before_and_after(path: PathBuf) -> Removed {
+        let _ = fs::remove_dir_all(&path);
+        Removed { path }
+    }
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A script run as `nobody` in a process group of its own, which is killed when dropped.
+struct Attacker {
+    shell: Child,
+}
+
+impl Attacker {
+    /// Runs `script` with the directory to plant in, the patch's file name, a path and the
+    /// last copy number, and returns once it has printed `ready`.
+    fn start(script: &str, dir: &Path, patch: &Path, path: &Path) -> Attacker {
+        let name = patch.file_name().unwrap();
+        let mut shell = Command::new("setpriv")
+            .args(["--reuid=nobody", &format!("--regid={}", nobody_group()), "--clear-groups"])
+            .args(["sh", "-c", script, "sh"])
+            .args([dir.as_os_str(), name, path.as_os_str()])
+            .arg(LAST_COPY.to_string())
+            .stdout(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("setpriv runs");
+        let mut line = String::new();
+        BufReader::new(shell.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let attacker = Attacker { shell };
+        assert_eq!(line.trim(), "ready", "the attacker could not plant its entries");
+        attacker
+    }
+}
+
+impl Drop for Attacker {
+    fn drop(&mut self) {
+        // The group's leader is the shell: its pid is the group's id.
+        let group = format!("-{}", self.shell.id());
+        // A script that has finished has left no group: its kill fails, quietly.
+        let _ =
+            Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.shell.wait();
+    }
+}
+
+/// `nogroup`, or nobody's own group where there is no `nogroup`.
+fn nobody_group() -> String {
+    let nogroup = Command::new("getent").args(["group", "nogroup"]).output().expect("getent runs");
+    if nogroup.status.success() {
+        return "nogroup".to_owned();
+    }
+    let gid = Command::new("id").args(["-g", "nobody"]).output().expect("`id` runs");
+    String::from_utf8(gid.stdout).unwrap().trim().to_owned()
+}
