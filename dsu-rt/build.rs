@@ -1,6 +1,6 @@
 //! Records the facts of this build that decide whether a patch may join the running
 //! program: a patch whose `dsu-rt` was built with a different compiler, target or ABI-relevant
-//! flags is refused (see `build_info.rs`).
+//! flags is refused (see `manifest.rs`).
 
 use std::env;
 use std::process::Command;

@@ -46,7 +46,7 @@ pub use dsu_rt::patch;
 #[cfg(feature = "disabled")]
 #[macro_export]
 macro_rules! patch {
-    () => {};
+    ($($release:tt)*) => {};
 }
 
 #[doc(hidden)]

@@ -29,11 +29,13 @@ fn snapshot() -> Snapshot {
 
 /// What the message of each kind of refusal tells the operator to do. A message reworded
 /// without its instruction fails here; a new kind of refusal gets its line.
-const REMEDIES: [(&str, &str); 14] = [
+const REMEDIES: [(&str, &str); 16] = [
     ("unreadable", "check the path"),
     ("not_a_shared_library", "give the lib<crate>.so that `cargo build --lib` writes"),
     ("load_failed", "rebuild the patch for this machine"),
     ("not_a_patch", "add `dsu::patch!();` to the crate's lib.rs"),
+    ("bad_manifest", "rebuild it with `cargo build --lib`"),
+    ("wrong_base", "apply the releases from 1.0.0 up to"),
     ("incompatible_abi", "rebuild it with the dsu version of the running program"),
     ("build_mismatch", "rebuild it with the same toolchain and flags"),
     ("wrong_program", "give a patch built from"),
@@ -168,9 +170,92 @@ fn imports_a_symbol_nothing_defines() {
     assert!(crates.is_empty(), "{error}");
 }
 
+/// Asserts that no code of the library whose constructor writes the marker `name` ran: it
+/// was refused before the dynamic loader saw it.
+fn never_ran(name: &str) {
+    let marker = support::fixture_target().join("markers").join(name);
+    assert!(!marker.exists(), "the refused library's constructor ran: {} exists", marker.display());
+}
+
+/// Removes the marker `name` that an earlier run may have left.
+fn no_marker(name: &str) {
+    let _ = fs::remove_file(support::fixture_target().join("markers").join(name));
+}
+
 #[test]
-fn library_without_dsu() {
+fn a_library_without_dsu_is_refused_before_its_code_runs() {
+    no_marker("plain");
     refused(&support::build("plain", &[]), |e| matches!(e, UpdateError::NotAPatch { .. }));
+    never_ran("plain");
+}
+
+#[test]
+fn a_corrupt_manifest_section_is_refused_before_its_code_runs() {
+    no_marker("app-v2");
+    let v2 = fs::read(support::build("app/v2", &["marker"])).unwrap();
+    let path = scratch("corrupt-manifest.so");
+    let (at, _) = section(&v2, ".dsu.manifest");
+    assert!(v2[at..].starts_with(b"dsu-manifest 1\0"));
+    let mut corrupt = v2;
+    corrupt[at + 13] = b'9';
+    fs::write(&path, corrupt).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::BadManifest { .. }));
+    assert!(error.to_string().contains("does not start with `dsu-manifest 1`"), "{error}");
+    never_ran("app-v2");
+}
+
+/// The checks before loading read the manifest section through the section headers, which
+/// the dynamic loader never reads: a file whose headers point at another manifest than the one
+/// its code maps must not pass for it.
+#[test]
+fn a_section_header_that_points_at_another_manifest() {
+    let mut bytes = fs::read(support::build("app/v2", &[])).unwrap();
+    let header = section_header(&bytes, ".dsu.manifest");
+    let (offset, size) = section(&bytes, ".dsu.manifest");
+    // A manifest that says version 2.0.9, after the end of the file, where no segment maps.
+    let genuine = String::from_utf8(bytes[offset..offset + size].to_vec()).unwrap();
+    let forged = genuine.replace("\0version=2.0.0\0", "\0version=2.0.9\0");
+    assert_ne!(forged, genuine);
+    let forged_at = bytes.len() as u64;
+    bytes.extend_from_slice(forged.as_bytes());
+    bytes[header + 24..header + 32].copy_from_slice(&forged_at.to_le_bytes());
+    let path = scratch("forged-manifest.so");
+    fs::write(&path, bytes).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::BadManifest { .. }));
+    assert!(error.to_string().contains("is not the one its file declares"), "{error}");
+}
+
+/// Where the section `name` of the ELF64 file `bytes` is in the file, and its size.
+fn section(bytes: &[u8], name: &str) -> (usize, usize) {
+    let header = section_header(bytes, name);
+    let field = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    (field(header + 24), field(header + 32))
+}
+
+/// Where the section header of the section `name` of the ELF64 file `bytes` starts.
+fn section_header(bytes: &[u8], name: &str) -> usize {
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let (table, entry, count, names) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let strings = u64_at(table + names * entry + 24);
+    (0..count)
+        .map(|index| table + index * entry)
+        .find(|&header| {
+            let at = strings
+                + u32::from_le_bytes(bytes[header..header + 4].try_into().unwrap()) as usize;
+            bytes[at..].starts_with(name.as_bytes()) && bytes[at + name.len()] == 0
+        })
+        .expect("the section is there")
+}
+
+#[test]
+fn a_patch_built_on_another_release_is_refused_before_its_code_runs() {
+    no_marker("app-v2");
+    let path = support::build("app/v2", &["other-base", "marker"]);
+    let error = refused(&path, |e| matches!(e, UpdateError::WrongBase { .. }));
+    let UpdateError::WrongBase { base, running, .. } = &error else { unreachable!() };
+    assert_eq!((base.as_str(), running.as_str()), ("1.5.0", "1.0.0"));
+    never_ran("app-v2");
 }
 
 #[test]
@@ -209,10 +294,12 @@ fn aborting_patch_for_an_unwinding_program() {
 }
 
 #[test]
-fn patch_of_another_program() {
+fn a_patch_of_another_program_is_refused_before_its_code_runs() {
+    no_marker("other");
     let error =
         refused(&support::build("other", &[]), |e| matches!(e, UpdateError::WrongProgram { .. }));
     assert!(error.to_string().contains("`other`"), "{error}");
+    never_ran("other");
 }
 
 #[test]

@@ -87,30 +87,6 @@ unsafe impl Sync for GlobalDesc {}
 // SAFETY: as for `Sync`.
 unsafe impl Send for GlobalDesc {}
 
-/// The build facts that decide whether two images can exchange Rust values.
-///
-/// Rust has no stable ABI: the layout of `String`, of closures or of any `repr(Rust)` type may
-/// change with the compiler, the target or the flags. A patch is accepted only when every
-/// field here equals the running program's.
-#[repr(C)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BuildFingerprint {
-    /// `rustc -vV` of the compiler, including its commit hash.
-    pub rustc: RStr<'static>,
-    /// The target triple.
-    pub target: RStr<'static>,
-    /// The panic strategy (`unwind` or `abort`).
-    pub panic: RStr<'static>,
-    /// The enabled target features.
-    pub target_features: RStr<'static>,
-    /// The flags given to rustc through cargo (`RUSTFLAGS` and friends).
-    pub rustflags: RStr<'static>,
-    /// The version of `dsu-rt` (and so of `dsu-abi` and the types they exchange).
-    pub dsu: RStr<'static>,
-    /// Sizes and alignments of the runtime types that cross between images by pointer.
-    pub runtime_layout: RStr<'static>,
-}
-
 /// What a patch answers when it is attached.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,13 +117,11 @@ pub struct AllocTable {
 /// runtime of the process.
 ///
 /// The `call` entry point exchanges `dsu-rt` values by pointer. That is sound only because the
-/// patch's [`BuildFingerprint`] (compiler, flags, `dsu` version and the runtime's layouts) has
-/// been checked equal to the program's before `attach` is called.
+/// build recorded in the patch's manifest section (compiler, flags, `dsu` version and the
+/// runtime's layouts) has been checked equal to the program's before `attach` is called.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct HostContext {
-    /// The build the program was made with.
-    pub build: BuildFingerprint,
     /// The program's allocator.
     pub alloc: AllocTable,
     /// Runs a runtime operation of the program on behalf of patch code: `op` names the
@@ -165,12 +139,10 @@ pub struct HostContext {
 #[sabi(kind(Prefix(prefix_ref = PatchManifestRef)))]
 #[sabi(missing_field(panic))]
 pub struct PatchManifest {
-    /// The name of the crate the patch was built from (`CARGO_PKG_NAME`).
-    pub crate_name: RStr<'static>,
-    /// The version of that crate (`CARGO_PKG_VERSION`): how the patch is named in reports.
-    pub crate_version: RStr<'static>,
-    /// How the patch was built.
-    pub build: BuildFingerprint,
+    /// The image's manifest section (`.dsu.manifest`, written by `dsu::patch!()`) as the
+    /// image's code sees it: the updater read the one in the file before loading it, and
+    /// refuses an image whose code sees another.
+    pub manifest_section: RSlice<'static, u8>,
     /// Every updateable item of the patch image: its own registry, not the program's.
     pub items: RSlice<'static, ItemDesc>,
     /// Every updateable global of the patch image.

@@ -51,10 +51,39 @@ pub enum UpdateError {
         /// What the loader said.
         reason: String,
     },
-    /// The library exports no dsu manifest: it was not built from a crate with `dsu::patch!()`.
+    /// The library has no dsu manifest section: it was not built from a crate with
+    /// `dsu::patch!()`.
     NotAPatch {
         /// The path given.
         path: PathBuf,
+    },
+    /// The library's dsu manifest cannot be read, or the manifest its code builds is not the
+    /// one its file declares: it is corrupt.
+    BadManifest {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The patch was built on another release than the one the program runs: it would skip
+    /// the releases in between, or go back over them.
+    WrongBase {
+        /// The path given.
+        path: PathBuf,
+        /// The version of the release the patch is built on.
+        base: String,
+        /// The version the program runs.
+        running: String,
+    },
+    /// The patch's sequence number is not above that of every release the program has run: an
+    /// old patch, replayed.
+    StaleSequence {
+        /// The path given.
+        path: PathBuf,
+        /// The patch's sequence number.
+        sequence: u64,
+        /// The highest sequence number the program has run, or the one it runs now.
+        newest: u64,
     },
     /// The patch was built against a `dsu-abi` whose types do not match the program's.
     IncompatibleAbi {
@@ -249,8 +278,26 @@ impl fmt::Display for UpdateError {
             ),
             NotAPatch { path } => write!(
                 f,
-                "{} is not a dsu patch: it exports no manifest; add `dsu::patch!();` to the \
-                 crate's lib.rs and build it as a cdylib",
+                "{} is not a dsu patch: it has no dsu manifest section; add `dsu::patch!();` to \
+                 the crate's lib.rs and build it as a cdylib",
+                path.display()
+            ),
+            BadManifest { path, reason } => write!(
+                f,
+                "the dsu manifest of {} is corrupt: {reason}; rebuild it with `cargo build --lib`",
+                path.display()
+            ),
+            WrongBase { path, base, running } => write!(
+                f,
+                "{} is built on release {base}, but the program runs {running}; apply the \
+                 releases from {running} up to {base} first, or give the patch built on {running}",
+                path.display()
+            ),
+            StaleSequence { path, sequence, newest } => write!(
+                f,
+                "{} has sequence number {sequence}, but the program has already run sequence number \
+                 {newest}: it is an old patch, not a newer release; give the newest release, \
+                 whose sequence number is above {newest}",
                 path.display()
             ),
             IncompatibleAbi { path, reason } => write!(
@@ -442,6 +489,9 @@ impl UpdateError {
             UpdateError::NotASharedLibrary { .. } => "not_a_shared_library",
             UpdateError::LoadFailed { .. } => "load_failed",
             UpdateError::NotAPatch { .. } => "not_a_patch",
+            UpdateError::BadManifest { .. } => "bad_manifest",
+            UpdateError::WrongBase { .. } => "wrong_base",
+            UpdateError::StaleSequence { .. } => "stale_sequence",
             UpdateError::IncompatibleAbi { .. } => "incompatible_abi",
             UpdateError::BuildMismatch { .. } => "build_mismatch",
             UpdateError::WrongProgram { .. } => "wrong_program",

@@ -19,7 +19,6 @@ use crate::{record, registry, tls, transaction, update};
 pub(crate) fn context() -> &'static HostContext {
     static CONTEXT: OnceLock<HostContext> = OnceLock::new();
     CONTEXT.get_or_init(|| HostContext {
-        build: crate::build_info::this_build(),
         alloc: *crate::alloc::program_table(),
         call: dispatch,
         thread_state_offset: tls::program_offset().unwrap_or(0),

@@ -3,7 +3,6 @@
 
 mod alloc;
 mod api;
-mod build_info;
 mod cell;
 mod context;
 mod copies;
@@ -15,6 +14,7 @@ mod host;
 mod linkage;
 mod loader;
 mod lock;
+mod manifest;
 mod patch;
 mod plan;
 mod primitive;
@@ -46,6 +46,7 @@ pub use update::UpdateOptions;
 pub mod __private {
     pub use crate::fingerprint::{combine, of_str};
     pub use crate::global::{fingerprinted, Fingerprinted};
+    pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};
     pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};
     pub use crate::slot::Slot;

@@ -8,7 +8,7 @@
 
 use abi_stable::library::{CheckTypeLayout, LibHeader, RootModuleResult};
 use abi_stable::prefix_type::PrefixTypeTrait;
-use abi_stable::std_types::{RSlice, RStr};
+use abi_stable::std_types::RSlice;
 use dsu_abi::{AttachReply, HostContext, PatchManifest, PatchManifestRef};
 
 use crate::slices::{GLOBALS, ITEMS};
@@ -29,13 +29,12 @@ extern "C" fn attach(context: &HostContext) -> AttachReply {
     }
 }
 
-/// Builds this image's manifest. Called by the root module loader `dsu::patch!()` exports.
+/// Builds this image's manifest, with its manifest section. Called by the root module loader
+/// `dsu::patch!()` exports.
 #[doc(hidden)]
-pub fn manifest(crate_name: &'static str, crate_version: &'static str) -> PatchManifestRef {
+pub fn manifest(section: &'static [u8]) -> PatchManifestRef {
     PatchManifest {
-        crate_name: RStr::from_str(crate_name),
-        crate_version: RStr::from_str(crate_version),
-        build: crate::build_info::this_build(),
+        manifest_section: RSlice::from_slice(section),
         items: RSlice::from_slice(&ITEMS),
         globals: RSlice::from_slice(&GLOBALS),
         attach,
@@ -51,11 +50,14 @@ pub const fn header(constructor: extern "C" fn() -> RootModuleResult) -> LibHead
     unsafe { LibHeader::from_constructor::<PatchManifestRef>(constructor, CheckTypeLayout::Yes) }
 }
 
-/// Makes the crate a dsu program and its cdylib a patch: exports the manifest and records
-/// the crate's name and version. Write it once, at the root of the library crate.
+/// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the
+/// library crate.
 ///
-/// It names the running program in the version chain, and lets an update check that a patch
-/// is a build of the same crate:
+/// It writes the manifest section that the updater reads from a patch's file before loading
+/// it (the crate's name and version, how it was built, and the release it declares, see
+/// `docs/design.md`), and exports the manifest the patch's code builds. It names the running
+/// program in the version chain, and lets an update check that a patch is a build of the same
+/// crate:
 ///
 /// ```
 /// dsu::patch!();
@@ -65,17 +67,49 @@ pub const fn header(constructor: extern "C" fn() -> RootModuleResult) -> LibHead
 ///     assert_eq!(program.label, concat!(env!("CARGO_PKG_NAME"), "@", env!("CARGO_PKG_VERSION")));
 /// }
 /// ```
+///
+/// A release can also declare where it stands in the program's history, so that an old patch
+/// cannot be replayed nor one applied out of order:
+///
+/// - `sequence = N`, a `u64` above every earlier release's. A patch is refused unless its
+///   number is above the running release's, and no lower than the highest the program has
+///   ever run (kept across restarts in the file `dsu::Trust::high_water_mark` names).
+/// - `base = "VERSION"`, the crate version of the release it is built on. A patch is refused
+///   unless the program runs that version.
+///
+/// ```
+/// // Release 1.3.0, which updates a program running 1.2.0.
+/// dsu::patch!(sequence = 4, base = "1.2.0");
+///
+/// fn main() {
+///     assert_eq!(dsu::status().versions[0].sequence, 4);
+/// }
+/// ```
+///
+/// A program that trusts signing keys (`dsu::trust`) refuses a patch that declares neither.
 #[macro_export]
 macro_rules! patch {
     () => {
+        $crate::patch!(@release "", 0);
+    };
+    (sequence = $sequence:expr $(,)?) => {
+        $crate::patch!(@release "", $sequence);
+    };
+    (base = $base:literal $(,)?) => {
+        $crate::patch!(@release $base, 0);
+    };
+    (sequence = $sequence:expr, base = $base:literal $(,)?) => {
+        $crate::patch!(@release $base, $sequence);
+    };
+    (base = $base:literal, sequence = $sequence:expr $(,)?) => {
+        $crate::patch!(@release $base, $sequence);
+    };
+    (@release $base:literal, $sequence:expr) => {
         #[doc(hidden)]
         #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
         pub static __DSU_PATCH_HEADER: $crate::__private::LibHeader = {
             fn manifest() -> $crate::__private::PatchManifestRef {
-                $crate::__private::manifest(
-                    ::core::env!("CARGO_PKG_NAME"),
-                    ::core::env!("CARGO_PKG_VERSION"),
-                )
+                $crate::__private::manifest(&__DSU_MANIFEST)
             }
             extern "C" fn root_module() -> $crate::__private::RootModuleResult {
                 $crate::__private::call_root_module_loader(manifest)
@@ -83,18 +117,32 @@ macro_rules! patch {
             $crate::__private::header(root_module)
         };
 
+        #[doc(hidden)]
+        const __DSU_DECLARED: $crate::__private::Declared = $crate::__private::Declared {
+            name: ::core::env!("CARGO_PKG_NAME"),
+            version: ::core::env!("CARGO_PKG_VERSION"),
+            crate_name: ::core::env!("CARGO_CRATE_NAME"),
+            panic: if ::core::cfg!(panic = "unwind") { "unwind" } else { "abort" },
+            base: $base,
+            sequence: $sequence,
+        };
+
+        /// The manifest section, which the updater reads from the file before loading it.
+        #[doc(hidden)]
+        #[used]
+        #[unsafe(link_section = ".dsu.manifest")]
+        static __DSU_MANIFEST: [u8; $crate::__private::encoded_len(&__DSU_DECLARED)] =
+            $crate::__private::encode(&__DSU_DECLARED);
+
         // The sections are `lock::LOCK_SECTION` and `lock::PATHS_SECTION`.
         $crate::__private::lock_record!(__DSU_LOCK in ".dsu.lock", __DSU_PATHS in ".dsu.paths");
 
         #[$crate::__private::linkme::distributed_slice($crate::__private::PROGRAMS)]
         #[linkme(crate = $crate::__private::linkme)]
         static __DSU_PROGRAM: $crate::__private::ProgramInfo = $crate::__private::ProgramInfo {
-            name: ::core::env!("CARGO_PKG_NAME"),
-            version: ::core::env!("CARGO_PKG_VERSION"),
-            crate_name: ::core::env!("CARGO_CRATE_NAME"),
+            manifest: &__DSU_MANIFEST,
             lock: &__DSU_LOCK,
             path_crates: &__DSU_PATHS,
-            panic: if ::core::cfg!(panic = "unwind") { "unwind" } else { "abort" },
         };
     };
 }

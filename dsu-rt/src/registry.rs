@@ -15,6 +15,7 @@ use dsu_abi::{GlobalDesc, ItemDesc};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, SlotCell};
+use crate::manifest::Manifest;
 use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
 
@@ -104,6 +105,8 @@ pub(crate) struct GlobalEntry {
 #[derive(Debug)]
 pub(crate) struct Version {
     pub(crate) info: VersionInfo,
+    /// The crate version of the release (empty for a program without `dsu::patch!()`).
+    pub(crate) crate_version: String,
     /// Hash of the patch file (0 for the program).
     file_hash: u64,
     /// Items the version replaced.
@@ -114,6 +117,27 @@ pub(crate) struct Version {
     pub(crate) transformed: Vec<Converted>,
     /// Globals the version added.
     added_globals: Vec<&'static str>,
+}
+
+/// What a version's manifest says of the release it is.
+#[derive(Debug, Default)]
+pub(crate) struct Release {
+    /// `crate@version`.
+    pub(crate) label: String,
+    /// The crate version.
+    pub(crate) version: String,
+    /// The sequence number it declares (0 if none).
+    pub(crate) sequence: u64,
+}
+
+impl Release {
+    pub(crate) fn of(manifest: &Manifest) -> Release {
+        Release {
+            label: manifest.label(),
+            version: manifest.version().to_owned(),
+            sequence: manifest.sequence(),
+        }
+    }
 }
 
 /// A global an update converted to a new type, and how to undo it.
@@ -137,6 +161,8 @@ pub(crate) struct Undone {
 #[derive(Debug)]
 pub(crate) struct Registry {
     program: Option<&'static ProgramInfo>,
+    /// The program's manifest section, or the runtime's own build where there is no program.
+    manifest: Manifest,
     versions: Vec<Version>,
     items: HashMap<Key, Item>,
     /// Keys that two items of the program share: which one a patch replaces cannot be told.
@@ -181,10 +207,14 @@ impl Registry {
 
     /// A registry of the program `program` whose own items are `own`, and no globals.
     pub(crate) fn with_items(program: Option<&'static ProgramInfo>, own: &[ItemDesc]) -> Registry {
-        let label =
-            program.map_or_else(|| "program".to_owned(), |p| format!("{}@{}", p.name, p.version));
+        let manifest = Manifest::of_program(program);
+        let release = match program {
+            Some(_) => Release::of(&manifest),
+            None => Release { label: "program".to_owned(), ..Release::default() },
+        };
         let mut registry = Registry {
             program,
+            manifest,
             versions: Vec::new(),
             items: HashMap::with_capacity(own.len()),
             ambiguous: HashSet::new(),
@@ -206,7 +236,7 @@ impl Registry {
                 }
             }
         }
-        let version = registry.new_version(label, PathBuf::new(), 0);
+        let version = registry.new_version(release, PathBuf::new(), 0);
         registry.push(version);
         registry
     }
@@ -236,6 +266,11 @@ impl Registry {
         self.program
     }
 
+    /// The program's manifest: its crate and build.
+    pub(crate) fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
     pub(crate) fn item(&self, key: &Key) -> Option<&Item> {
         self.items.get(key)
     }
@@ -259,7 +294,12 @@ impl Registry {
     }
 
     pub(crate) fn running(&self) -> &VersionInfo {
-        &self.versions.last().expect("the program itself is always in the chain").info
+        &self.running_version().info
+    }
+
+    /// The version the program runs now.
+    pub(crate) fn running_version(&self) -> &Version {
+        self.versions.last().expect("the program itself is always in the chain")
     }
 
     /// The last update, if there was one since the program started.
@@ -269,9 +309,17 @@ impl Registry {
 
     /// The next version, to be recorded by the commit (`push`, which stamps the time it was
     /// applied): nothing changes until then.
-    pub(crate) fn new_version(&self, label: String, path: PathBuf, file_hash: u64) -> Version {
+    pub(crate) fn new_version(&self, release: Release, path: PathBuf, file_hash: u64) -> Version {
+        let Release { label, version, sequence } = release;
         Version {
-            info: VersionInfo { id: self.next_id, label, path, applied_at: SystemTime::now() },
+            info: VersionInfo {
+                id: self.next_id,
+                label,
+                sequence,
+                path,
+                applied_at: SystemTime::now(),
+            },
+            crate_version: version,
             file_hash,
             replaced: Vec::new(),
             added: Vec::new(),

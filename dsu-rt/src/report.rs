@@ -11,6 +11,8 @@ pub struct VersionInfo {
     pub id: u64,
     /// `crate@version` of the build.
     pub label: String,
+    /// The sequence number the release declares (`dsu::patch!(sequence = N)`), 0 if none.
+    pub sequence: u64,
     /// The patch file given to `update` (empty for the program itself).
     pub path: PathBuf,
     /// When the version was switched in.

@@ -16,21 +16,14 @@ pub static GLOBALS: [GlobalDesc];
 #[linkme::distributed_slice]
 pub static PROGRAMS: [ProgramInfo];
 
-/// Name, version and panic strategy of the crate that declared `dsu::patch!()`.
+/// What `dsu::patch!()` records of the crate that declares it.
 #[derive(Debug)]
 pub struct ProgramInfo {
-    /// `CARGO_PKG_NAME`.
-    pub name: &'static str,
-    /// `CARGO_PKG_VERSION`.
-    pub version: &'static str,
-    /// `CARGO_CRATE_NAME`: the library's name, as symbols name it.
-    pub crate_name: &'static str,
+    /// The crate's manifest section (see `manifest.rs`): its name, version, release and build.
+    pub manifest: &'static [u8],
     /// The packages of the `Cargo.lock` the crate was built with, a line each (empty if none was
     /// found): the versions and sources of its dependencies.
     pub lock: &'static [u8],
     /// The library names of the path packages the crate depends on, one per line.
     pub path_crates: &'static [u8],
-    /// `"unwind"` or `"abort"`: how the crate itself was compiled, which a Cargo profile's
-    /// `panic` or flags given to that crate alone decide (a build script cannot see either).
-    pub panic: &'static str,
 }

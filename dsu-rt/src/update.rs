@@ -17,10 +17,11 @@ use crate::error::UpdateError;
 use crate::gate::{self, Held};
 use crate::linkage;
 use crate::lock::Record;
+use crate::manifest::Manifest;
 use crate::plan::Plan;
-use crate::registry::{registry, Registry};
+use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
-use crate::{build_info, copies, fingerprint, global, loader, protocol, record, transaction};
+use crate::{copies, fingerprint, global, loader, protocol, record, transaction};
 
 /// How `update_with` and `rollback_with` wait for open transactions.
 #[derive(Debug, Clone)]
@@ -62,18 +63,10 @@ pub(crate) fn update_here(
     // One update at a time, from reading the file to the commit.
     let mut registry = registry().lock();
 
-    // Load and check.
+    // Check what the file says, then load exactly the bytes checked.
     let bytes = fs::read(path)
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
-    loader::check_shared_library(path, &bytes)?;
-    let program = registry.program();
-    let (patch_record, running_record) = (
-        Record::of_image(&bytes),
-        program.and_then(|program| Record::new(program.lock, program.path_crates)),
-    );
-    linkage::check(path, &bytes, patch_record.as_ref(), running_record.as_ref())?;
-    let own = program.map_or("", |program| program.crate_name);
-    copies::check(path, &bytes, own, patch_record.as_ref())?;
+    let manifest = check_file(&registry, path, &bytes)?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -81,15 +74,38 @@ pub(crate) fn update_here(
             version: version.to_string(),
         });
     }
-    let manifest = loader::load(path, &bytes)?;
-    check_manifest(&registry, path, manifest)?;
+    let image = loader::load(path, &bytes)?;
+    if Manifest::parse(image.manifest_section().as_slice()).as_ref() != Ok(&manifest) {
+        return Err(UpdateError::BadManifest {
+            path: path.to_owned(),
+            reason: "the manifest its code builds is not the one its file declares".to_owned(),
+        });
+    }
 
     // Plan: the delta.
-    let plan = Plan::new(&registry, manifest.items().as_slice(), manifest.globals().as_slice())?;
-    attach(path, &bytes, manifest, context)?;
-    let label = format!("{}@{}", manifest.crate_name(), manifest.crate_version());
-    let version = registry.new_version(label, path.to_owned(), file_hash);
+    let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
+    attach(path, &bytes, image, context)?;
+    let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
     apply(&mut registry, &plan, version, options, started)
+}
+
+/// Every check of the patch file `bytes` that needs nothing loaded: what it is, what its
+/// manifest section says, and what it needs from the process. Returns its manifest.
+fn check_file(registry: &Registry, path: &Path, bytes: &[u8]) -> Result<Manifest, UpdateError> {
+    loader::check_shared_library(path, bytes)?;
+    let manifest = Manifest::of_image(bytes)
+        .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
+        .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
+    check_manifest(registry, path, &manifest)?;
+    let program = registry.program();
+    let (patch_record, running_record) = (
+        Record::of_image(bytes),
+        program.and_then(|program| Record::new(program.lock, program.path_crates)),
+    );
+    linkage::check(path, bytes, patch_record.as_ref(), running_record.as_ref())?;
+    let own = program.map_or("", |_| registry.manifest().crate_name());
+    copies::check(path, bytes, own, patch_record.as_ref())?;
+    Ok(manifest)
 }
 
 /// Applies a checked plan: prepare, then the skeleton.
@@ -215,21 +231,37 @@ fn hold(effects: Vec<u32>, options: &UpdateOptions) -> Result<Option<Held>, Upda
     })
 }
 
-/// Refuses a patch built differently or from another crate.
+/// Refuses a patch built differently, from another crate, on another release than the one
+/// the program runs, or older than it.
 fn check_manifest(
     registry: &Registry,
     path: &Path,
-    manifest: PatchManifestRef,
+    manifest: &Manifest,
 ) -> Result<(), UpdateError> {
-    let differences = build_info::differences(&build_info::this_build(), &manifest.build());
+    let differences = registry.manifest().build_differences(manifest);
     if !differences.is_empty() {
         return Err(UpdateError::BuildMismatch { path: path.to_owned(), differences });
     }
-    if let Some(program) = registry.program() {
-        if program.name != manifest.crate_name().as_str() {
-            return Err(UpdateError::WrongProgram {
-                running: program.name.to_owned(),
-                patch: manifest.crate_name().as_str().to_owned(),
+    if registry.program().is_some() && registry.manifest().name() != manifest.name() {
+        return Err(UpdateError::WrongProgram {
+            running: registry.manifest().name().to_owned(),
+            patch: manifest.name().to_owned(),
+        });
+    }
+    let running = registry.running_version();
+    if manifest.sequence() != 0 && manifest.sequence() <= running.info.sequence {
+        return Err(UpdateError::StaleSequence {
+            path: path.to_owned(),
+            sequence: manifest.sequence(),
+            newest: running.info.sequence,
+        });
+    }
+    if let Some(base) = manifest.base() {
+        if base != running.crate_version {
+            return Err(UpdateError::WrongBase {
+                path: path.to_owned(),
+                base: base.to_owned(),
+                running: running.crate_version.clone(),
             });
         }
     }
@@ -241,10 +273,10 @@ fn check_manifest(
 fn attach(
     path: &Path,
     bytes: &[u8],
-    manifest: PatchManifestRef,
+    image: PatchManifestRef,
     context: &'static HostContext,
 ) -> Result<(), UpdateError> {
-    let reply = (manifest.attach())(context);
+    let reply = (image.attach())(context);
     if !reply.attached {
         return Err(UpdateError::AttachFailed { path: path.to_owned() });
     }
@@ -282,7 +314,8 @@ mod tests {
     fn apply(registry: &mut Registry, patch: &[ItemDesc]) -> UpdateReport {
         let plan = Plan::new(registry, patch, &[]).expect("a valid patch");
         let label = format!("v{}", registry.running().id + 1);
-        let version = registry.new_version(label, Default::default(), registry.running().id + 1);
+        let release = Release { label, ..Release::default() };
+        let version = registry.new_version(release, Default::default(), registry.running().id + 1);
         super::apply(registry, &plan, version, &UpdateOptions::default(), Instant::now())
             .expect("nothing to wait for")
     }
