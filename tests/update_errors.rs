@@ -170,16 +170,16 @@ fn imports_a_symbol_nothing_defines() {
     assert!(crates.is_empty(), "{error}");
 }
 
-/// Asserts that no code of the library whose constructor writes the marker `name` ran: it
-/// was refused before the dynamic loader saw it.
+/// Asserts that no code of the library whose constructor writes the marker `name` ran in this
+/// process: it was refused before the dynamic loader saw it.
 fn never_ran(name: &str) {
-    let marker = support::fixture_target().join("markers").join(name);
+    let marker = support::marker(name, std::process::id());
     assert!(!marker.exists(), "the refused library's constructor ran: {} exists", marker.display());
 }
 
-/// Removes the marker `name` that an earlier run may have left.
+/// Removes the marker `name` of this process that an earlier run may have left.
 fn no_marker(name: &str) {
-    let _ = fs::remove_file(support::fixture_target().join("markers").join(name));
+    let _ = fs::remove_file(support::marker(name, std::process::id()));
 }
 
 #[test]

@@ -43,6 +43,7 @@ const DSU: &[&str] = &[
     "libloading",
     "object",
     "memchr",
+    "minisign_verify",
     "libc",
 ];
 

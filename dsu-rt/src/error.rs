@@ -57,6 +57,34 @@ pub enum UpdateError {
         /// The path given.
         path: PathBuf,
     },
+    /// The program trusts signing keys, and the patch has no signature.
+    Unsigned {
+        /// The path given.
+        path: PathBuf,
+        /// Where its signature was looked for.
+        signature: PathBuf,
+    },
+    /// The program trusts signing keys, and the patch's signature is not by one of them, not of
+    /// this file, or not a signature at all.
+    BadSignature {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The program trusts signing keys, and the patch does not declare its release: without a
+    /// sequence number and a base, a signed patch could be replayed, or applied out of order.
+    UndeclaredRelease {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The high-water mark could not be raised to the patch's sequence number.
+    HighWaterMark {
+        /// The mark's file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
     /// The library's dsu manifest cannot be read, or the manifest its code builds is not the
     /// one its file declares: it is corrupt.
     BadManifest {
@@ -282,6 +310,33 @@ impl fmt::Display for UpdateError {
                  the crate's lib.rs and build it as a cdylib",
                 path.display()
             ),
+            Unsigned { path, signature } => write!(
+                f,
+                "{} has no signature at {}, and the program takes only signed patches; sign it \
+                 with a key the program trusts: `minisign -S -s <secret key> -m {}`",
+                path.display(),
+                signature.display(),
+                path.display()
+            ),
+            BadSignature { path, reason } => write!(
+                f,
+                "{} is refused: {reason}; sign the patch as it was built, with a key the program \
+                 trusts",
+                path.display()
+            ),
+            UndeclaredRelease { path } => write!(
+                f,
+                "{} does not declare its release, and the program takes only signed patches \
+                 that do; give the patch's `dsu::patch!()` its `sequence = N, base = \"VERSION\"` \
+                 and rebuild it",
+                path.display()
+            ),
+            HighWaterMark { path, source } => write!(
+                f,
+                "cannot raise the high-water mark in {}: {source}; make it writable by the \
+                 program",
+                path.display()
+            ),
             BadManifest { path, reason } => write!(
                 f,
                 "the dsu manifest of {} is corrupt: {reason}; rebuild it with `cargo build --lib`",
@@ -489,6 +544,10 @@ impl UpdateError {
             UpdateError::NotASharedLibrary { .. } => "not_a_shared_library",
             UpdateError::LoadFailed { .. } => "load_failed",
             UpdateError::NotAPatch { .. } => "not_a_patch",
+            UpdateError::Unsigned { .. } => "unsigned",
+            UpdateError::BadSignature { .. } => "bad_signature",
+            UpdateError::UndeclaredRelease { .. } => "undeclared_release",
+            UpdateError::HighWaterMark { .. } => "high_water_mark",
             UpdateError::BadManifest { .. } => "bad_manifest",
             UpdateError::WrongBase { .. } => "wrong_base",
             UpdateError::StaleSequence { .. } => "stale_sequence",
@@ -522,7 +581,9 @@ impl UpdateError {
 impl std::error::Error for UpdateError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            UpdateError::Unreadable { source, .. } => Some(source),
+            UpdateError::Unreadable { source, .. } | UpdateError::HighWaterMark { source, .. } => {
+                Some(source)
+            }
             _ => None,
         }
     }

@@ -7,7 +7,7 @@
 //! as it was.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dsu_abi::{HostContext, PatchManifestRef};
@@ -21,7 +21,7 @@ use crate::manifest::Manifest;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
-use crate::{copies, fingerprint, global, loader, protocol, record, transaction};
+use crate::{copies, fingerprint, global, loader, protocol, record, transaction, trust};
 
 /// How `update_with` and `rollback_with` wait for open transactions.
 #[derive(Debug, Clone)]
@@ -31,13 +31,16 @@ pub struct UpdateOptions {
     /// before giving up with [`UpdateError::Timeout`]. Meanwhile, transactions about to call
     /// one of those items for the first time are held. One second unless set.
     pub timeout: Duration,
+    /// Where the patch's minisign signature is, when the program trusts signing keys
+    /// (`dsu::trust`); `<patch>.minisig` unless set.
+    pub signature: Option<PathBuf>,
 }
 
 crate::fingerprint::dsu_types! { UpdateOptions, }
 
 impl Default for UpdateOptions {
     fn default() -> Self {
-        UpdateOptions { timeout: Duration::from_secs(1) }
+        UpdateOptions { timeout: Duration::from_secs(1), signature: None }
     }
 }
 
@@ -45,6 +48,12 @@ impl UpdateOptions {
     /// Sets how long to wait for conflicting transactions.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets where the patch's signature is.
+    pub fn signature(mut self, path: impl Into<PathBuf>) -> Self {
+        self.signature = Some(path.into());
         self
     }
 }
@@ -66,6 +75,8 @@ pub(crate) fn update_here(
     // Check what the file says, then load exactly the bytes checked.
     let bytes = fs::read(path)
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
+    // Signed, before anything else reads the file.
+    trust::check_signature(path, options.signature.as_deref(), &bytes)?;
     let manifest = check_file(&registry, path, &bytes)?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
@@ -74,6 +85,7 @@ pub(crate) fn update_here(
             version: version.to_string(),
         });
     }
+    let raised = trust::raise_mark(&manifest)?;
     let image = loader::load(path, &bytes)?;
     if Manifest::parse(image.manifest_section().as_slice()).as_ref() != Ok(&manifest) {
         return Err(UpdateError::BadManifest {
@@ -86,7 +98,9 @@ pub(crate) fn update_here(
     let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
     attach(path, &bytes, image, context)?;
     let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
-    apply(&mut registry, &plan, version, options, started)
+    let report = apply(&mut registry, &plan, version, options, started)?;
+    raised.keep();
+    Ok(report)
 }
 
 /// Every check of the patch file `bytes` that needs nothing loaded: what it is, what its
@@ -97,6 +111,7 @@ fn check_file(registry: &Registry, path: &Path, bytes: &[u8]) -> Result<Manifest
         .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
         .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
     check_manifest(registry, path, &manifest)?;
+    trust::check_release(path, &manifest)?;
     let program = registry.program();
     let (patch_record, running_record) = (
         Record::of_image(bytes),

@@ -253,3 +253,20 @@ fn lib_name(dir: &Path) -> String {
         .expect("the fixture's Cargo.toml names its package");
     name.replace('-', "_")
 }
+
+/// Builds the program of `tests/fixtures/<fixture>` (`cargo build`) and returns the path of
+/// its binary, named after the fixture.
+pub(crate) fn build_program(fixture: &str) -> PathBuf {
+    let dir = fixture_dir(fixture);
+    let target = fixture_target();
+    let _lock = build_lock();
+    touch_sources(&dir);
+    cargo_build(&dir, &target, &[], &[]);
+    target.join("debug").join(lib_name(&dir))
+}
+
+/// The file the constructor of `tests/fixtures/marker` writes as process `pid` maps a library
+/// that declares the marker `name`.
+pub(crate) fn marker(name: &str, pid: u32) -> PathBuf {
+    fixture_target().join("markers").join(format!("{name}-{pid}"))
+}
