@@ -25,7 +25,8 @@ fn main() {
     let key = minisign_verify::PublicKey::from_base64(&pk.to_base64()).unwrap();
 
     let mut criterion = Criterion::default().configure_from_args();
-    let mut group = criterion.benchmark_group(format!("release patch of {} KB", bytes.len() / 1000));
+    let mut group =
+        criterion.benchmark_group(format!("release patch of {} KB", bytes.len() / 1000));
     group.bench_function("read the file", |b| b.iter(|| fs::read(black_box(&patch)).unwrap()));
     group.bench_function("verify its signature", |b| {
         b.iter(|| key.verify(black_box(&bytes), &signature, false).unwrap())

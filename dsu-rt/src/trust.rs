@@ -27,11 +27,15 @@ use crate::manifest::Manifest;
 /// highest sequence number it has run. Give it to [`trust`] at start.
 ///
 /// ```
+/// # use std::os::unix::fs::PermissionsExt;
+/// # let dir = std::env::temp_dir().join("dsu-doc-example");
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
 /// let trust = dsu::Trust::new()
 ///     // The key `minisign -G` wrote to minisign.pub: its second line, or the whole file.
 ///     .key("RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3")?
 ///     // Where the highest sequence number survives a restart.
-///     .high_water_mark(std::env::temp_dir().join("doc-example.dsu-mark"));
+///     .high_water_mark(std::env::temp_dir().join("dsu-doc-example").join("mark"));
 /// dsu::trust(trust)?;
 /// // From now on an update takes only patches signed by that key.
 /// let patch = std::env::temp_dir().join("doc-example-v2.so");
@@ -296,8 +300,9 @@ pub(crate) struct Raised {
 }
 
 /// Raises the mark to `manifest`'s sequence number, if the program keeps one and the number is
-/// above it. Written before loading, so that the patch never runs unless the mark says it may
-/// have.
+/// above it. Written before loading, so that no patch runs unless the mark says it may have;
+/// an update that loads the patch and then does not commit puts the mark back, though the
+/// patch's initialisers have run.
 pub(crate) fn raise_mark(manifest: &Manifest) -> Result<Raised, UpdateError> {
     let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) else {
         return Ok(Raised { previous: None });
@@ -335,6 +340,15 @@ fn read_mark(path: &Path) -> Result<u64, String> {
     let directory =
         path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
     check_private_chain(directory)?;
+    // In a sticky directory (`/tmp`) others may plant the mark's name, and cleaners delete
+    // it: a mark that disappears would let every old release in again.
+    let metadata = fs::metadata(directory).map_err(|e| format!("{}: {e}", directory.display()))?;
+    if metadata.mode() & 0o002 != 0 {
+        return Err(format!(
+            "{} can be written by other users; keep the mark in a directory of the program's",
+            directory.display()
+        ));
+    }
     match read_private(path) {
         Ok(text) => text
             .trim()
@@ -452,6 +466,10 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).unwrap();
         let mark = dir.join("mark");
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(read_mark(&mark).unwrap_err().contains("can be written by other users"));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(read_mark(&mark).unwrap(), 0, "no file yet");
         write_mark(&mark, 7).unwrap();
         assert_eq!(read_mark(&mark).unwrap(), 7);
