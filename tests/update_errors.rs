@@ -102,6 +102,25 @@ fn directory_instead_of_file() {
     refused(&support::fixture_target(), |e| matches!(e, UpdateError::Unreadable { .. }));
 }
 
+/// Reading a FIFO waits for a writer, with the update lock held: every later update would
+/// wait too. Refused as no regular file, at once.
+#[test]
+fn fifo_instead_of_file() {
+    let path = scratch("fifo.so");
+    let _ = fs::remove_file(&path);
+    let made = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo runs");
+    assert!(made.success());
+    // Were the update to wait, a writer that comes and goes ends the wait: the test fails
+    // instead of hanging.
+    let writer = path.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        let _ = fs::OpenOptions::new().write(true).open(writer);
+    });
+    let error = refused(&path, |e| matches!(e, UpdateError::Unreadable { .. }));
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+}
+
 #[test]
 fn text_file() {
     let path = scratch("notes.so");

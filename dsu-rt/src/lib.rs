@@ -7,6 +7,7 @@ mod cell;
 mod context;
 mod copies;
 mod error;
+mod files;
 pub mod fingerprint;
 mod gate;
 mod global;

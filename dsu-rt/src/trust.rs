@@ -21,6 +21,7 @@ use minisign_verify::{PublicKey, Signature};
 use parking_lot::Mutex;
 
 use crate::error::UpdateError;
+use crate::files;
 use crate::manifest::Manifest;
 
 /// What the program trusts: the keys whose signatures it accepts, and where it keeps the
@@ -239,8 +240,8 @@ pub(crate) fn check_signature(
     };
     let signature_file = signature.map_or_else(|| signature_path(path), Path::to_owned);
     let refused = |reason: String| UpdateError::BadSignature { path: path.to_owned(), reason };
-    let text = match fs::read_to_string(&signature_file) {
-        Ok(text) => text,
+    let text = match files::read_regular(&signature_file) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Err(UpdateError::Unsigned { path: path.to_owned(), signature: signature_file });
         }
@@ -378,7 +379,7 @@ fn write_mark(path: &Path, value: u64) -> io::Result<()> {
 /// Reads the file at `path`, refusing it if another user than root or the program's could
 /// have written it, or the directories that lead to it.
 fn read_private(path: &Path) -> Result<String, String> {
-    let mut file = File::open(path).map_err(|e| e.to_string())?;
+    let mut file = files::open_regular(path).map_err(|e| e.to_string())?;
     let metadata = file.metadata().map_err(|e| e.to_string())?;
     check_private(path, &metadata, false)?;
     if let Some(directory) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {

@@ -6,7 +6,6 @@
 //! (the commit), release the gate. An error at any step before the commit leaves the program
 //! as it was.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use crate::manifest::Manifest;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
-use crate::{copies, fingerprint, global, loader, protocol, record, transaction, trust};
+use crate::{copies, files, fingerprint, global, loader, protocol, record, transaction, trust};
 
 /// How `update_with` and `rollback_with` wait for open transactions.
 #[derive(Debug, Clone)]
@@ -73,7 +72,7 @@ pub(crate) fn update_here(
     let mut registry = registry().lock();
 
     // Check what the file says, then load exactly the bytes checked.
-    let bytes = fs::read(path)
+    let bytes = files::read_regular(path)
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     // Signed, before anything else reads the file.
     trust::check_signature(path, options.signature.as_deref(), &bytes)?;
