@@ -209,11 +209,19 @@ impl Attacker {
 impl Drop for Attacker {
     fn drop(&mut self) {
         // The group's leader is the shell: its pid is the group's id.
-        let group = format!("-{}", self.shell.id());
-        // A script that has finished has left no group: its kill fails, quietly.
-        let _ =
-            Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.shell.wait();
+        // The shell's builtin `kill`: a machine without procps has no `kill` command. A script
+        // that has finished has left no group: its kill fails, quietly.
+        let _ = Command::new("sh")
+            .args(["-c", r#"kill -s KILL -- "-$1""#, "sh", &self.shell.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        // Reaped if it ends; a shell that outlives the kill is left, not waited for forever.
+        for _ in 0..100 {
+            if self.shell.try_wait().is_ok_and(|status| status.is_some()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
