@@ -179,9 +179,8 @@ impl Heap {
     /// `__rust_alloc` (the global allocator's entry point) among its dynamic symbols, and
     /// rustc links `__rdl_alloc` (the default allocator's) only into images that declare no
     /// `#[global_allocator]`.
-    pub(crate) fn of_image(bytes: &[u8]) -> Heap {
+    pub(crate) fn of_image(file: &object::read::File<'_>) -> Heap {
         use object::{Object, ObjectSymbol};
-        let Ok(file) = object::read::File::parse(bytes) else { return Heap::Unknown };
         let imported = file.dynamic_symbols().any(|symbol| {
             symbol.is_undefined() && symbol.name().is_ok_and(|n| n.ends_with("__rust_alloc"))
         });
@@ -215,7 +214,8 @@ impl Heap {
                     Heap::Custom
                 };
             }
-            std::fs::read("/proc/self/exe").map_or(Heap::Unknown, |bytes| Heap::of_image(&bytes))
+            let Ok(bytes) = std::fs::read("/proc/self/exe") else { return Heap::Unknown };
+            object::read::File::parse(&*bytes).map_or(Heap::Unknown, |file| Heap::of_image(&file))
         })
     }
 

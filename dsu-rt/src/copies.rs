@@ -52,11 +52,11 @@ const DSU: &[&str] = &[
 /// `record` the patch's build record, which names the program's other crates.
 pub(crate) fn check(
     path: &Path,
-    bytes: &[u8],
+    file: &object::read::File<'_>,
     own: &str,
     record: Option<&Record>,
 ) -> Result<(), UpdateError> {
-    let Some(patch) = crates_with_statics(bytes) else {
+    let Some(patch) = crates_with_statics(file) else {
         return Err(UpdateError::Unverifiable {
             path: path.to_owned(),
             reason: "its symbol table is stripped, so whether it carries copies of the \
@@ -93,8 +93,7 @@ pub(crate) fn check(
 
 /// The crates of which the image defines statics or thread-locals (the macros' own left out);
 /// `None` when its symbol table is stripped.
-fn crates_with_statics(bytes: &[u8]) -> Option<BTreeSet<String>> {
-    let file = object::read::File::parse(bytes).ok()?;
+fn crates_with_statics(file: &object::read::File<'_>) -> Option<BTreeSet<String>> {
     file.symbol_table()?;
     let statics = file.symbols().filter(|symbol| {
         matches!(symbol.kind(), SymbolKind::Data | SymbolKind::Tls) && defined(symbol)
@@ -235,9 +234,10 @@ mod tests {
     #[test]
     fn the_test_binary_has_statics_of_its_crates() {
         let bytes = std::fs::read("/proc/self/exe").unwrap();
-        let statics = crates_with_statics(&bytes).unwrap();
+        let file = object::read::File::parse(&*bytes).unwrap();
+        let statics = crates_with_statics(&file).unwrap();
         assert!(statics.contains("dsu_rt"), "{statics:?}");
         // A copy of the program's own image carries only what is per image by design.
-        check(Path::new("/proc/self/exe"), &bytes, "dsu_rt", None).unwrap();
+        check(Path::new("/proc/self/exe"), &file, "dsu_rt", None).unwrap();
     }
 }

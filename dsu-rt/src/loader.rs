@@ -32,20 +32,22 @@ use crate::error::UpdateError;
 /// The start of every ELF file.
 const ELF_MAGIC: &[u8] = b"\x7fELF";
 
-/// Refuses what cannot be a shared library before the dynamic loader sees it.
-pub(crate) fn check_shared_library(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
-    let is_shared_object = bytes.starts_with(ELF_MAGIC)
+/// Refuses what cannot be a shared library before the dynamic loader sees it; parses what can,
+/// once, for the checks that read its sections and symbols.
+pub(crate) fn shared_library<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<object::read::File<'a>, UpdateError> {
+    let is_elf = bytes.starts_with(ELF_MAGIC)
         && matches!(
             object::FileKind::parse(bytes),
             Ok(object::FileKind::Elf64 | object::FileKind::Elf32)
-        )
-        && object::read::File::parse(bytes)
-            .map(|file| object::Object::kind(&file) == object::ObjectKind::Dynamic)
-            .unwrap_or(false);
-    if is_shared_object {
-        Ok(())
-    } else {
-        Err(UpdateError::NotASharedLibrary { path: path.to_owned() })
+        );
+    match object::read::File::parse(bytes) {
+        Ok(file) if is_elf && object::Object::kind(&file) == object::ObjectKind::Dynamic => {
+            Ok(file)
+        }
+        _ => Err(UpdateError::NotASharedLibrary { path: path.to_owned() }),
     }
 }
 

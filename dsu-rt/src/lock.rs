@@ -54,9 +54,8 @@ impl Record {
     }
 
     /// A patch's record, from its sections; `None` if it has no lock file.
-    pub(crate) fn of_image(bytes: &[u8]) -> Option<Record> {
+    pub(crate) fn of_image(file: &object::read::File<'_>) -> Option<Record> {
         use object::{Object, ObjectSection};
-        let file = object::read::File::parse(bytes).ok()?;
         let section = |name: &str| -> &[u8] {
             file.section_by_name(name).and_then(|section| section.data().ok()).unwrap_or_default()
         };
@@ -254,6 +253,6 @@ mod tests {
     #[test]
     fn an_image_without_the_sections_has_no_record() {
         let bytes = std::fs::read("/proc/self/exe").unwrap();
-        assert!(Record::of_image(&bytes).is_none());
+        assert!(Record::of_image(&object::read::File::parse(&*bytes).unwrap()).is_none());
     }
 }

@@ -172,11 +172,10 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
-    /// Reads the manifest section of the ELF file `bytes`: `Ok(None)` if it has none (it is
-    /// not a dsu patch), an error saying what is wrong with one that cannot be read.
-    pub(crate) fn of_image(bytes: &[u8]) -> Result<Option<Manifest>, String> {
+    /// Reads the manifest section of an ELF file: `Ok(None)` if it has none (it is not a dsu
+    /// patch), an error saying what is wrong with one that cannot be read.
+    pub(crate) fn of_image(file: &object::read::File<'_>) -> Result<Option<Manifest>, String> {
         use object::{Object, ObjectSection};
-        let file = object::read::File::parse(bytes).map_err(|e| e.to_string())?;
         let Some(section) = file.section_by_name(SECTION) else { return Ok(None) };
         let data = section.data().map_err(|e| format!("its {SECTION} section: {e}"))?;
         Manifest::parse(data).map(Some)

@@ -76,7 +76,8 @@ pub(crate) fn update_here(
         .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
     // Signed, before anything else reads the file.
     trust::check_signature(path, options.signature.as_deref(), &bytes)?;
-    let manifest = check_file(&registry, path, &bytes)?;
+    let file = loader::shared_library(path, &bytes)?;
+    let manifest = check_file(&registry, path, &bytes, &file)?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -95,30 +96,34 @@ pub(crate) fn update_here(
 
     // Plan: the delta.
     let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
-    attach(path, &bytes, image, context)?;
+    attach(path, &file, image, context)?;
     let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
     let report = apply(&mut registry, &plan, version, options, started)?;
     raised.keep();
     Ok(report)
 }
 
-/// Every check of the patch file `bytes` that needs nothing loaded: what it is, what its
+/// Every check of the patch file `bytes` (parsed: `file`) that needs nothing loaded: what its
 /// manifest section says, and what it needs from the process. Returns its manifest.
-fn check_file(registry: &Registry, path: &Path, bytes: &[u8]) -> Result<Manifest, UpdateError> {
-    loader::check_shared_library(path, bytes)?;
-    let manifest = Manifest::of_image(bytes)
+fn check_file(
+    registry: &Registry,
+    path: &Path,
+    bytes: &[u8],
+    file: &object::read::File<'_>,
+) -> Result<Manifest, UpdateError> {
+    let manifest = Manifest::of_image(file)
         .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
         .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
     check_manifest(registry, path, &manifest)?;
     trust::check_release(path, &manifest)?;
     let program = registry.program();
     let (patch_record, running_record) = (
-        Record::of_image(bytes),
+        Record::of_image(file),
         program.and_then(|program| Record::new(program.lock, program.path_crates)),
     );
     linkage::check(path, bytes, patch_record.as_ref(), running_record.as_ref())?;
     let own = program.map_or("", |_| registry.manifest().crate_name());
-    copies::check(path, bytes, own, patch_record.as_ref())?;
+    copies::check(path, file, own, patch_record.as_ref())?;
     Ok(manifest)
 }
 
@@ -286,7 +291,7 @@ fn check_manifest(
 /// one heap.
 fn attach(
     path: &Path,
-    bytes: &[u8],
+    file: &object::read::File<'_>,
     image: PatchManifestRef,
     context: &'static HostContext,
 ) -> Result<(), UpdateError> {
@@ -299,7 +304,7 @@ fn attach(
     // A program with an allocator of its own, beside a shared libstd, hides it: a patch that
     // imports the allocator would get libstd's, another heap.
     if !reply.forwards_allocations {
-        let (running, patch) = (Heap::of_program(), Heap::of_image(bytes));
+        let (running, patch) = (Heap::of_program(), Heap::of_image(file));
         let one_heap = matches!(
             (running, patch),
             (Heap::Malloc, Heap::Malloc) | (Heap::Imported, Heap::Imported)
