@@ -9,7 +9,7 @@
 //! image by design:
 //!
 //! - the program's own code: the crate the patch is a build of and the path packages it
-//!   depends on (its workspace siblings), as its build record names them. Their updateable
+//!   depends on (its workspace siblings), as the running program's build record names them. Their updateable
 //!   items and globals are per image and the update switches them (what the macros write is
 //!   not counted either); a plain static of theirs is the patch's own, fresh in the patch, as
 //!   the examples' README says of the crate's;
@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use object::{Object, ObjectSymbol, SymbolKind};
 
 use crate::error::UpdateError;
+use crate::loader::MEMFD_NAME;
 use crate::lock::Record;
 use crate::symbols;
 
@@ -49,7 +50,8 @@ const DSU: &[&str] = &[
 
 /// Refuses a patch that carries a copy of its own of a crate, with statics, that the running
 /// program also has. `own` is the crate the program is built from, as symbols name it, and
-/// `record` the patch's build record, which names the program's other crates.
+/// `record` the running program's build record, which names the program's other crates (not
+/// the patch's: what a patch says of itself cannot make its copies the program's own code).
 pub(crate) fn check(
     path: &Path,
     file: &object::read::File<'_>,
@@ -123,10 +125,12 @@ fn program_has(crates: &[String]) -> Option<(BTreeSet<String>, BTreeSet<String>)
     file.symbol_table()?;
     let mut in_executable = BTreeSet::new();
     scan(&mut file.symbols().filter(defined).filter_map(|s| s.name().ok()), &mut in_executable);
+    // A library that cannot be read (a replaced one, whose `map_files` entry only a privileged
+    // process may open) could hold any of them: the program cannot say what it has.
     let mut in_libraries = BTreeSet::new();
-    for library in loaded_libraries() {
-        let Ok(bytes) = std::fs::read(&library) else { continue };
-        let Ok(file) = object::read::File::parse(&*bytes) else { continue };
+    for library in loaded_libraries()? {
+        let bytes = std::fs::read(&library).ok()?;
+        let file = object::read::File::parse(&*bytes).ok()?;
         let mut names =
             file.dynamic_symbols().filter(defined).filter_map(|symbol| symbol.name().ok());
         scan(&mut names, &mut in_libraries);
@@ -142,10 +146,11 @@ fn defined<'data>(symbol: &impl ObjectSymbol<'data>) -> bool {
 
 /// The files of the shared libraries mapped into the process, from `/proc/self/maps`, each
 /// as a path to read it by: a file replaced since it was loaded (` (deleted)`) is read through
-/// `/proc/self/map_files`, so that it is the file loaded. The copies of earlier patches are
-/// among them, but a patch exports no Rust symbols: what one brought is its own.
-fn loaded_libraries() -> BTreeSet<PathBuf> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+/// `/proc/self/map_files`, so that it is the file loaded. Earlier patches, mapped from their
+/// memfds, are left out: a patch exports no Rust symbols, so what one brought is its own.
+/// `None` if the maps cannot be read.
+fn loaded_libraries() -> Option<BTreeSet<PathBuf>> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     let mut libraries = BTreeSet::new();
     let mut seen = BTreeSet::new();
     for line in maps.lines() {
@@ -155,7 +160,7 @@ fn loaded_libraries() -> BTreeSet<PathBuf> {
             }
         }
     }
-    libraries
+    Some(libraries)
 }
 
 /// The library a line of `/proc/self/maps` maps, as its path and the file to read it by.
@@ -163,7 +168,8 @@ fn library_of(line: &str) -> Option<(String, PathBuf)> {
     // The path is the rest of the line from its first `/`: nothing before it has one.
     let path = &line[line.find('/')?..];
     let range = line.split(' ').next()?;
-    if !path.contains(".so") {
+    let patch = path.strip_prefix("/memfd:").is_some_and(|name| name.starts_with(MEMFD_NAME));
+    if !path.contains(".so") || patch {
         return None;
     }
     let file = match path.strip_suffix(" (deleted)") {
@@ -218,6 +224,8 @@ mod tests {
         let deleted = "7f00-7f10 r--p 00000000 fe:01 1234   /srv/libshared.so (deleted)";
         assert_eq!(library_of(deleted).unwrap().1, PathBuf::from("/proc/self/map_files/7f00-7f10"));
         assert!(library_of("7f00-7f10 rw-p 00000000 00:00 0   [heap]").is_none());
+        let patch = "7f00-7f10 r--p 00000000 00:01 5   /memfd:dsu:v2.so (deleted)";
+        assert!(library_of(patch).is_none(), "an earlier patch, from its memfd");
         assert!(library_of("5500-5510 r-xp 00000000 fe:01 99   /usr/bin/server").is_none());
     }
 

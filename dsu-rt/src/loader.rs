@@ -29,6 +29,10 @@ use dsu_abi::PatchManifestRef;
 
 use crate::error::UpdateError;
 
+/// How the memfd of every patch is named, before the patch's file name: `/proc/self/maps` shows
+/// it as `/memfd:dsu:<file name> (deleted)`.
+pub(crate) const MEMFD_NAME: &str = "dsu:";
+
 /// The start of every ELF file.
 const ELF_MAGIC: &[u8] = b"\x7fELF";
 
@@ -54,11 +58,12 @@ pub(crate) fn shared_library<'a>(
 /// Puts `bytes` (the file as read and checked) in a sealed memfd and loads it from there.
 pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<PatchManifestRef, UpdateError> {
     let name = path.file_name().map_or_else(|| "patch".into(), |n| n.to_string_lossy());
-    let image =
-        sealed(&format!("dsu:{name}"), bytes).map_err(|source| UpdateError::LoadFailed {
+    let image = sealed(&format!("{MEMFD_NAME}{name}"), bytes).map_err(|source| {
+        UpdateError::LoadFailed {
             path: path.to_owned(),
             reason: format!("its bytes could not be put in a sealed memfd: {source}"),
-        })?;
+        }
+    })?;
     // The fd is never closed (see the module's comment): its number is never reused.
     let fd = image.into_raw_fd();
     let loaded = PathBuf::from(format!("/proc/self/fd/{fd}"));

@@ -123,7 +123,7 @@ fn check_file(
     );
     linkage::check(path, bytes, patch_record.as_ref(), running_record.as_ref())?;
     let own = program.map_or("", |_| registry.manifest().crate_name());
-    copies::check(path, file, own, patch_record.as_ref())?;
+    copies::check(path, file, own, running_record.as_ref())?;
     Ok(manifest)
 }
 
