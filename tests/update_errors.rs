@@ -244,6 +244,37 @@ fn a_section_header_that_points_at_another_manifest() {
     assert!(error.to_string().contains("is not the one its file declares"), "{error}");
 }
 
+/// The loader reads the dynamic array where the segment says, at its address; the check
+/// reads the section: a segment that points elsewhere is refused.
+#[test]
+fn a_dynamic_segment_elsewhere_than_its_section() {
+    let mut bytes = fs::read(support::build("app/v2", &[])).unwrap();
+    let u16_at = |bytes: &[u8], at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let table = u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap()) as usize;
+    let (entry, count) = (u16_at(&bytes, 0x36), u16_at(&bytes, 0x38));
+    let dynamic = (0..count)
+        .map(|index| table + index * entry)
+        .find(|&header| u32::from_le_bytes(bytes[header..header + 4].try_into().unwrap()) == 2)
+        .expect("a PT_DYNAMIC segment");
+    // p_vaddr, 16 bytes into an ELF64 program header: 16 bytes on, the offset left alone.
+    let vaddr = u64::from_le_bytes(bytes[dynamic + 16..dynamic + 24].try_into().unwrap());
+    bytes[dynamic + 16..dynamic + 24].copy_from_slice(&(vaddr + 16).to_le_bytes());
+    let path = scratch("dynamic-elsewhere.so");
+    fs::write(&path, bytes).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::Unverifiable { .. }));
+    assert!(error.to_string().contains("dynamic segment is not its dynamic section"), "{error}");
+}
+
+/// A library named by its path is opened from that path, loaded or not.
+#[test]
+fn needs_a_library_by_its_path() {
+    let v2 = fs::read(support::build("app/v2", &[])).unwrap();
+    let path = scratch("needs-by-path.so");
+    fs::write(&path, renamed(v2, "libgcc_s.so.1", "/x/libgc_s.so")).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::Unverifiable { .. }));
+    assert!(error.to_string().contains("names a library by its path"), "{error}");
+}
+
 /// Where the section `name` of the ELF64 file `bytes` is in the file, and its size.
 fn section(bytes: &[u8], name: &str) -> (usize, usize) {
     let header = section_header(bytes, name);

@@ -46,7 +46,7 @@ pub(crate) fn check(
 ) -> Result<(), UpdateError> {
     let needs = Needs::of(bytes).map_err(|reason| UpdateError::Unverifiable {
         path: path.to_owned(),
-        reason: format!("its dynamic section cannot be read ({reason}); rebuild it with cargo"),
+        reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
     })?;
     let mut libraries = Vec::with_capacity(needs.libraries.len());
     for library in &needs.libraries {
@@ -137,23 +137,44 @@ impl Needs {
         let header = Elf::parse(bytes).map_err(text)?;
         let endian = header.endian().map_err(text)?;
         let sections = header.sections(endian, bytes).map_err(text)?;
-        // The dynamic loader reads the segment; this check reads the section: they must be the
-        // same bytes, one of each. The string and symbol tables are read from the sections a
-        // linker writes for them; a file crafted so that the loader finds other tables is kept
-        // out by where patches come from (docs/limits.md), not by this check.
-        let segments: Vec<(u64, u64)> = header
-            .program_headers(endian, bytes)
-            .map_err(text)?
+        // The dynamic loader reads the segment, at its address; this check reads the section,
+        // at its offset: they must be the same bytes, one of each, and a loadable segment must
+        // map that address to that offset. The string and symbol tables are read from the
+        // sections a linker writes for them; a file crafted so that the loader finds other
+        // tables is kept out by the signature (docs/limits.md), not by this check.
+        let program_headers = header.program_headers(endian, bytes).map_err(text)?;
+        let segments: Vec<[u64; 4]> = program_headers
             .iter()
             .filter(|segment| segment.p_type(endian) == elf::PT_DYNAMIC)
-            .map(|segment| (segment.p_offset(endian).into(), segment.p_filesz(endian).into()))
+            .map(|segment| {
+                [
+                    segment.p_offset(endian),
+                    segment.p_filesz(endian),
+                    segment.p_vaddr(endian),
+                    segment.p_memsz(endian),
+                ]
+                .map(Into::into)
+            })
             .collect();
-        let dynamic_sections: Vec<(u64, u64)> = sections
+        let dynamic_sections: Vec<[u64; 4]> = sections
             .iter()
             .filter(|section| section.sh_type(endian) == elf::SHT_DYNAMIC)
-            .map(|section| (section.sh_offset(endian).into(), section.sh_size(endian).into()))
+            .map(|section| {
+                let size = section.sh_size(endian).into();
+                [section.sh_offset(endian).into(), size, section.sh_addr(endian).into(), size]
+            })
             .collect();
-        if segments.len() > 1 || segments != dynamic_sections {
+        let mapped = |&[offset, size, address, _]: &[u64; 4]| {
+            program_headers.iter().filter(|load| load.p_type(endian) == elf::PT_LOAD).any(|load| {
+                let (start, length): (u64, u64) =
+                    (load.p_vaddr(endian).into(), load.p_filesz(endian).into());
+                // Checked: the numbers are the file's, whatever they are.
+                let end = address.checked_add(size).zip(start.checked_add(length));
+                let within = address >= start && end.is_some_and(|(end, load_end)| end <= load_end);
+                within && load.p_offset(endian).into().checked_add(address - start) == Some(offset)
+            })
+        };
+        if segments.len() > 1 || segments != dynamic_sections || !segments.iter().all(mapped) {
             return Err("its dynamic segment is not its dynamic section".to_owned());
         }
         let mut needs = Needs::default();
@@ -163,7 +184,12 @@ impl Needs {
                 match entry.tag32(endian) {
                     Some(elf::DT_NEEDED) => {
                         let name = entry.string(endian, strings).map_err(text)?;
-                        needs.libraries.push(String::from_utf8_lossy(name).into_owned());
+                        let name = String::from_utf8_lossy(name).into_owned();
+                        // The loader opens a name with a `/` as a path, whatever is loaded.
+                        if name.contains('/') {
+                            return Err(format!("it names a library by its path, `{name}`"));
+                        }
+                        needs.libraries.push(name);
                     }
                     // Libraries the loader would load beside the ones named as needed.
                     Some(elf::DT_AUXILIARY | elf::DT_FILTER | elf::DT_AUDIT | elf::DT_DEPAUDIT) => {
