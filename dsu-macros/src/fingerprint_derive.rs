@@ -104,23 +104,6 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// For an enum, how each variant becomes the variant of the same name of a later version's
-/// enum, for the transformer that version derives:
-///
-/// ```text
-/// impl<New> VariantsOf<New> for Kind
-/// where
-///     New: for<'a> Variant<{hash of "A"}, ()>,
-///     New: for<'a> Variant<{hash of "B"}, (&'a u32,)>,
-/// {
-///     fn to_new(&self) -> New {
-///         match self {
-///             Kind::A => <New as Variant<{..}, ()>>::make(()),
-///             Kind::B(f0) => <New as Variant<{..}, (&u32,)>>::make((f0,)),
-///         }
-///     }
-/// }
-/// ```
 /// A name for each field of `variant`, in order: what a pattern binds and a transformer reads.
 pub(crate) fn bindings(variant: &syn::Variant) -> Vec<syn::Ident> {
     (0..variant.fields.len()).map(|i| quote::format_ident!("__dsu_f{}", i)).collect()
@@ -144,6 +127,23 @@ pub(crate) fn with_fields(
     }
 }
 
+/// For an enum, how each variant becomes the variant of the same name of a later version's
+/// enum, for the transformer that version derives:
+///
+/// ```text
+/// impl<New> VariantsOf<New> for Kind
+/// where
+///     New: for<'a> Variant<{hash of "A"}, ()>,
+///     New: for<'a> Variant<{hash of "B"}, (&'a u32,)>,
+/// {
+///     fn to_new(&self) -> New {
+///         match self {
+///             Kind::A => <New as Variant<{..}, ()>>::make(()),
+///             Kind::B(f0) => <New as Variant<{..}, (&u32,)>>::make((f0,)),
+///         }
+///     }
+/// }
+/// ```
 fn to_news(private: &TokenStream, name: &syn::Ident, data: &syn::DataEnum) -> TokenStream {
     let mut bounds = Vec::new();
     let mut arms = Vec::new();

@@ -246,8 +246,9 @@ pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
     fingerprint_derive::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
-/// The lock file's bytes as a static in the image's `.dsu.lock` section, for `dsu::patch!()`.
-/// Not a public API.
+/// The image's build record, for `dsu::patch!()`: the packages of the `Cargo.lock` it was
+/// built with, a line each, in a static of the `.dsu.lock` section, and the library names of
+/// its path packages in one of `.dsu.paths`. Not a public API.
 #[doc(hidden)]
 #[proc_macro]
 pub fn __lock_record(input: TokenStream) -> TokenStream {

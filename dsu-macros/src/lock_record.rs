@@ -65,6 +65,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let names: String = crates.iter().map(|name| format!("{name}\n")).collect();
     let record = |text: &str, name: &Ident, section: &LitStr| {
         let bytes = proc_macro2::Literal::byte_string(text.as_bytes());
+        // SAFETY (of `link_section`): the section is one of dsu's own `.dsu.*`, plain bytes
+        // that no linker or loader gives a meaning to.
         quote! {
             #[doc(hidden)]
             #[used]

@@ -30,11 +30,9 @@ use crate::loader::MEMFD_NAME;
 use crate::lock::Record;
 use crate::symbols;
 
-/// dsu's runtime and the crates it links in every image (those with statics among them).
-const DSU: &[&str] = &[
-    "dsu",
-    "dsu_rt",
-    "dsu_abi",
+/// The crates dsu's runtime links in every image (those with statics among them), beside
+/// dsu's own (`symbols::DSU_CRATES`).
+const DSU_LINKS: &[&str] = &[
     "abi_stable",
     "core_extensions",
     "parking_lot",
@@ -69,7 +67,9 @@ pub(crate) fn check(
     let candidates: Vec<String> = patch
         .into_iter()
         .filter(|krate| krate != own && !symbols::is_std(krate))
-        .filter(|krate| !DSU.contains(&krate.as_str()))
+        .filter(|krate| {
+            !symbols::DSU_CRATES.contains(&krate.as_str()) && !DSU_LINKS.contains(&krate.as_str())
+        })
         .collect();
     if candidates.is_empty() {
         return Ok(());

@@ -69,7 +69,7 @@ pub(crate) fn check(
         .collect();
     // dsu's runtime in a shared library would keep that library's lists of items, not the
     // program's or the patch's (`docs/design.md`).
-    if ["dsu", "dsu_rt", "dsu_abi"].iter().any(|krate| imported.contains(*krate)) {
+    if symbols::DSU_CRATES.iter().any(|krate| imported.contains(*krate)) {
         return Err(UpdateError::Unverifiable {
             path: path.to_owned(),
             reason: "it takes dsu's runtime from a shared library of the program, where it would \

@@ -146,10 +146,9 @@ pub(crate) fn check(
 fn compatible(shared: &BTreeSet<&Package>, built: &BTreeSet<&Package>) -> bool {
     let line = |package: &Package| {
         let mut parts = package.version.split('.');
-        match (parts.next(), parts.next()) {
-            (Some("0"), Some(minor)) => format!("0.{minor}"),
-            (Some(major), _) => major.to_owned(),
-            _ => package.version.clone(),
+        match (parts.next().unwrap_or_default(), parts.next()) {
+            ("0", Some(minor)) => format!("0.{minor}"),
+            (major, _) => major.to_owned(),
         }
     };
     let mut common = false;

@@ -127,6 +127,8 @@ macro_rules! patch {
             sequence: $sequence,
         };
 
+        // SAFETY (of `link_section`): `.dsu.manifest` is dsu's own section, plain bytes that no
+        // linker or loader gives a meaning to.
         /// The manifest section, which the updater reads from the file before loading it.
         #[doc(hidden)]
         #[used]

@@ -18,6 +18,9 @@ const STD: &[&str] = &[
     "compiler_builtins",
 ];
 
+/// dsu's own crates, as symbols name them.
+pub(crate) const DSU_CRATES: [&str; 3] = ["dsu", "dsu_rt", "dsu_abi"];
+
 /// Whether `krate` is the standard library's or one it is built from.
 pub(crate) fn is_std(krate: &str) -> bool {
     STD.contains(&krate)
