@@ -9,6 +9,7 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use minisign::{KeyPair, PublicKey, SecretKey};
 
@@ -56,7 +57,13 @@ impl Setup {
         fs::create_dir_all(&dir).unwrap();
         let keys: String = keys.iter().map(|key| key.public_file()).collect();
         fs::write(dir.join("trusted.pub"), keys).unwrap();
-        Setup { dir, program: support::build_program("app/v1") }
+        // Built once for all the tests, each of which runs a copy of its own: a build that
+        // replaces the binary while another test starts it would fail that test.
+        static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+        let built = PROGRAM.get_or_init(|| support::build_program("app/v1"));
+        let program = dir.join("app");
+        fs::copy(built, &program).unwrap();
+        Setup { dir, program }
     }
 
     /// A copy of the patch built from `fixture` with `features`, named `name` in the test's
@@ -65,6 +72,13 @@ impl Setup {
         let copy = self.dir.join(name);
         fs::copy(support::build(fixture, features), &copy).unwrap();
         copy
+    }
+
+    /// `patch`, signed by `key`.
+    fn signed(&self, key: &Key, fixture: &str, features: &[&str], name: &str) -> PathBuf {
+        let patch = self.patch(fixture, features, name);
+        key.sign(&patch);
+        patch
     }
 
     /// Starts the program, runs `commands`, and returns a line per command and the process's
@@ -129,8 +143,7 @@ fn an_unsigned_patch_never_runs() {
 #[test]
 fn a_patch_signed_by_a_key_the_program_does_not_trust_never_runs() {
     let setup = Setup::new("other-key", &[&Key::new()]);
-    let v2 = setup.patch("app/v2", &["release", "marker"], "v2.so");
-    Key::new().sign(&v2);
+    let v2 = setup.signed(&Key::new(), "app/v2", &["release", "marker"], "v2.so");
     never_runs(&setup, &v2, "bad_signature");
 }
 
@@ -138,8 +151,7 @@ fn a_patch_signed_by_a_key_the_program_does_not_trust_never_runs() {
 fn a_patch_changed_after_it_was_signed_never_runs() {
     let key = Key::new();
     let setup = Setup::new("changed", &[&key]);
-    let v2 = setup.patch("app/v2", &["release", "marker"], "v2.so");
-    key.sign(&v2);
+    let v2 = setup.signed(&key, "app/v2", &["release", "marker"], "v2.so");
     let mut bytes = fs::read(&v2).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -160,10 +172,8 @@ fn a_signature_that_is_not_one_never_runs() {
 fn either_of_two_trusted_keys_signs_a_release() {
     let (old, new) = (Key::new(), Key::new());
     let setup = Setup::new("rotation", &[&old, &new]);
-    let v2 = setup.patch("app/v2", &["release"], "v2.so");
-    let v3 = setup.patch("app/v3", &["release"], "v3.so");
-    old.sign(&v2);
-    new.sign(&v3);
+    let v2 = setup.signed(&old, "app/v2", &["release"], "v2.so");
+    let v3 = setup.signed(&new, "app/v3", &["release"], "v3.so");
     let lines = setup.lines(&["update", v2.to_str().unwrap(), "update", v3.to_str().unwrap()]);
     assert_eq!(lines, ["ok app@2.0.0", "ok app@3.0.0"]);
     assert_eq!(setup.mark().trim(), "3");
@@ -175,8 +185,7 @@ fn either_of_two_trusted_keys_signs_a_release() {
 fn a_signed_patch_that_declares_no_release_never_runs() {
     let key = Key::new();
     let setup = Setup::new("no-release", &[&key]);
-    let v2 = setup.patch("app/v2", &["marker"], "v2.so");
-    key.sign(&v2);
+    let v2 = setup.signed(&key, "app/v2", &["marker"], "v2.so");
     never_runs(&setup, &v2, "undeclared_release");
 }
 
@@ -184,12 +193,10 @@ fn a_signed_patch_that_declares_no_release_never_runs() {
 fn a_signed_patch_built_on_another_release_never_runs() {
     let key = Key::new();
     let setup = Setup::new("other-base", &[&key]);
-    let v2 = setup.patch("app/v2", &["other-base", "marker"], "v2.so");
-    key.sign(&v2);
+    let v2 = setup.signed(&key, "app/v2", &["other-base", "marker"], "v2.so");
     never_runs(&setup, &v2, "wrong_base");
     // And a release two steps ahead is refused too: the one between comes first.
-    let v3 = setup.patch("app/v3", &["release"], "v3.so");
-    key.sign(&v3);
+    let v3 = setup.signed(&key, "app/v3", &["release"], "v3.so");
     let lines = setup.lines(&["update", v3.to_str().unwrap()]);
     assert!(lines[0].starts_with("refused wrong_base: "), "{lines:?}");
 }
@@ -200,14 +207,16 @@ fn a_signed_patch_built_on_another_release_never_runs() {
 fn a_replayed_signed_patch_never_runs() {
     let key = Key::new();
     let setup = Setup::new("replay", &[&key]);
-    let v2 = setup.patch("app/v2", &["release", "marker"], "v2.so");
-    let v3 = setup.patch("app/v3", &["release"], "v3.so");
-    key.sign(&v2);
-    key.sign(&v3);
+    let v2 = setup.signed(&key, "app/v2", &["release", "marker"], "v2.so");
+    let v3 = setup.signed(&key, "app/v3", &["release"], "v3.so");
     let v2_path = v2.to_str().unwrap();
-    let lines =
-        setup.lines(&["update", v2_path, "update", v3.to_str().unwrap(), "update", v2_path]);
+    let (lines, pid) =
+        setup.run(&["update", v2_path, "update", v3.to_str().unwrap(), "update", v2_path]);
     assert_eq!(lines[..2], ["ok app@2.0.0", "ok app@3.0.0"]);
+    // The marker says when a patch's code ran: here it did, once.
+    let marker = support::marker("app-v2", pid);
+    assert!(marker.exists(), "the applied v2's constructor wrote no marker");
+    fs::remove_file(marker).unwrap();
     assert!(lines[2].starts_with("refused stale_sequence: "), "{lines:?}");
     assert_eq!(setup.mark().trim(), "3");
 
