@@ -1,7 +1,7 @@
 # What the demos share: their output, their failure, and building the releases of an example.
-# Sourced by examples/demo.sh and examples/greeter/demo.sh once they have set ROOT, EXAMPLE
-# (the folder of the releases v1, v2, ...), CRATE, PATCHES and SERVER_LOG, and exported
-# CARGO_TARGET_DIR.
+# Sourced by examples/demo.sh, examples/greeter/demo.sh and examples/hello-tokio/demo.sh once
+# they have set ROOT, EXAMPLE (the folder of the releases v1, v2, ...), PATCHES and SERVER_LOG,
+# and exported CARGO_TARGET_DIR; build_program and build_patch also read CRATE.
 
 if [[ -t 1 ]]; then BOLD=$'\e[1m' RED=$'\e[31m' GREEN=$'\e[32m' OFF=$'\e[0m'; else BOLD= RED= GREEN= OFF=; fi
 

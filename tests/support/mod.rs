@@ -120,8 +120,8 @@ pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> Path
 /// whose executable and shared library are copied to `run`; the others as patches (`cargo
 /// build --lib`), copied to `run` as `v<version>.so`. Every version builds with version 1's
 /// lock file, as a patch must. Their flags (`-C prefer-dynamic`) rebuild every dependency, so
-/// they build in a target directory of their own, and a version whose dependencies differ
-/// from the program's (`own_target`) in one of its own: the shared library's file name has no
+/// they build in a target directory of their own, and a version whose shared crate locks other
+/// releases than the program's (`own_target`) in one of its own: the shared library's file name has no
 /// hash, and cargo would not rebuild a version it thinks fresh over another's.
 pub(crate) fn build_sharing(fixture: &str, version: u32, own_target: bool, run: &Path) -> PathBuf {
     let fixture_root = fixture_dir(fixture);
