@@ -17,6 +17,29 @@ fail() {
     exit 1
 }
 
+# Makes the demo, however it ends, kill the processes whose pids the variables named in "$@"
+# hold (quietly), then stop the server ($SERVER_PID) and say so; an interrupt or a termination
+# ends it with the usual status.
+stop_on_exit() {
+    HELPERS=("$@")
+    trap cleanup EXIT
+    trap 'echo "interrupted" >&2; exit 130' INT
+    trap 'echo "terminated" >&2; exit 143' TERM
+}
+
+cleanup() {
+    local status=$? helper
+    trap - EXIT
+    for helper in "${HELPERS[@]}"; do
+        if [[ -n ${!helper} ]]; then kill "${!helper}" 2>/dev/null || true; fi
+    done
+    if [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null; then
+        wait "$SERVER_PID" 2>/dev/null || true
+        say "(server $SERVER_PID stopped)"
+    fi
+    exit "$status"
+}
+
 # Builds version 1, the program.
 build_program() {
     # The first build of a fresh clone takes the versions of the dependencies dsu is tested

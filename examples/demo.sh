@@ -43,21 +43,7 @@ PINGER_PID=
 # shellcheck source=examples/demo-common.sh
 source "$ROOT/examples/demo-common.sh"
 
-cleanup() {
-    local status=$?
-    trap - EXIT
-    for pid in "$PINGER_PID" "$BENCHMARK_PID"; do
-        if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
-    done
-    if [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null; then
-        wait "$SERVER_PID" 2>/dev/null || true
-        say "(server $SERVER_PID stopped)"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'echo "terminated" >&2; exit 143' TERM
+stop_on_exit PINGER_PID BENCHMARK_PID
 
 # The Redis clients, installed if they are missing; setup.sh says what it does, or why it
 # cannot.

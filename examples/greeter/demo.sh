@@ -40,19 +40,7 @@ CLIENT_REQUESTS=0
 # shellcheck source=examples/demo-common.sh
 source "$ROOT/examples/demo-common.sh"
 
-cleanup() {
-    local status=$?
-    trap - EXIT
-    if [[ -n $PINGER_PID ]]; then kill "$PINGER_PID" 2>/dev/null || true; fi
-    if [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null; then
-        wait "$SERVER_PID" 2>/dev/null || true
-        say "(server $SERVER_PID stopped)"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT
-trap 'echo "terminated" >&2; exit 143' TERM
+stop_on_exit PINGER_PID
 # Writing to a connection the server closed raises SIGPIPE: a failure, not a silent death.
 trap 'fail "a connection to the server was closed"' PIPE
 
