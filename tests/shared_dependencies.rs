@@ -11,13 +11,21 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// The running program, driven through its stdin.
 struct Program {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// Dropped with the program: tells the watchdog the test is over.
+    _done: mpsc::Sender<()>,
 }
+
+/// How long a test may drive the program before the watchdog kills it: a program stuck in an
+/// update then ends the test's wait for its answer, which fails, instead of hanging it.
+const WATCHDOG: Duration = Duration::from_secs(300);
 
 impl Program {
     fn start(program: &Path) -> Program {
@@ -29,7 +37,15 @@ impl Program {
             .expect("the program starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Program { child, stdin, stdout }
+        let (done, over) = mpsc::channel::<()>();
+        let pid = child.id().to_string();
+        std::thread::spawn(move || {
+            if over.recv_timeout(WATCHDOG) == Err(mpsc::RecvTimeoutError::Timeout) {
+                let _ =
+                    Command::new("sh").args(["-c", r#"kill -s KILL "$1""#, "sh", &pid]).status();
+            }
+        });
+        Program { child, stdin, stdout, _done: done }
     }
 
     fn ask(&mut self, command: &str) -> String {
