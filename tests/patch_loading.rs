@@ -164,6 +164,60 @@ fn a_patch_is_mapped_from_its_sealed_memfd() {
     }
 }
 
+/// The loader takes a library a patch needs from those loaded only when one of them answers
+/// to the name; for any other name it searches, first in the directories of the patch's own
+/// `DT_RPATH`. Here `libplanted.so` is, in the program's `LD_LIBRARY_PATH`, a link to the
+/// `libgcc_s.so.1` it has loaded, and the patch's `DT_RPATH` names a directory where another
+/// library of that name waits, with a constructor that writes a marker.
+///
+/// The check used to ask the loader, from the program's side, whether it had the library: the
+/// loader searched the program's directories, found the link, and added the name to libgcc's,
+/// so that the patch then found libgcc too. It applied, and the patch's safety rested on that
+/// side effect of the question. A needed name must now be the soname of a loaded library: the
+/// patch is refused, the loader never searches, and the planted library never runs.
+#[test]
+fn a_library_loaded_under_another_name_is_refused_before_any_code_runs() {
+    let planted = support::fixture_target().join("planted");
+    let alias = support::fixture_target().join("alias");
+    let program = support::fixture_target().join("alias-program");
+    for dir in [&planted, &alias, &program] {
+        let _ = fs::remove_dir_all(dir);
+        fs::create_dir_all(dir).unwrap();
+    }
+    fs::copy(support::build("app/v2", &["marker"]), planted.join("libplanted.so")).unwrap();
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let libgcc = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| path.ends_with("/libgcc_s.so.1"))
+        .expect("this process has loaded libgcc_s.so.1");
+    std::os::unix::fs::symlink(libgcc, alias.join("libplanted.so")).unwrap();
+    let v2 = fs::read(support::build("app/v2", &["planted-rpath"])).unwrap();
+    let patch = program.join("needs-planted.so");
+    fs::write(&patch, support::renamed(v2, "libgcc_s.so.1", "libplanted.so")).unwrap();
+    fs::copy(support::build_program("app/v1"), program.join("app")).unwrap();
+
+    let child = Command::new(program.join("app"))
+        .args([Path::new("update"), &patch])
+        .arg("version")
+        .env("LD_LIBRARY_PATH", &alias)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let run = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("refused unloaded_library: "), "{stdout}");
+    assert!(lines[0].contains("libplanted.so"), "{stdout}");
+    assert_eq!(lines[1], "1", "version 1 still runs");
+    let marker = support::marker("app-v2", pid);
+    assert!(!marker.exists(), "the planted library ran: {}", marker.display());
+}
+
 /// Whether the test runs as root: only root can play another user.
 fn as_root() -> bool {
     let uid = Command::new("id").arg("-u").output().expect("`id` runs");

@@ -153,23 +153,13 @@ fn library_for_another_machine() {
     refused(&path, |e| matches!(e, UpdateError::LoadFailed { .. }));
 }
 
-/// `bytes` with the first NUL-delimited occurrence of `name` replaced by `renamed`, of the
-/// same length: in a shared library, the first is in the dynamic string table.
-fn renamed(mut bytes: Vec<u8>, name: &str, renamed: &str) -> Vec<u8> {
-    assert_eq!(name.len(), renamed.len());
-    let needle = [b"\0", name.as_bytes(), b"\0"].concat();
-    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("the name is there");
-    bytes[at + 1..at + 1 + name.len()].copy_from_slice(renamed.as_bytes());
-    bytes
-}
-
 /// A library the program has not loaded is never loaded for a patch: it would run its
 /// initialisers, and a Rust one would bring copies of what the program shares.
 #[test]
 fn needs_a_library_the_program_has_not_loaded() {
     let v2 = fs::read(support::build("app/v2", &[])).unwrap();
     let path = scratch("needs-another-library.so");
-    fs::write(&path, renamed(v2, "libgcc_s.so.1", "libgcc_q.so.1")).unwrap();
+    fs::write(&path, support::renamed(v2, "libgcc_s.so.1", "libgcc_q.so.1")).unwrap();
     let error = refused(&path, |e| matches!(e, UpdateError::UnloadedLibrary { .. }));
     assert!(error.to_string().contains("libgcc_q.so.1"), "{error}");
 }
@@ -180,7 +170,7 @@ fn needs_a_library_the_program_has_not_loaded() {
 fn imports_a_symbol_nothing_defines() {
     let v2 = fs::read(support::build("app/v2", &[])).unwrap();
     let path = scratch("needs-another-symbol.so");
-    fs::write(&path, renamed(v2, "malloc", "mallod")).unwrap();
+    fs::write(&path, support::renamed(v2, "malloc", "mallod")).unwrap();
     let error = refused(&path, |e| matches!(e, UpdateError::UnresolvedSymbols { .. }));
     let UpdateError::UnresolvedSymbols { count, symbols, crates, .. } = &error else {
         unreachable!()
@@ -270,7 +260,7 @@ fn a_dynamic_segment_elsewhere_than_its_section() {
 fn needs_a_library_by_its_path() {
     let v2 = fs::read(support::build("app/v2", &[])).unwrap();
     let path = scratch("needs-by-path.so");
-    fs::write(&path, renamed(v2, "libgcc_s.so.1", "/x/libgc_s.so")).unwrap();
+    fs::write(&path, support::renamed(v2, "libgcc_s.so.1", "/x/libgc_s.so")).unwrap();
     let error = refused(&path, |e| matches!(e, UpdateError::Unverifiable { .. }));
     assert!(error.to_string().contains("names a library by its path"), "{error}");
 }

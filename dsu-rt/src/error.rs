@@ -169,9 +169,10 @@ pub enum UpdateError {
         /// The patch's allocator.
         patch: String,
     },
-    /// The patch needs a library the running program has not loaded. Loading it would run
-    /// its initialisers and, for a Rust library, give the patch copies of its own of what the
-    /// program shares.
+    /// The patch needs a library the running program has not loaded: no library it loaded
+    /// has that name as its soname. Loading it would run its initialisers and, for a Rust
+    /// library, give the patch copies of its own of what the program shares; for a name no
+    /// loaded library answers to, the loader would search the directories the patch names.
     UnloadedLibrary {
         /// The path given.
         path: PathBuf,
@@ -414,9 +415,10 @@ impl fmt::Display for UpdateError {
             ),
             UnloadedLibrary { path, library } => write!(
                 f,
-                "{} needs the library {library}, which the running program has not loaded; a \
-                 patch may only use the libraries the program started with: restart the program \
-                 built with the new dependency, or build the patch without it",
+                "{} needs the library {library}, which the running program has not loaded (no \
+                 library it loaded has that soname); a patch may only use the libraries the \
+                 program started with: restart the program built with the new dependency, or \
+                 build the patch without it",
                 path.display()
             ),
             SharedDependencyChanged { path, changes } => {

@@ -11,7 +11,7 @@
 //! copy of what the program shares come into being: that is refused too.
 
 use std::collections::BTreeSet;
-use std::ffi::{c_void, CString};
+use std::ffi::{c_int, c_void, CString};
 use std::path::Path;
 
 use object::elf;
@@ -48,9 +48,15 @@ pub(crate) fn check(
         path: path.to_owned(),
         reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
     })?;
+    // The loader takes a needed library that answers to the name from those loaded, and
+    // searches the directories the patch's `DT_RPATH` or `DT_RUNPATH` name for any other, which
+    // may hold any file. A loaded object answers to its soname: each name must be one, so the
+    // loader never searches, and what those entries say cannot bring in unverified code.
+    let sonames = loaded_sonames();
     let mut libraries = Vec::with_capacity(needs.libraries.len());
     for library in &needs.libraries {
-        match Loaded::open(library) {
+        let loaded = sonames.contains(library.as_bytes()).then(|| Loaded::open(library));
+        match loaded.flatten() {
             Some(loaded) => libraries.push(loaded),
             None => {
                 return Err(UpdateError::UnloadedLibrary {
@@ -250,6 +256,113 @@ impl Drop for Loaded {
     }
 }
 
+/// The sonames (`DT_SONAME`) of the objects the process has loaded, each read from the
+/// object's dynamic array in memory, where the loader reads it when it matches a needed name.
+fn loaded_sonames() -> BTreeSet<Vec<u8>> {
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `data` is the set passed below, borrowed by nothing else while the loader
+        // calls back; `info` is valid for the duration of the call.
+        let (names, info) = unsafe { (&mut *data.cast::<BTreeSet<Vec<u8>>>(), &*info) };
+        if !info.dlpi_phdr.is_null() {
+            // SAFETY: `dlpi_phdr` points to the object's `dlpi_phnum` program headers.
+            let headers =
+                unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+            let segments: Vec<Segment> = headers
+                .iter()
+                .map(|header| Segment {
+                    kind: header.p_type,
+                    readable: header.p_flags & libc::PF_R != 0,
+                    start: (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize),
+                    size: header.p_memsz as usize,
+                })
+                .collect();
+            // SAFETY: the segments are those of an object loaded while the loader holds its
+            // list locked: their readable loadable ones are mapped.
+            if let Some(name) = unsafe { soname(info.dlpi_addr as usize, &segments) } {
+                names.insert(name);
+            }
+        }
+        0 // on to the next object
+    }
+    let mut names = BTreeSet::new();
+    // SAFETY: `visit` reads the objects' headers and mapped segments and writes `names`, and
+    // does not unwind.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut names as *mut BTreeSet<Vec<u8>>).cast()) };
+    names
+}
+
+/// A program header of a loaded object, at its address in memory.
+struct Segment {
+    kind: u32,
+    readable: bool,
+    start: usize,
+    size: usize,
+}
+
+/// An entry of a dynamic array, as `<link.h>` declares `ElfW(Dyn)`: a signed tag and a value
+/// or address, each a word of the target.
+#[repr(C)]
+struct DynamicEntry {
+    tag: isize,
+    value: usize,
+}
+
+const _: () = assert!(std::mem::size_of::<DynamicEntry>() == 2 * std::mem::size_of::<usize>());
+
+/// The soname of the object loaded at `base` with `segments`, read from its dynamic array.
+/// Every read is checked to lie within a readable loadable segment; an object with no dynamic
+/// segment, no soname or tables that do not fit answers to no soname.
+///
+/// # Safety
+/// The readable `PT_LOAD` segments must be mapped, readable memory for the call.
+unsafe fn soname(base: usize, segments: &[Segment]) -> Option<Vec<u8>> {
+    let mapped = |start: usize, size: usize| {
+        let end = start.checked_add(size)?;
+        segments
+            .iter()
+            .any(|segment| {
+                segment.kind == libc::PT_LOAD
+                    && segment.readable
+                    && start >= segment.start
+                    && segment.start.checked_add(segment.size).is_some_and(|limit| end <= limit)
+            })
+            .then_some(start)
+    };
+    let dynamic = segments.iter().find(|segment| segment.kind == libc::PT_DYNAMIC)?;
+    let count = dynamic.size / std::mem::size_of::<DynamicEntry>();
+    let start = mapped(dynamic.start, count * std::mem::size_of::<DynamicEntry>())?;
+    if start % std::mem::align_of::<DynamicEntry>() != 0 {
+        return None;
+    }
+    // SAFETY: the entries lie within a readable mapped segment (checked above) and are
+    // aligned; the loader wrote them before it listed the object, and nothing writes them
+    // after.
+    let entries = unsafe { std::slice::from_raw_parts(start as *const DynamicEntry, count) };
+    let (mut name, mut strings, mut size) = (None, None, None);
+    for entry in entries.iter().take_while(|entry| entry.tag != elf::DT_NULL as isize) {
+        match entry.tag {
+            tag if tag == elf::DT_SONAME as isize => name = Some(entry.value),
+            tag if tag == elf::DT_STRTAB as isize => strings = Some(entry.value),
+            tag if tag == elf::DT_STRSZ as isize => size = Some(entry.value),
+            _ => {}
+        }
+    }
+    let (name, strings, size) = (name?, strings?, size?);
+    // The loader relocates the table's address in place where the array is writable, and
+    // leaves it relative to the base where it is not (the vDSO): take whichever is mapped.
+    let strings = mapped(strings, size).or_else(|| mapped(base.checked_add(strings)?, size))?;
+    let length = size.checked_sub(name)?;
+    // SAFETY: `strings .. strings + size` lies within a readable mapped segment (checked
+    // above), and `name + length` is `size`.
+    let tail = unsafe { std::slice::from_raw_parts((strings + name) as *const u8, length) };
+    let end = tail.iter().position(|&byte| byte == 0)?;
+    Some(tail[..end].to_vec())
+}
+
 /// Whether the dynamic loader would find `symbol` for the patch: in the process's global
 /// scope (the program and the libraries it started with) or in a library the patch names.
 fn defined(symbol: &str, libraries: &[Loaded]) -> bool {
@@ -279,6 +392,16 @@ mod tests {
         assert!(Loaded::open("libc.so.6").is_some());
         assert!(!defined("dsu_no_process_defines_this_symbol", &[]));
         assert!(defined("malloc", &[]));
+    }
+
+    #[test]
+    fn the_loaded_libraries_answer_to_their_sonames() {
+        let names = loaded_sonames();
+        for name in ["libc.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"] {
+            assert!(names.contains(name.as_bytes()), "{name} in {names:?}");
+        }
+        // A name the loader finds only by searching the directories is not one of them.
+        assert!(!names.contains(b"libc.so".as_slice()), "{names:?}");
     }
 
     #[test]

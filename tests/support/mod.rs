@@ -270,3 +270,13 @@ pub(crate) fn build_program(fixture: &str) -> PathBuf {
 pub(crate) fn marker(name: &str, pid: u32) -> PathBuf {
     fixture_target().join("markers").join(format!("{name}-{pid}"))
 }
+
+/// `bytes` with the first NUL-delimited occurrence of `name` replaced by `renamed`, of the
+/// same length: in a shared library, the first is in the dynamic string table.
+pub(crate) fn renamed(mut bytes: Vec<u8>, name: &str, renamed: &str) -> Vec<u8> {
+    assert_eq!(name.len(), renamed.len());
+    let needle = [b"\0", name.as_bytes(), b"\0"].concat();
+    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("the name is there");
+    bytes[at + 1..at + 1 + name.len()].copy_from_slice(renamed.as_bytes());
+    bytes
+}
