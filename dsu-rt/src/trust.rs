@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -101,7 +101,9 @@ impl Trust {
     /// Keeps the highest sequence number the program has run in the file at `path`, which is
     /// read at [`trust`] and written before each patch that raises it is loaded. A patch whose
     /// sequence number is below it is refused, after restarts too. Its directory, and every one
-    /// above, must be writable only by root or by the program's user.
+    /// above, must be writable only by root or by the program's user. Each use re-reads the
+    /// file holding a lock on `<path>.lock`, so programs that share a mark raise it for each
+    /// other and never lower it.
     pub fn high_water_mark(mut self, path: impl AsRef<Path>) -> Trust {
         self.high_water_mark = Some(path.as_ref().to_owned());
         self
@@ -177,10 +179,97 @@ struct Trusted {
     mark: Option<Mark>,
 }
 
-/// The high-water mark: its file and the value it holds.
+/// The high-water mark: its file, the lock file beside it, and the highest value this process
+/// has seen there. Each use re-reads the file under the lock: another process that keeps its
+/// mark in the same file (the next instance of the program, started before this one ends)
+/// raises it for both, and neither lowers what the other wrote.
 struct Mark {
     path: PathBuf,
-    value: Mutex<u64>,
+    lock: File,
+    seen: Mutex<u64>,
+}
+
+impl Mark {
+    /// Opens the mark at `path`, and raises it to `own`, the program's own sequence number.
+    fn open(path: PathBuf, own: u64) -> Result<Mark, String> {
+        check_mark_directory(&path)?;
+        let mut name = OsString::from(path.as_os_str());
+        name.push(".lock");
+        let lock = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&name)
+            .map_err(|e| format!("its lock file {}: {e}", PathBuf::from(&name).display()))?;
+        let mut mark = Mark { path, lock, seen: Mutex::new(0) };
+        let seen = {
+            let _held = mark.hold().map_err(|e| e.to_string())?;
+            let read = read_mark(&mark.path)?;
+            if own > read {
+                write_mark(&mark.path, own).map_err(|e| e.to_string())?;
+            }
+            read.max(own)
+        };
+        *mark.seen.get_mut() = seen;
+        Ok(mark)
+    }
+
+    /// Holds the lock file until the guard drops: between processes, one use at a time.
+    fn hold(&self) -> io::Result<Held<'_>> {
+        self.lock.lock()?;
+        Ok(Held(&self.lock))
+    }
+
+    /// The highest sequence number in the file or seen by this process.
+    fn newest(&self) -> io::Result<u64> {
+        let mut seen = self.seen.lock();
+        let _held = self.hold()?;
+        self.current(&mut seen)
+    }
+
+    fn current(&self, seen: &mut u64) -> io::Result<u64> {
+        let read = read_mark(&self.path).map_err(io::Error::other)?;
+        *seen = (*seen).max(read);
+        Ok(*seen)
+    }
+
+    /// Raises the mark to `sequence` if that is above it: the value before and `sequence`, or
+    /// `None` if the mark was there already.
+    fn raise(&self, sequence: u64) -> io::Result<Option<(u64, u64)>> {
+        let mut seen = self.seen.lock();
+        let _held = self.hold()?;
+        let previous = self.current(&mut seen)?;
+        if sequence <= previous {
+            return Ok(None);
+        }
+        write_mark(&self.path, sequence)?;
+        *seen = sequence;
+        Ok(Some((previous, sequence)))
+    }
+
+    /// Puts back `previous` if the mark still holds `written`, what `raise` wrote: a mark
+    /// another process raised since stays.
+    fn restore(&self, previous: u64, written: u64) -> io::Result<()> {
+        let mut seen = self.seen.lock();
+        let _held = self.hold()?;
+        if read_mark(&self.path).map_err(io::Error::other)? == written {
+            write_mark(&self.path, previous)?;
+            *seen = previous;
+        }
+        Ok(())
+    }
+}
+
+/// The lock on a mark's lock file, released when dropped.
+struct Held<'a>(&'a File);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 static TRUSTED: OnceLock<Trusted> = OnceLock::new();
@@ -197,13 +286,10 @@ pub fn trust(trust: Trust) -> Result<(), TrustError> {
     let mark = match trust.high_water_mark {
         None => None,
         Some(path) => {
-            let failed = |reason: String| TrustError::HighWaterMark { path: path.clone(), reason };
-            let read = read_mark(&path).map_err(failed)?;
             let own = crate::registry::registry().lock().running().sequence;
-            if own > read {
-                write_mark(&path, own).map_err(|e| failed(e.to_string()))?;
-            }
-            Some(Mark { path, value: Mutex::new(read.max(own)) })
+            let mark = Mark::open(path.clone(), own)
+                .map_err(|reason| TrustError::HighWaterMark { path, reason })?;
+            Some(mark)
         }
     };
     TRUSTED.set(Trusted { keys: trust.keys, mark }).map_err(|_| TrustError::AlreadySet)
@@ -281,7 +367,9 @@ pub(crate) fn check_release(path: &Path, manifest: &Manifest) -> Result<(), Upda
         return Err(UpdateError::UndeclaredRelease { path: path.to_owned() });
     }
     if let Some(mark) = &trusted.mark {
-        let newest = *mark.value.lock();
+        let newest = mark
+            .newest()
+            .map_err(|source| UpdateError::HighWaterMark { path: mark.path.clone(), source })?;
         if manifest.sequence() < newest {
             return Err(UpdateError::StaleSequence {
                 path: path.to_owned(),
@@ -297,7 +385,8 @@ pub(crate) fn check_release(path: &Path, manifest: &Manifest) -> Result<(), Upda
 /// back where it was when dropped before `keep`, so that an update that does not commit does
 /// not raise it.
 pub(crate) struct Raised {
-    previous: Option<u64>,
+    /// The value before, and the value this update wrote.
+    raised: Option<(u64, u64)>,
 }
 
 /// Raises the mark to `manifest`'s sequence number, if the program keeps one and the number is
@@ -306,38 +395,32 @@ pub(crate) struct Raised {
 /// patch's initialisers have run.
 pub(crate) fn raise_mark(manifest: &Manifest) -> Result<Raised, UpdateError> {
     let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) else {
-        return Ok(Raised { previous: None });
+        return Ok(Raised { raised: None });
     };
-    let mut value = mark.value.lock();
-    if manifest.sequence() <= *value {
-        return Ok(Raised { previous: None });
-    }
-    write_mark(&mark.path, manifest.sequence())
+    let raised = mark
+        .raise(manifest.sequence())
         .map_err(|source| UpdateError::HighWaterMark { path: mark.path.clone(), source })?;
-    let previous = std::mem::replace(&mut *value, manifest.sequence());
-    Ok(Raised { previous: Some(previous) })
+    Ok(Raised { raised })
 }
 
 impl Raised {
     /// The update committed: the mark stays raised.
     pub(crate) fn keep(mut self) {
-        self.previous = None;
+        self.raised = None;
     }
 }
 
 impl Drop for Raised {
     fn drop(&mut self) {
-        let Some(previous) = self.previous else { return };
+        let Some((previous, written)) = self.raised else { return };
         let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) else { return };
         // Best effort: a mark left raised only refuses releases older than this patch.
-        if write_mark(&mark.path, previous).is_ok() {
-            *mark.value.lock() = previous;
-        }
+        let _ = mark.restore(previous, written);
     }
 }
 
-/// The mark in the file at `path`, 0 if there is none yet.
-fn read_mark(path: &Path) -> Result<u64, String> {
+/// Refuses a mark whose directory others can write.
+fn check_mark_directory(path: &Path) -> Result<(), String> {
     let directory =
         path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
     check_private_chain(directory)?;
@@ -350,6 +433,12 @@ fn read_mark(path: &Path) -> Result<u64, String> {
             directory.display()
         ));
     }
+    Ok(())
+}
+
+/// The mark in the file at `path`, 0 if there is none yet.
+fn read_mark(path: &Path) -> Result<u64, String> {
+    check_mark_directory(path)?;
     match read_private(path) {
         Ok(text) => text
             .trim()
@@ -476,6 +565,34 @@ mod tests {
         assert_eq!(read_mark(&mark).unwrap(), 7);
         fs::write(&mark, "seven\n").unwrap();
         assert!(read_mark(&mark).unwrap_err().contains("not a sequence number"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two processes that keep their mark in one file (two `Mark`s here, each with its own
+    /// open lock file, which contend as two processes' would) raise it for both, and neither
+    /// lowers what the other wrote.
+    #[test]
+    fn a_shared_mark_is_only_raised_by_the_other_process() {
+        let dir = std::env::temp_dir().join(format!("dsu-shared-mark-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.join("mark");
+        let first = Mark::open(path.clone(), 1).unwrap();
+        let second = Mark::open(path.clone(), 1).unwrap();
+        assert_eq!(first.raise(5).unwrap(), Some((1, 5)));
+        assert_eq!(second.newest().unwrap(), 5, "the other's raise is read");
+        assert_eq!(second.raise(4).unwrap(), None, "never lowered");
+        assert_eq!(second.raise(7).unwrap(), Some((5, 7)));
+        first.restore(1, 5).unwrap();
+        assert_eq!(read_mark(&path).unwrap(), 7, "a failed update puts back only its own");
+        assert_eq!(first.newest().unwrap(), 7);
+        second.restore(5, 7).unwrap();
+        assert_eq!(read_mark(&path).unwrap(), 5, "what it wrote itself is put back");
+        let third = Mark::open(path.clone(), 9).unwrap();
+        assert_eq!(third.newest().unwrap(), 9, "a program newer than the mark raises it");
+        assert_eq!(first.newest().unwrap(), 9);
         fs::remove_dir_all(&dir).unwrap();
     }
 }
