@@ -224,3 +224,20 @@ fn a_replayed_signed_patch_never_runs() {
     never_runs(&setup, &v2, "stale_sequence");
     assert_eq!(setup.mark().trim(), "3");
 }
+
+/// The trust is set before the first update: set after one, when unsigned code may have run
+/// already, it is refused, and the program trusts nothing it did not before. The update holds
+/// what `dsu::trust` waits for, so one that has started finishes before the trust is looked at.
+/// In this test's own process, which no other test here updates.
+#[test]
+fn trust_set_after_an_update_is_refused() {
+    let v2 = support::build("app/v2", &[]);
+    dsu::update(&v2).expect("an unsigned patch applies while nothing is trusted");
+    dsu::rollback().expect("back to v1");
+    let key = Key::new();
+    let trust = dsu::Trust::new().key(&key.public.to_base64()).unwrap();
+    let refused = dsu::trust(trust).expect_err("the trust comes too late");
+    assert!(matches!(refused, dsu::TrustError::AfterUpdate), "{refused:?}");
+    assert!(refused.to_string().contains("before the first update"), "{refused}");
+    assert_eq!(app::version(), 1);
+}

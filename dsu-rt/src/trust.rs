@@ -136,6 +136,9 @@ pub enum TrustError {
     },
     /// The program's trust was set already: it is set once, at start.
     AlreadySet,
+    /// An update was applied before the program set its trust: code no key vouched for may
+    /// have run. The trust is set at start, before the first update.
+    AfterUpdate,
     /// `trust` was called from a patch's code: only the program sets its trust.
     InPatch,
 }
@@ -162,6 +165,12 @@ impl fmt::Display for TrustError {
             TrustError::AlreadySet => {
                 write!(f, "the program's trust is set already; set it once, at start")
             }
+            TrustError::AfterUpdate => write!(
+                f,
+                "an update was applied before the program set its trust, so code no trusted key \
+                 signed may have run; set the trust at start, before the first update, and \
+                 restart the program"
+            ),
             TrustError::InPatch => {
                 write!(f, "a patch cannot set the program's trust; set it in the program, at start")
             }
@@ -280,13 +289,19 @@ pub fn trust(trust: Trust) -> Result<(), TrustError> {
     if crate::context::host().is_some() {
         return Err(TrustError::InPatch);
     }
+    // Held until the trust is set: an update that has started finishes first, and one that
+    // starts waits, then checks what was set.
+    let registry = crate::registry::registry().lock();
     if TRUSTED.get().is_some() {
         return Err(TrustError::AlreadySet);
+    }
+    if registry.ever_updated() {
+        return Err(TrustError::AfterUpdate);
     }
     let mark = match trust.high_water_mark {
         None => None,
         Some(path) => {
-            let own = crate::registry::registry().lock().running().sequence;
+            let own = registry.running().sequence;
             let mark = Mark::open(path.clone(), own)
                 .map_err(|reason| TrustError::HighWaterMark { path, reason })?;
             Some(mark)
