@@ -198,10 +198,13 @@ fn cargo_build(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) {
 }
 
 /// Copies the cdylib that the crate in `dir` built into `out` (a profile's directory) to
-/// `copy`, and returns `copy`.
+/// `copy`, and returns `copy`. The copy is renamed into place whole: another test may be
+/// reading the copy an earlier build of the same variant made, outside the build lock.
 fn copy_library(out: &Path, dir: &Path, copy: &Path) -> PathBuf {
     fs::create_dir_all(copy.parent().unwrap()).unwrap();
-    fs::copy(out.join(format!("lib{}.so", lib_name(dir))), copy).unwrap();
+    let partial = copy.with_extension("so.partial");
+    fs::copy(out.join(format!("lib{}.so", lib_name(dir))), &partial).unwrap();
+    fs::rename(&partial, copy).unwrap();
     copy.to_owned()
 }
 
