@@ -32,10 +32,10 @@
 pub use dsu_macros::{transaction, transform, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
-    rollback, rollback_with, status, transaction, trust, update, update_with, BuildDifference,
-    DependencyChange, Fingerprint, Global, GlobalStatus, ItemRef, ItemStatus, SharedAllocator,
-    Status, Transaction, Transform, Trust, TrustError, UpdateError, UpdateOptions, UpdateReport,
-    VersionInfo,
+    inspect, inspect_with, rollback, rollback_with, status, transaction, trust, update,
+    update_with, BuildDifference, DependencyChange, Fingerprint, Global, GlobalStatus, ItemRef,
+    ItemStatus, PatchInfo, SharedAllocator, Status, Transaction, Transform, Trust, TrustError,
+    UpdateError, UpdateOptions, UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

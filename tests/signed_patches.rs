@@ -241,3 +241,57 @@ fn trust_set_after_an_update_is_refused() {
     assert!(refused.to_string().contains("before the first update"), "{refused}");
     assert_eq!(app::version(), 1);
 }
+
+/// `dsu::inspect` reads what a patch declares from the file, and runs none of it.
+#[test]
+fn a_patch_is_inspected_without_any_of_its_code_running() {
+    let setup = Setup::new("inspect-in-process", &[]);
+    let patch = setup.patch("app/v2", &["release", "marker"], "v2.so");
+    let info = dsu::inspect(&patch).expect("a patch is inspected");
+    assert_eq!((info.package.as_str(), info.version.as_str()), ("app", "2.0.0"));
+    assert_eq!((info.base.as_deref(), info.sequence), (Some("1.0.0"), 2));
+    assert!(!info.signed, "this process trusts no key: the signature is not read");
+    assert!(info.build.iter().any(|(key, value)| key == "dsu" && value == "0.1.0"), "{info}");
+    assert!(info.libraries.iter().any(|library| library == "libc.so.6"), "{info}");
+    assert!(!support::marker("app-v2", std::process::id()).exists(), "the patch's code ran");
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let libc = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| path.ends_with("/libc.so.6"))
+        .expect("this process has loaded libc.so.6");
+    let not_a_patch = dsu::inspect(libc).expect_err("libc is no patch");
+    assert!(matches!(not_a_patch, dsu::UpdateError::NotAPatch { .. }), "{not_a_patch:?}");
+}
+
+/// `dsu-inspect` checks each patch's signature against the keys file it is given, as a
+/// program that trusts those keys would, and says what each declares.
+#[test]
+fn the_inspector_takes_only_what_the_given_keys_signed() {
+    let (key, other) = (Key::new(), Key::new());
+    let setup = Setup::new("inspector", &[&key]);
+    let signed = setup.signed(&key, "app/v2", &["release"], "v2.so");
+    let foreign = setup.signed(&other, "app/v2", &["release"], "v2-foreign.so");
+    let unsigned = setup.patch("app/v2", &["release"], "v2-unsigned.so");
+    let inspect = |patch: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dsu-inspect"))
+            .arg("--keys-file")
+            .arg(setup.dir.join("trusted.pub"))
+            .arg(patch)
+            .output()
+            .unwrap();
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        (out.status.code(), text(out.stdout), text(out.stderr))
+    };
+    let (code, stdout, stderr) = inspect(&signed);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("app 2.0.0"), "{stdout}");
+    assert!(stdout.contains("release: sequence 2, built on 1.0.0"), "{stdout}");
+    assert!(stdout.contains("signature: by a key the program trusts"), "{stdout}");
+    let (code, _, stderr) = inspect(&foreign);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("refused bad_signature: "), "{stderr}");
+    let (code, _, stderr) = inspect(&unsigned);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("refused unsigned: "), "{stderr}");
+}

@@ -177,4 +177,6 @@ pub mod op {
     pub const TAKE_RECORD: u32 = 5;
     /// Gives a record back.
     pub const FREE_RECORD: u32 = 6;
+    /// `dsu::inspect_with(path, options)`.
+    pub const INSPECT: u32 = 7;
 }

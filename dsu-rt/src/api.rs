@@ -1,11 +1,12 @@
-//! `update`, `rollback` and `status`: the runtime's public entry points. In the program they
+//! `update`, `rollback`, `inspect` and `status`: the runtime's public entry points. In the program they
 //! run here; in a patch they act on the running program, through the host context.
 
 use std::path::Path;
 
 use crate::context;
 use crate::error::UpdateError;
-use crate::host::{self, Rollback, StatusOp, Update};
+use crate::host::{self, Inspect, Rollback, StatusOp, Update};
+use crate::inspect::{self, PatchInfo};
 use crate::registry;
 use crate::report::{Status, UpdateReport};
 use crate::update::{self, UpdateOptions};
@@ -74,6 +75,37 @@ pub fn rollback_with(options: &UpdateOptions) -> Result<UpdateReport, UpdateErro
         Some(context) => context::call::<Rollback>(context, options)
             .expect("the running program's updater panicked"),
         None => update::rollback_here(options),
+    }
+}
+
+/// What the patch at `path` declares of itself, read from the file without loading it: none
+/// of its code runs. Its crate and version, the release it declares (base and sequence), the
+/// build it was made with and the libraries it needs.
+///
+/// When the program trusts signing keys ([`trust`](crate::trust)), the signature
+/// (`<path>.minisig`) is checked first, as for an update, and a patch no trusted key signed is
+/// refused. Nothing is compared with the running program: that a patch declares a release
+/// does not mean the program would take it.
+///
+/// ```
+/// // Here the file is not there.
+/// let refused = dsu::inspect("/srv/patches/v2.so");
+/// assert!(matches!(refused, Err(dsu::UpdateError::Unreadable { .. })));
+/// ```
+pub fn inspect(path: impl AsRef<Path>) -> Result<PatchInfo, UpdateError> {
+    inspect_with(path, &UpdateOptions::default())
+}
+
+/// [`inspect`], with the signature where `options` says.
+pub fn inspect_with(
+    path: impl AsRef<Path>,
+    options: &UpdateOptions,
+) -> Result<PatchInfo, UpdateError> {
+    let path = path.as_ref();
+    match context::host() {
+        Some(context) => context::call::<Inspect>(context, &(path.to_owned(), options.clone()))
+            .expect("the running program's updater panicked"),
+        None => inspect::inspect_here(path, options),
     }
 }
 

@@ -9,6 +9,7 @@ use dsu_abi::{op, HostContext};
 
 use crate::context::{serve, Op};
 use crate::error::UpdateError;
+use crate::inspect::{self, PatchInfo};
 use crate::report::{Status, UpdateReport};
 use crate::tls::ThreadState;
 use crate::transaction::{FreeRecord, TakeRecord};
@@ -43,6 +44,9 @@ unsafe extern "C" fn dispatch(op: u32, input: *const (), output: *mut ()) {
                     update::update_here(path, options, context())
                 }),
                 Rollback::ID => serve::<Rollback>(input, output, update::rollback_here),
+                Inspect::ID => serve::<Inspect>(input, output, |(path, options)| {
+                    inspect::inspect_here(path, options)
+                }),
                 StatusOp::ID => serve::<StatusOp>(input, output, |()| registry::status_now()),
                 ThreadState::ID => serve::<ThreadState>(input, output, |()| tls::native()),
                 TakeRecord::ID => {
@@ -74,6 +78,17 @@ unsafe impl Op for Rollback {
     const ID: u32 = op::ROLLBACK;
     type Input = UpdateOptions;
     type Output = Result<UpdateReport, UpdateError>;
+}
+
+/// `dsu::inspect_with` from a patch's code: the program's trusted keys check the signature.
+pub(crate) struct Inspect;
+
+// SAFETY: `INSPECT` is this operation's alone, and `dispatch` serves it with
+// `serve::<Inspect>`.
+unsafe impl Op for Inspect {
+    const ID: u32 = op::INSPECT;
+    type Input = (PathBuf, UpdateOptions);
+    type Output = Result<PatchInfo, UpdateError>;
 }
 
 /// `dsu::status` from a patch's code.

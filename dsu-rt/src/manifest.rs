@@ -274,6 +274,11 @@ impl Manifest {
         format!("{}@{}", self.name(), self.version())
     }
 
+    /// The build records, by key.
+    pub(crate) fn build(&self) -> Vec<(String, String)> {
+        BUILD.iter().map(|(key, _)| (key.to_string(), self.value(key).to_owned())).collect()
+    }
+
     /// Every build record in which `patch` differs from `self`, the running program's.
     pub(crate) fn build_differences(&self, patch: &Manifest) -> Vec<BuildDifference> {
         BUILD

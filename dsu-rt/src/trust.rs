@@ -329,15 +329,15 @@ pub(crate) fn signature_path(path: &Path) -> PathBuf {
 }
 
 /// Refuses `bytes`, the file at `path`, unless a key the program trusts signed it, in the
-/// file at `signature` (or `signature_path(path)`). Passes everything when the program trusts
-/// no key.
+/// file at `signature` (or `signature_path(path)`): `true` once checked. Passes everything
+/// when the program trusts no key, reading no signature: `false`.
 pub(crate) fn check_signature(
     path: &Path,
     signature: Option<&Path>,
     bytes: &[u8],
-) -> Result<(), UpdateError> {
+) -> Result<bool, UpdateError> {
     let Some(trusted) = TRUSTED.get().filter(|trusted| !trusted.keys.is_empty()) else {
-        return Ok(());
+        return Ok(false);
     };
     let signature_file = signature.map_or_else(|| signature_path(path), Path::to_owned);
     let refused = |reason: String| UpdateError::BadSignature { path: path.to_owned(), reason };
@@ -359,7 +359,7 @@ pub(crate) fn check_signature(
     let mut matched_key = false;
     for key in &trusted.keys {
         match key.verify(bytes, &signature, true) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(true),
             Err(minisign_verify::Error::UnexpectedKeyId) => {}
             Err(_) => matched_key = true,
         }
