@@ -255,6 +255,26 @@ fn a_dynamic_segment_elsewhere_than_its_section() {
     assert!(error.to_string().contains("dynamic segment is not its dynamic section"), "{error}");
 }
 
+/// The loader expands `$ORIGIN`, `$LIB` and `$PLATFORM` in a needed name, into a path.
+#[test]
+fn needs_a_library_named_with_a_loader_variable() {
+    let v2 = fs::read(support::build("app/v2", &[])).unwrap();
+    let path = scratch("needs-by-variable.so");
+    fs::write(&path, support::renamed(v2, "libgcc_s.so.1", "$PLATFORMx.so")).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::Unverifiable { .. }));
+    assert!(error.to_string().contains("names a library by its path"), "{error}");
+}
+
+/// Libraries loaded later would take a patch that declares a soname for the library of that
+/// name.
+#[test]
+fn declares_a_soname() {
+    let error = refused(&support::build("app/v2", &["own-soname"]), |e| {
+        matches!(e, UpdateError::Unverifiable { .. })
+    });
+    assert!(error.to_string().contains("it declares a soname"), "{error}");
+}
+
 /// A library named by its path is opened from that path, loaded or not.
 #[test]
 fn needs_a_library_by_its_path() {

@@ -34,16 +34,23 @@ pub(crate) struct Needs {
     pub(crate) symbols: Vec<String>,
 }
 
+/// The libraries a patch needs, held loaded (each a reference the loader counts) from the
+/// check until the patch is loaded, so that none is unloaded in between and the loader finds
+/// each by name as the check did.
+pub(crate) struct Needed {
+    _loaded: Vec<Loaded>,
+}
+
 /// Refuses a patch that needs a library the program has not loaded, code of a shared
 /// dependency of another release or from a path (`lock.rs`: `patch` is the patch's build
 /// record, `running` the program's), or a symbol that neither the program nor those libraries
-/// define.
+/// define. Returns the libraries it needs, held loaded.
 pub(crate) fn check(
     path: &Path,
     bytes: &[u8],
     patch: Option<&Record>,
     running: Option<&Record>,
-) -> Result<(), UpdateError> {
+) -> Result<Needed, UpdateError> {
     let needs = Needs::of(bytes).map_err(|reason| UpdateError::Unverifiable {
         path: path.to_owned(),
         reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
@@ -108,7 +115,7 @@ pub(crate) fn check(
         .filter(|symbol| !defined(symbol, &libraries))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(Needed { _loaded: libraries });
     }
     // Name the crates the patch was built against another build of. The standard library's
     // crates appear in the paths of other crates' generic code (`Cell<T>::replace`, made for a
@@ -190,12 +197,18 @@ impl Needs {
                 match entry.tag32(endian) {
                     Some(elf::DT_NEEDED) => {
                         let name = entry.string(endian, strings).map_err(text)?;
-                        let name = String::from_utf8_lossy(name).into_owned();
-                        // The loader opens a name with a `/` as a path, whatever is loaded.
-                        if name.contains('/') {
+                        let name = String::from_utf8(name.to_vec())
+                            .map_err(|_| "it names a library whose name is not UTF-8".to_owned())?;
+                        // The loader opens a name with a `/` as a path, whatever is loaded, and
+                        // expands `$ORIGIN`, `$LIB` and `$PLATFORM` into one.
+                        if name.contains('/') || name.contains('$') {
                             return Err(format!("it names a library by its path, `{name}`"));
                         }
                         needs.libraries.push(name);
+                    }
+                    // A name the loader would match to the patch for libraries loaded later.
+                    Some(elf::DT_SONAME) => {
+                        return Err("it declares a soname, as a library others link to".to_owned());
                     }
                     // Libraries the loader would load beside the ones named as needed.
                     Some(elf::DT_AUXILIARY | elf::DT_FILTER | elf::DT_AUDIT | elf::DT_DEPAUDIT) => {
@@ -289,8 +302,8 @@ fn loaded_sonames() -> BTreeSet<Vec<u8>> {
         0 // on to the next object
     }
     let mut names = BTreeSet::new();
-    // SAFETY: `visit` reads the objects' headers and mapped segments and writes `names`, and
-    // does not unwind.
+    // SAFETY: `visit` reads the objects' headers and mapped segments and writes `names`; a
+    // panic in it (out of memory) aborts at its `extern "C"` boundary.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut names as *mut BTreeSet<Vec<u8>>).cast()) };
     names
 }
@@ -332,7 +345,8 @@ unsafe fn soname(base: usize, segments: &[Segment]) -> Option<Vec<u8>> {
             })
             .then_some(start)
     };
-    let dynamic = segments.iter().find(|segment| segment.kind == libc::PT_DYNAMIC)?;
+    // The loader takes the last, should there be several.
+    let dynamic = segments.iter().rfind(|segment| segment.kind == libc::PT_DYNAMIC)?;
     let count = dynamic.size / std::mem::size_of::<DynamicEntry>();
     let start = mapped(dynamic.start, count * std::mem::size_of::<DynamicEntry>())?;
     if start % std::mem::align_of::<DynamicEntry>() != 0 {

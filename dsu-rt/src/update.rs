@@ -77,7 +77,7 @@ pub(crate) fn update_here(
     // Signed, before anything else reads the file.
     trust::check_signature(path, options.signature.as_deref(), &bytes)?;
     let file = loader::shared_library(path, &bytes)?;
-    let manifest = check_file(&registry, path, &bytes, &file)?;
+    let (manifest, needed) = check_file(&registry, path, &bytes, &file)?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -87,6 +87,9 @@ pub(crate) fn update_here(
     }
     let raised = trust::raise_mark(&manifest)?;
     let image = loader::load(path, &bytes)?;
+    // The libraries the patch needs stay loaded until the patch is: the loader finds them by
+    // name then, as the check did.
+    drop(needed);
     if Manifest::parse(image.manifest_section().as_slice()).as_ref() != Ok(&manifest) {
         return Err(UpdateError::BadManifest {
             path: path.to_owned(),
@@ -104,13 +107,14 @@ pub(crate) fn update_here(
 }
 
 /// Every check of the patch file `bytes` (parsed: `file`) that needs nothing loaded: what its
-/// manifest section says, and what it needs from the process. Returns its manifest.
+/// manifest section says, and what it needs from the process. Returns its manifest, and the
+/// libraries it needs, held loaded.
 fn check_file(
     registry: &Registry,
     path: &Path,
     bytes: &[u8],
     file: &object::read::File<'_>,
-) -> Result<Manifest, UpdateError> {
+) -> Result<(Manifest, linkage::Needed), UpdateError> {
     let manifest = Manifest::of_image(file)
         .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
         .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
@@ -121,10 +125,10 @@ fn check_file(
         Record::of_image(file),
         program.and_then(|program| Record::new(program.lock, program.path_crates)),
     );
-    linkage::check(path, bytes, patch_record.as_ref(), running_record.as_ref())?;
+    let needed = linkage::check(path, bytes, patch_record.as_ref(), running_record.as_ref())?;
     let own = program.map_or("", |_| registry.manifest().crate_name());
     copies::check(path, file, own, running_record.as_ref())?;
-    Ok(manifest)
+    Ok((manifest, needed))
 }
 
 /// Applies a checked plan: prepare, then the skeleton.
