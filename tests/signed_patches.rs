@@ -225,15 +225,17 @@ fn a_replayed_signed_patch_never_runs() {
     assert_eq!(setup.mark().trim(), "3");
 }
 
-/// The trust is set before the first update: set after one, when unsigned code may have run
-/// already, it is refused, and the program trusts nothing it did not before. The update holds
-/// what `dsu::trust` waits for, so one that has started finishes before the trust is looked at.
-/// In this test's own process, which no other test here updates.
+/// The trust is set before the first update: set after one loaded a patch, when unsigned
+/// code may have run already, it is refused, and the program trusts nothing it did not before.
+/// Here the update did not even commit: the patch, built against another dsu ABI, was refused
+/// after the loader had mapped it and run its initialisers. The update holds what
+/// `dsu::trust` waits for, so one that has started finishes before the trust is looked at. In
+/// this test's own process, which no other test here updates.
 #[test]
 fn trust_set_after_an_update_is_refused() {
-    let v2 = support::build("app/v2", &[]);
-    dsu::update(&v2).expect("an unsigned patch applies while nothing is trusted");
-    dsu::rollback().expect("back to v1");
+    let bad_abi = support::build("bad-abi", &[]);
+    let refused = dsu::update(&bad_abi).expect_err("a patch of another dsu ABI");
+    assert!(matches!(refused, dsu::UpdateError::IncompatibleAbi { .. }), "{refused:?}");
     let key = Key::new();
     let trust = dsu::Trust::new().key(&key.public.to_base64()).unwrap();
     let refused = dsu::trust(trust).expect_err("the trust comes too late");

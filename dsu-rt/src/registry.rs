@@ -302,11 +302,6 @@ impl Registry {
         self.versions.last().expect("the program itself is always in the chain")
     }
 
-    /// Whether an update was ever applied, whether or not it was rolled back since.
-    pub(crate) fn ever_updated(&self) -> bool {
-        self.next_id > 1
-    }
-
     /// The last update, if there was one since the program started.
     pub(crate) fn last_update(&self) -> Option<&Version> {
         self.versions.last().filter(|_| self.versions.len() >= 2)

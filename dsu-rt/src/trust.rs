@@ -11,11 +11,14 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::fs::TryLockError;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use minisign_verify::{PublicKey, Signature};
 use parking_lot::Mutex;
@@ -136,8 +139,9 @@ pub enum TrustError {
     },
     /// The program's trust was set already: it is set once, at start.
     AlreadySet,
-    /// An update was applied before the program set its trust: code no key vouched for may
-    /// have run. The trust is set at start, before the first update.
+    /// An update loaded a patch before the program set its trust: code no key vouched for may
+    /// have run, whether or not the update committed. The trust is set at start, before the
+    /// first update.
     AfterUpdate,
     /// `trust` was called from a patch's code: only the program sets its trust.
     InPatch,
@@ -167,8 +171,8 @@ impl fmt::Display for TrustError {
             }
             TrustError::AfterUpdate => write!(
                 f,
-                "an update was applied before the program set its trust, so code no trusted key \
-                 signed may have run; set the trust at start, before the first update, and \
+                "an update loaded a patch before the program set its trust, so code no trusted \
+                 key signed may have run; set the trust at start, before the first update, and \
                  restart the program"
             ),
             TrustError::InPatch => {
@@ -189,9 +193,9 @@ struct Trusted {
 }
 
 /// The high-water mark: its file, the lock file beside it, and the highest value this process
-/// has seen there. Each use re-reads the file under the lock: another process that keeps its
-/// mark in the same file (the next instance of the program, started before this one ends)
-/// raises it for both, and neither lowers what the other wrote.
+/// has seen there. Each use re-reads the file under the lock, and the mark is only ever
+/// raised: another process that keeps its mark in the same file (the next instance of the
+/// program, started before this one ends) raises it for both.
 struct Mark {
     path: PathBuf,
     lock: File,
@@ -226,10 +230,26 @@ impl Mark {
         Ok(mark)
     }
 
-    /// Holds the lock file until the guard drops: between processes, one use at a time.
+    /// Holds the lock file until the guard drops: between processes, one use at a time. A
+    /// process that holds it for longer than `LOCK_WAIT` (stopped, say) makes this an error,
+    /// not a wait without end under the update lock.
     fn hold(&self) -> io::Result<Held<'_>> {
-        self.lock.lock()?;
-        Ok(Held(&self.lock))
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match self.lock.try_lock() {
+                Ok(()) => return Ok(Held(&self.lock)),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!("another process has held its lock file for {LOCK_WAIT:?}"),
+                    ));
+                }
+                Err(TryLockError::Error(error)) => return Err(error),
+            }
+        }
     }
 
     /// The highest sequence number in the file or seen by this process.
@@ -245,32 +265,25 @@ impl Mark {
         Ok(*seen)
     }
 
-    /// Raises the mark to `sequence` if that is above it: the value before and `sequence`, or
-    /// `None` if the mark was there already.
-    fn raise(&self, sequence: u64) -> io::Result<Option<(u64, u64)>> {
+    /// Raises the mark to `sequence`, in one hold of the lock: `Err(newest)` if the mark is
+    /// above it already (another process may have raised it since the check).
+    fn raise(&self, sequence: u64) -> io::Result<Result<(), u64>> {
         let mut seen = self.seen.lock();
         let _held = self.hold()?;
-        let previous = self.current(&mut seen)?;
-        if sequence <= previous {
-            return Ok(None);
+        let newest = self.current(&mut seen)?;
+        if sequence < newest {
+            return Ok(Err(newest));
         }
-        write_mark(&self.path, sequence)?;
-        *seen = sequence;
-        Ok(Some((previous, sequence)))
-    }
-
-    /// Puts back `previous` if the mark still holds `written`, what `raise` wrote: a mark
-    /// another process raised since stays.
-    fn restore(&self, previous: u64, written: u64) -> io::Result<()> {
-        let mut seen = self.seen.lock();
-        let _held = self.hold()?;
-        if read_mark(&self.path).map_err(io::Error::other)? == written {
-            write_mark(&self.path, previous)?;
-            *seen = previous;
+        if sequence > newest {
+            write_mark(&self.path, sequence)?;
+            *seen = sequence;
         }
-        Ok(())
+        Ok(Ok(()))
     }
 }
+
+/// How long the mark's users wait for another process's hold of its lock file.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// The lock on a mark's lock file, released when dropped.
 struct Held<'a>(&'a File);
@@ -295,7 +308,8 @@ pub fn trust(trust: Trust) -> Result<(), TrustError> {
     if TRUSTED.get().is_some() {
         return Err(TrustError::AlreadySet);
     }
-    if registry.ever_updated() {
+    // Relaxed: stored under the registry lock, which this thread holds.
+    if LOADED.load(Ordering::Relaxed) {
         return Err(TrustError::AfterUpdate);
     }
     let mark = match trust.high_water_mark {
@@ -396,42 +410,31 @@ pub(crate) fn check_release(path: &Path, manifest: &Manifest) -> Result<(), Upda
     Ok(())
 }
 
-/// The high-water mark raised to a patch's sequence number before the patch is loaded: put
-/// back where it was when dropped before `keep`, so that an update that does not commit does
-/// not raise it.
-pub(crate) struct Raised {
-    /// The value before, and the value this update wrote.
-    raised: Option<(u64, u64)>,
-}
+/// Whether the code of a patch was ever given to the dynamic loader: its initialisers may have
+/// run, even if the update did not commit. Set under the registry lock, and read under it.
+static LOADED: AtomicBool = AtomicBool::new(false);
 
-/// Raises the mark to `manifest`'s sequence number, if the program keeps one and the number is
-/// above it. Written before loading, so that no patch runs unless the mark says it may have;
-/// an update that loads the patch and then does not commit puts the mark back, though the
-/// patch's initialisers have run.
-pub(crate) fn raise_mark(manifest: &Manifest) -> Result<Raised, UpdateError> {
-    let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) else {
-        return Ok(Raised { raised: None });
-    };
-    let raised = mark
-        .raise(manifest.sequence())
-        .map_err(|source| UpdateError::HighWaterMark { path: mark.path.clone(), source })?;
-    Ok(Raised { raised })
-}
-
-impl Raised {
-    /// The update committed: the mark stays raised.
-    pub(crate) fn keep(mut self) {
-        self.raised = None;
+/// The last step before the patch `manifest` describes is loaded: raises the high-water mark
+/// to its sequence number, if the program keeps one and the number is above it, and notes
+/// that patch code is about to run. The mark is checked again in the same hold of its lock
+/// that raises it, so another process that raised it since `check_release` is not missed.
+///
+/// The mark is written before loading, so that no patch runs unless the mark says it may
+/// have, and never lowered: an update that loads the patch and then does not commit leaves
+/// the mark at its sequence number. That patch, or a later one, still applies; an earlier
+/// one does not.
+pub(crate) fn before_load(path: &Path, manifest: &Manifest) -> Result<(), UpdateError> {
+    if let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) {
+        let sequence = manifest.sequence();
+        let raised = mark
+            .raise(sequence)
+            .map_err(|source| UpdateError::HighWaterMark { path: mark.path.clone(), source })?;
+        if let Err(newest) = raised {
+            return Err(UpdateError::StaleSequence { path: path.to_owned(), sequence, newest });
+        }
     }
-}
-
-impl Drop for Raised {
-    fn drop(&mut self) {
-        let Some((previous, written)) = self.raised else { return };
-        let Some(mark) = TRUSTED.get().and_then(|trusted| trusted.mark.as_ref()) else { return };
-        // Best effort: a mark left raised only refuses releases older than this patch.
-        let _ = mark.restore(previous, written);
-    }
+    LOADED.store(true, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Refuses a mark whose directory others can write.
@@ -585,9 +588,9 @@ mod tests {
 
     /// Two processes that keep their mark in one file (two `Mark`s here, each with its own
     /// open lock file, which contend as two processes' would) raise it for both, and neither
-    /// lowers what the other wrote.
+    /// lowers it; a raise re-checks what the other wrote since.
     #[test]
-    fn a_shared_mark_is_only_raised_by_the_other_process() {
+    fn a_shared_mark_is_only_raised() {
         let dir = std::env::temp_dir().join(format!("dsu-shared-mark-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).unwrap();
@@ -596,17 +599,20 @@ mod tests {
         let path = dir.join("mark");
         let first = Mark::open(path.clone(), 1).unwrap();
         let second = Mark::open(path.clone(), 1).unwrap();
-        assert_eq!(first.raise(5).unwrap(), Some((1, 5)));
+        assert_eq!(first.raise(5).unwrap(), Ok(()));
         assert_eq!(second.newest().unwrap(), 5, "the other's raise is read");
-        assert_eq!(second.raise(4).unwrap(), None, "never lowered");
-        assert_eq!(second.raise(7).unwrap(), Some((5, 7)));
-        first.restore(1, 5).unwrap();
-        assert_eq!(read_mark(&path).unwrap(), 7, "a failed update puts back only its own");
-        assert_eq!(first.newest().unwrap(), 7);
-        second.restore(5, 7).unwrap();
-        assert_eq!(read_mark(&path).unwrap(), 5, "what it wrote itself is put back");
+        assert_eq!(second.raise(4).unwrap(), Err(5), "a raise re-checks, and never lowers");
+        assert_eq!(second.raise(5).unwrap(), Ok(()), "the newest release may be applied again");
+        assert_eq!(second.raise(7).unwrap(), Ok(()));
+        assert_eq!(first.raise(6).unwrap(), Err(7));
+        assert_eq!(read_mark(&path).unwrap(), 7);
         let third = Mark::open(path.clone(), 9).unwrap();
         assert_eq!(third.newest().unwrap(), 9, "a program newer than the mark raises it");
+        assert_eq!(first.newest().unwrap(), 9);
+        // A process that holds the lock makes the others' uses errors, after a while.
+        let held = third.hold().unwrap();
+        assert_eq!(first.newest().unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        drop(held);
         assert_eq!(first.newest().unwrap(), 9);
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -85,7 +85,7 @@ pub(crate) fn update_here(
             version: version.to_string(),
         });
     }
-    let raised = trust::raise_mark(&manifest)?;
+    trust::before_load(path, &manifest)?;
     let image = loader::load(path, &bytes)?;
     // The libraries the patch needs stay loaded until the patch is: the loader finds them by
     // name then, as the check did.
@@ -101,9 +101,7 @@ pub(crate) fn update_here(
     let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
     attach(path, &file, image, context)?;
     let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
-    let report = apply(&mut registry, &plan, version, options, started)?;
-    raised.keep();
-    Ok(report)
+    apply(&mut registry, &plan, version, options, started)
 }
 
 /// Every check of the patch file `bytes` (parsed: `file`) that needs nothing loaded: what its
