@@ -1,10 +1,11 @@
 //! Prints what each patch file declares of itself, read without loading it (`dsu::inspect`):
 //!
-//!     dsu-inspect [--keys-file FILE] [--signature FILE] PATCH...
+//!     dsu-inspect [--keys-file FILE] [--signature FILE] [--] PATCH...
 //!
 //! With `--keys-file`, a minisign public-keys file as a program trusts it (`dsu::Trust`), each
-//! patch's signature (`<PATCH>.minisig`, or `--signature`) must be by one of those keys. Exits
-//! with 1 if any patch is refused, 2 for a wrong command line.
+//! patch's signature (`<PATCH>.minisig`, or the one `--signature` names, for every patch given)
+//! must be by one of those keys. Exits with 1 if any patch is refused, 2 for a wrong command
+//! line.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,9 @@ fn main() -> ExitCode {
     let mut trust = dsu::Trust::new();
     let mut options = dsu::UpdateOptions::default();
     while let Some(flag) = args.next_if(|arg| arg.starts_with("--")) {
+        if flag == "--" {
+            break; // what follows are patches, whatever their names
+        }
         let Some(value) = args.next() else { return usage(&format!("{flag} takes a value")) };
         match flag.as_str() {
             "--keys-file" => match trust.keys_file(&value) {
@@ -53,6 +57,6 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!("dsu-inspect: {problem}");
-    eprintln!("usage: dsu-inspect [--keys-file FILE] [--signature FILE] PATCH...");
+    eprintln!("usage: dsu-inspect [--keys-file FILE] [--signature FILE] [--] PATCH...");
     ExitCode::from(2)
 }
