@@ -185,12 +185,7 @@ fn a_library_loaded_under_another_name_is_refused_before_any_code_runs() {
         fs::create_dir_all(dir).unwrap();
     }
     fs::copy(support::build("app/v2", &["marker"]), planted.join("libplanted.so")).unwrap();
-    let maps = fs::read_to_string("/proc/self/maps").unwrap();
-    let libgcc = maps
-        .lines()
-        .filter_map(|line| line.split_whitespace().nth(5))
-        .find(|path| path.ends_with("/libgcc_s.so.1"))
-        .expect("this process has loaded libgcc_s.so.1");
+    let libgcc = support::loaded_library("libgcc_s.so.1");
     std::os::unix::fs::symlink(libgcc, alias.join("libplanted.so")).unwrap();
     let v2 = fs::read(support::build("app/v2", &["planted-rpath"])).unwrap();
     let patch = program.join("needs-planted.so");

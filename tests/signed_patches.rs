@@ -256,13 +256,8 @@ fn a_patch_is_inspected_without_any_of_its_code_running() {
     assert!(info.build.iter().any(|(key, value)| key == "dsu" && value == "0.1.0"), "{info}");
     assert!(info.libraries.iter().any(|library| library == "libc.so.6"), "{info}");
     assert!(!support::marker("app-v2", std::process::id()).exists(), "the patch's code ran");
-    let maps = fs::read_to_string("/proc/self/maps").unwrap();
-    let libc = maps
-        .lines()
-        .filter_map(|line| line.split_whitespace().nth(5))
-        .find(|path| path.ends_with("/libc.so.6"))
-        .expect("this process has loaded libc.so.6");
-    let not_a_patch = dsu::inspect(libc).expect_err("libc is no patch");
+    let not_a_patch =
+        dsu::inspect(support::loaded_library("libc.so.6")).expect_err("libc is no patch");
     assert!(matches!(not_a_patch, dsu::UpdateError::NotAPatch { .. }), "{not_a_patch:?}");
 }
 

@@ -283,3 +283,15 @@ pub(crate) fn renamed(mut bytes: Vec<u8>, name: &str, renamed: &str) -> Vec<u8> 
     bytes[at + 1..at + 1 + name.len()].copy_from_slice(renamed.as_bytes());
     bytes
 }
+
+/// The path this process mapped the library `name` from (`libc.so.6`, say), as
+/// `/proc/self/maps` shows it.
+pub(crate) fn loaded_library(name: &str) -> String {
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let suffix = format!("/{name}");
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| path.ends_with(&suffix))
+        .unwrap_or_else(|| panic!("this process has loaded no {name}"))
+        .to_owned()
+}
