@@ -106,13 +106,10 @@ named! {
     std::sync::atomic::AtomicBool => "AtomicBool",
     std::sync::atomic::AtomicU32 => "AtomicU32", std::sync::atomic::AtomicU64 => "AtomicU64",
     std::sync::atomic::AtomicUsize => "AtomicUsize", std::sync::atomic::AtomicI64 => "AtomicI64",
-    std::thread::Thread => "Thread", std::thread::ThreadId => "ThreadId",
-    std::any::TypeId => "TypeId",
     std::num::NonZeroU32 => "NonZeroU32", std::num::NonZeroU64 => "NonZeroU64",
     std::num::NonZeroUsize => "NonZeroUsize",
-    dyn std::any::Any => "dyn Any", dyn std::any::Any + Send => "dyn Any + Send",
-    dyn std::any::Any + Send + Sync => "dyn Any + Send + Sync",
-    dyn std::error::Error => "dyn Error", dyn std::error::Error + Send + Sync => "dyn Error + Send + Sync",
+    std::hash::RandomState => "RandomState",
+    std::hash::DefaultHasher => "DefaultHasher",
     dyn std::fmt::Display => "dyn Display", dyn std::fmt::Debug => "dyn Debug",
     dyn std::io::Read => "dyn Read", dyn std::io::Write => "dyn Write",
     dyn std::io::Read + Send => "dyn Read + Send", dyn std::io::Write + Send => "dyn Write + Send",
@@ -198,14 +195,64 @@ macro_rules! dsu_types {
 }
 pub(crate) use dsu_types;
 
-// SAFETY: as for the types above: a std type, by its name and parameters.
-unsafe impl<K: Fingerprint, V: Fingerprint, S> Fingerprint for std::collections::HashMap<K, V, S> {
-    const FINGERPRINT: u64 = combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT]);
+// SAFETY: as for the types above: a std type, by its name and parameters, the hasher's
+// included: it is stored in the map, and a map's layout and hashing change with it.
+unsafe impl<K: Fingerprint, V: Fingerprint, S: Fingerprint> Fingerprint
+    for std::collections::HashMap<K, V, S>
+{
+    const FINGERPRINT: u64 =
+        combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT, S::FINGERPRINT]);
+}
+
+// SAFETY: as for `HashMap`.
+unsafe impl<T: Fingerprint, S: Fingerprint> Fingerprint for std::collections::HashSet<T, S> {
+    const FINGERPRINT: u64 = combine(&[of_str("HashSet"), T::FINGERPRINT, S::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
-unsafe impl<T: Fingerprint, S> Fingerprint for std::collections::HashSet<T, S> {
-    const FINGERPRINT: u64 = combine(&[of_str("HashSet"), T::FINGERPRINT]);
+unsafe impl<H: Fingerprint> Fingerprint for std::hash::BuildHasherDefault<H> {
+    const FINGERPRINT: u64 = combine(&[of_str("BuildHasherDefault"), H::FINGERPRINT]);
+}
+
+/// Types that can keep no fingerprint's promise: using one in a signature or a global's type
+/// fails to compile, with the reason and what to use instead (a panic in the evaluation of
+/// its fingerprint, which is a constant).
+macro_rules! refused {
+    ($($ty:ty => $why:expr,)*) => {
+        $(
+            // SAFETY: no fingerprint is ever given: evaluating it fails the build.
+            unsafe impl Fingerprint for $ty {
+                const FINGERPRINT: u64 = panic!("{}", $why);
+            }
+        )*
+    };
+}
+
+const DOWNCAST: &str = "`dyn Any` has no dsu fingerprint: `downcast` trusts a `TypeId`, which \
+    a type keeps across two builds of one crate version even when its fields change, so code of \
+    one version could read a value of another as its own; use a concrete type, or an enum of \
+    the types the value may be";
+
+const DOWNCAST_ERROR: &str = "`dyn Error` has no dsu fingerprint: `downcast` trusts a \
+    `TypeId`, which a type keeps across two builds of one crate version even when its fields \
+    change, so code of one version could read an error of another as its own; use an error \
+    type of your own (an enum deriving `dsu::Fingerprint`), or `String`";
+
+refused! {
+    dyn std::any::Any => DOWNCAST,
+    dyn std::any::Any + Send => DOWNCAST,
+    dyn std::any::Any + Send + Sync => DOWNCAST,
+    dyn std::error::Error => DOWNCAST_ERROR,
+    dyn std::error::Error + Send => DOWNCAST_ERROR,
+    dyn std::error::Error + Send + Sync => DOWNCAST_ERROR,
+    std::any::TypeId => "`TypeId` has no dsu fingerprint: a type keeps its `TypeId` across two \
+        builds of one crate version even when its fields change, so an id cannot say which \
+        version's type it names; name the types with an enum of your own",
+    std::thread::ThreadId => "`ThreadId` has no dsu fingerprint: each copy of the standard \
+        library counts thread ids of its own, so a patch's new threads take ids the program's \
+        threads have; number threads with a counter in an updateable global",
+    std::thread::Thread => "`Thread` has no dsu fingerprint: it carries a `ThreadId`, which each \
+        copy of the standard library counts on its own; keep a number of your own for the thread",
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
@@ -306,6 +353,19 @@ mod tests {
                 assert_ne!(fa, fb, "`{a}` and `{b}` have the same fingerprint");
             }
         }
+    }
+
+    #[test]
+    fn a_map_counts_its_hasher() {
+        use std::collections::{HashMap, HashSet};
+        use std::hash::{BuildHasherDefault, DefaultHasher, RandomState};
+        type Zero = BuildHasherDefault<DefaultHasher>;
+        assert_ne!(
+            <HashMap<u32, u32, RandomState>>::FINGERPRINT,
+            <HashMap<u32, u32, Zero>>::FINGERPRINT
+        );
+        assert_ne!(<HashSet<u32, RandomState>>::FINGERPRINT, <HashSet<u32, Zero>>::FINGERPRINT);
+        assert_eq!(<HashMap<u32, u32>>::FINGERPRINT, <HashMap<u32, u32, RandomState>>::FINGERPRINT);
     }
 
     #[test]
