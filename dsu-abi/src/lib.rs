@@ -18,6 +18,32 @@ use abi_stable::{
     StableAbi,
 };
 
+/// A 128-bit fingerprint (`dsu::Fingerprint`, a signature's, a body's), as two halves:
+/// abi_stable has no `u128`, whose alignment is not the same for every compiler either.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Hash128 {
+    /// The low 64 bits.
+    pub low: u64,
+    /// The high 64 bits.
+    pub high: u64,
+}
+
+impl Hash128 {
+    /// No fingerprint: what a descriptor holds where it has none to give.
+    pub const NONE: Hash128 = Hash128 { low: 0, high: 0 };
+
+    /// `value`, in halves.
+    pub const fn new(value: u128) -> Hash128 {
+        Hash128 { low: value as u64, high: (value >> 64) as u64 }
+    }
+
+    /// The value.
+    pub const fn get(self) -> u128 {
+        (self.high as u128) << 64 | self.low as u128
+    }
+}
+
 /// One updateable item (a function or a method) as an image registers it.
 ///
 /// The item's identity is its `path` plus its `signature` fingerprint: a changed signature
@@ -32,9 +58,9 @@ pub struct ItemDesc {
     /// a second check beside `signature`.
     pub signature_text: RStr<'static>,
     /// Structural fingerprint of the parameter and return types.
-    pub signature: u64,
+    pub signature: Hash128,
     /// Fingerprint of the item's tokens: a changed body gives a changed fingerprint.
-    pub body: u64,
+    pub body: Hash128,
     /// This image's implementation of the item, as an untyped code pointer. It is only ever
     /// called through the typed stub generated for the same `path` and `signature`.
     pub implementation: *const (),
@@ -62,15 +88,15 @@ pub struct GlobalDesc {
     /// Its type as written, for messages.
     pub type_text: RStr<'static>,
     /// Structural fingerprint of its type.
-    pub fingerprint: u64,
+    pub fingerprint: Hash128,
     /// This image's cell for the global: the `GlobalCell` inside the global's `Global` in
     /// `dsu-rt`, which points at the live instance. An address here, as `ItemDesc::slot`.
     pub global: *const (),
     /// Returns this image's own instance, made by the global's initialiser on first use.
     pub instance: extern "C" fn() -> *const (),
     /// The fingerprint of the global's type in the version this one updates, when the type
-    /// changed (`#[dsu::updateable(was = OldType)]`); 0 otherwise.
-    pub was_fingerprint: u64,
+    /// changed (`#[dsu::updateable(was = OldType)]`); `Hash128::NONE` otherwise.
+    pub was_fingerprint: Hash128,
     /// That type as written.
     pub was_text: RStr<'static>,
     /// Makes this version's instance from the running instance of the `was` type. Writes a

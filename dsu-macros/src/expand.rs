@@ -260,7 +260,7 @@ fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
 /// ```text
 /// struct __DsuSelf_<hash>;
 /// unsafe impl Fingerprint for __DsuSelf_<hash> {
-///     const FINGERPRINT: u64 = <Type as Fingerprint>::FINGERPRINT;
+///     const FINGERPRINT: u128 = <Type as Fingerprint>::FINGERPRINT;
 /// }
 /// ```
 ///
@@ -276,7 +276,7 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
             #alias
             // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
             unsafe impl __dsu_alias::Fingerprint for #stand_in {
-                const FINGERPRINT: u64 = <#self_ty as __dsu_alias::Fingerprint>::FINGERPRINT;
+                const FINGERPRINT: u128 = <#self_ty as __dsu_alias::Fingerprint>::FINGERPRINT;
             }
         };
     }
@@ -304,7 +304,7 @@ fn registration(
     path: TokenStream,
     shape: &Shape,
     implementation: TokenStream,
-    body: u64,
+    body: u128,
 ) -> TokenStream {
     let private = quote!(__dsu_alias::__private);
     let bridge_pointer = shape.bridge_pointer(&private);
@@ -323,11 +323,11 @@ fn registration(
         static __DSU_ITEM: #private::ItemDesc = #private::ItemDesc {
             path: #private::RStr::from_str(#path),
             signature_text: #private::RStr::from_str(#text),
-            signature: #private::combine(&[
-                #private::of_str("fn"),
+            signature: #private::Hash128::new(#private::combine(&[
+                #private::FN,
                 #(<#types as __dsu_alias::Fingerprint>::FINGERPRINT),*
-            ]),
-            body: #body,
+            ])),
+            body: #private::Hash128::new(#body),
             implementation: __dsu_bridge as #bridge_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),
         };

@@ -5,7 +5,7 @@
 //! const _: () = {
 //!     use ::dsu as __dsu_alias;
 //!     unsafe impl Fingerprint for Point {
-//!         const FINGERPRINT: u64 = combine(&[of_str(/* repr */), of_str("struct"), of_str("{}"),
+//!         const FINGERPRINT: u128 = combine(&[of_str(/* repr */), of_str("struct"), of_str("{}"),
 //!             of_str("x"), <i32 as Fingerprint>::FINGERPRINT, ..]);
 //!     }
 //!     impl Field<{hash of "x"}> for Point { type Type = i32; fn field(&self) -> &i32 { &self.x } }
@@ -95,7 +95,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant
             // names and their types' fingerprints: it changes with the type's shape.
             unsafe impl #impl_generics __dsu_alias::Fingerprint for #name #type_generics #where_clause {
-                const FINGERPRINT: u64 = #private::combine(&[#(#parts),*]);
+                const FINGERPRINT: u128 = #private::combine(&[#(#parts),*]);
             }
             #(#field_impls)*
             #variants
@@ -170,7 +170,7 @@ fn to_news(private: &TokenStream, name: &syn::Ident, data: &syn::DataEnum) -> To
 }
 
 /// The constant a field is known by across versions: a hash of its name.
-pub(crate) fn field_hash(ident: &syn::Ident) -> u64 {
+pub(crate) fn field_hash(ident: &syn::Ident) -> u128 {
     crate::hash::of_tokens(&ident.to_token_stream())
 }
 

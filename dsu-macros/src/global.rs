@@ -67,7 +67,9 @@ pub(crate) fn expand(
     let none = quote!(::core::option::Option::None);
     let (was_fingerprint, was_text, transform, reverse) = match was {
         Some(was) => (
-            quote_spanned!(was.span()=> <#was as #krate::Fingerprint>::FINGERPRINT),
+            quote_spanned!(was.span()=>
+                #private::Hash128::new(<#was as #krate::Fingerprint>::FINGERPRINT)
+            ),
             tidy(&was.to_token_stream().to_string()),
             quote_spanned!(was.span()=>
                 ::core::option::Option::Some(#krate::Global::<#ty>::transformer::<#was>())
@@ -79,7 +81,7 @@ pub(crate) fn expand(
                 false => none.clone(),
             },
         ),
-        None => (quote!(0), String::new(), none.clone(), none),
+        None => (quote!(#private::Hash128::NONE), String::new(), none.clone(), none),
     };
     quote! {
         #declaration

@@ -1,13 +1,14 @@
 //! The body fingerprint: a hash of an item's tokens, so that a change of whitespace or
-//! comments is not a change, and any change of code is.
+//! comments is not a change, and any change of code is. 128 bits of SHA-256, as the runtime's
+//! fingerprints: no one can write two bodies that share one.
 
 use proc_macro2::TokenStream;
+use sha2_const_stable::Sha256;
 
-/// FNV-1a of the token text.
-pub(crate) fn of_tokens(tokens: &TokenStream) -> u64 {
-    tokens.to_string().bytes().fold(0xcbf2_9ce4_8422_2325, |state, byte| {
-        (state ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+/// The first 128 bits of the SHA-256 of the token text.
+pub(crate) fn of_tokens(tokens: &TokenStream) -> u128 {
+    let full = Sha256::new().update(tokens.to_string().as_bytes()).finalize();
+    u128::from_le_bytes(full[..16].try_into().expect("a SHA-256 has 32 bytes"))
 }
 
 #[cfg(test)]
@@ -16,7 +17,7 @@ mod tests {
 
     use super::of_tokens;
 
-    fn hash(code: &str) -> u64 {
+    fn hash(code: &str) -> u128 {
         of_tokens(&code.parse::<TokenStream>().expect("code that lexes"))
     }
 

@@ -237,7 +237,7 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 /// const _: () = {
 ///     use ::dsu as __dsu_alias;
 ///     unsafe impl __dsu_alias::Fingerprint for Point {
-///         const FINGERPRINT: u64 = combine(&[/* "struct", "x", i32's, "y", i32's */]);
+///         const FINGERPRINT: u128 = combine(&[/* "struct", "x", i32's, "y", i32's */]);
 ///     }
 /// };
 /// ```

@@ -8,7 +8,10 @@
 //! build fingerprint pins. Two images agree on a type's fingerprint exactly when the type has
 //! the same shape in both.
 //!
-//! Everything is `const`, so a signature fingerprint costs nothing at run time.
+//! Everything is `const`, so a signature fingerprint costs nothing at run time. A fingerprint
+//! is 128 bits of SHA-256: two types share one only if someone finds a collision of it.
+
+use sha2_const_stable::Sha256;
 
 /// A type whose structure has a fingerprint that both sides of an update can compare.
 ///
@@ -30,43 +33,52 @@
             can tell whether its shape changed"
 )]
 pub unsafe trait Fingerprint {
-    /// The structural fingerprint of `Self`.
-    const FINGERPRINT: u64;
+    /// The structural fingerprint of `Self`: made with [`of_str`] and [`combine`].
+    const FINGERPRINT: u128;
+}
+
+/// The fingerprint of a name or a piece of text: the first 128 bits of a SHA-256 of it, so that
+/// no two texts anyone can find share one.
+pub const fn of_str(text: &str) -> u128 {
+    digest(Sha256::new().update(b"dsu text\0").update(text.as_bytes()))
+}
+
+/// Combines fingerprints in order: `combine(&[a, b]) != combine(&[b, a])`, and no combination
+/// is the fingerprint of a text.
+pub const fn combine(parts: &[u128]) -> u128 {
+    let mut hash = Sha256::new().update(b"dsu parts\0").update(&(parts.len() as u64).to_le_bytes());
+    let mut i = 0;
+    while i < parts.len() {
+        hash = hash.update(&parts[i].to_le_bytes());
+        i += 1;
+    }
+    digest(hash)
+}
+
+/// The first part of every signature's fingerprint, worked out once rather than in each (for
+/// the code the macros write).
+#[doc(hidden)]
+pub const FN: u128 = of_str("fn");
+
+/// The first 128 bits of `hash`.
+const fn digest(hash: Sha256) -> u128 {
+    let full = hash.finalize();
+    let mut bytes = [0; 16];
+    let mut i = 0;
+    while i < 16 {
+        bytes[i] = full[i];
+        i += 1;
+    }
+    u128::from_le_bytes(bytes)
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// FNV-1a of `bytes`, continuing from `state`.
-const fn fnv(mut state: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        state ^= bytes[i] as u64;
-        state = state.wrapping_mul(FNV_PRIME);
-        i += 1;
-    }
-    state
-}
-
-/// The fingerprint of a name or a piece of text.
-pub const fn of_str(text: &str) -> u64 {
-    fnv(FNV_OFFSET, text.as_bytes())
-}
-
-/// The fingerprint of a byte string (a patch file, for instance).
+/// A patch file's hash, by which the version chain knows a file applied twice (FNV-1a: not a
+/// fingerprint, and not kept from collisions: a file that collides is only refused).
 pub(crate) fn of_bytes(bytes: &[u8]) -> u64 {
-    fnv(FNV_OFFSET, bytes)
-}
-
-/// Combines fingerprints in order: `combine(&[a, b]) != combine(&[b, a])`.
-pub const fn combine(parts: &[u64]) -> u64 {
-    let mut state = fnv(FNV_OFFSET, &(parts.len() as u64).to_le_bytes());
-    let mut i = 0;
-    while i < parts.len() {
-        state = fnv(state, &parts[i].to_le_bytes());
-        i += 1;
-    }
-    state
+    bytes.iter().fold(FNV_OFFSET, |state, &byte| (state ^ u64::from(byte)).wrapping_mul(FNV_PRIME))
 }
 
 macro_rules! named {
@@ -75,7 +87,7 @@ macro_rules! named {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl Fingerprint for $ty {
-                const FINGERPRINT: u64 = of_str($name);
+                const FINGERPRINT: u128 = of_str($name);
             }
         )*
     };
@@ -121,7 +133,7 @@ macro_rules! generic {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint + ?Sized),+> Fingerprint for $ty {
-                const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+                const FINGERPRINT: u128 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
             }
         )*
     };
@@ -153,7 +165,7 @@ macro_rules! generic_sized {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint),+> Fingerprint for $ty {
-                const FINGERPRINT: u64 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+                const FINGERPRINT: u128 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
             }
         )*
     };
@@ -187,7 +199,7 @@ macro_rules! dsu_types {
             // SAFETY: a type of dsu's own: the build fingerprint pins dsu's version, so every
             // image of the program has the same definition; the name tells it from others.
             unsafe impl $crate::fingerprint::Fingerprint for $ty {
-                const FINGERPRINT: u64 =
+                const FINGERPRINT: u128 =
                     $crate::fingerprint::of_str(concat!("dsu::", stringify!($ty)));
             }
         )*
@@ -200,18 +212,18 @@ pub(crate) use dsu_types;
 unsafe impl<K: Fingerprint, V: Fingerprint, S: Fingerprint> Fingerprint
     for std::collections::HashMap<K, V, S>
 {
-    const FINGERPRINT: u64 =
+    const FINGERPRINT: u128 =
         combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT, S::FINGERPRINT]);
 }
 
 // SAFETY: as for `HashMap`.
 unsafe impl<T: Fingerprint, S: Fingerprint> Fingerprint for std::collections::HashSet<T, S> {
-    const FINGERPRINT: u64 = combine(&[of_str("HashSet"), T::FINGERPRINT, S::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("HashSet"), T::FINGERPRINT, S::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<H: Fingerprint> Fingerprint for std::hash::BuildHasherDefault<H> {
-    const FINGERPRINT: u64 = combine(&[of_str("BuildHasherDefault"), H::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("BuildHasherDefault"), H::FINGERPRINT]);
 }
 
 /// Types that can keep no fingerprint's promise: using one in a signature or a global's type
@@ -222,7 +234,7 @@ macro_rules! refused {
         $(
             // SAFETY: no fingerprint is ever given: evaluating it fails the build.
             unsafe impl Fingerprint for $ty {
-                const FINGERPRINT: u64 = panic!("{}", $why);
+                const FINGERPRINT: u128 = panic!("{}", $why);
             }
         )*
     };
@@ -257,27 +269,27 @@ refused! {
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
-    const FINGERPRINT: u64 = combine(&[of_str("Cow"), T::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("Cow"), T::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint> Fingerprint for [T] {
-    const FINGERPRINT: u64 = combine(&[of_str("[]"), T::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("[]"), T::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint> Fingerprint for std::pin::Pin<T> {
-    const FINGERPRINT: u64 = combine(&[of_str("Pin"), T::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("Pin"), T::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<T> {
-    const FINGERPRINT: u64 = combine(&[of_str("io::BufWriter"), T::FINGERPRINT]);
+    const FINGERPRINT: u128 = combine(&[of_str("io::BufWriter"), T::FINGERPRINT]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
-    const FINGERPRINT: u64 = combine(&[of_str("[;]"), T::FINGERPRINT, N as u64]);
+    const FINGERPRINT: u128 = combine(&[of_str("[;]"), T::FINGERPRINT, N as u128]);
 }
 
 macro_rules! tuples {
@@ -286,7 +298,7 @@ macro_rules! tuples {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint),+> Fingerprint for ($($param,)+) {
-                const FINGERPRINT: u64 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
+                const FINGERPRINT: u128 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
             }
         )*
     };
@@ -303,7 +315,7 @@ macro_rules! fn_pointers {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<R: Fingerprint, $($param: Fingerprint),*> Fingerprint for fn($($param),*) -> R {
-                const FINGERPRINT: u64 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
+                const FINGERPRINT: u128 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
             }
         )*
     };
@@ -370,7 +382,7 @@ mod tests {
 
     #[test]
     fn lifetimes_do_not_change_the_fingerprint() {
-        fn of<T: Fingerprint + ?Sized>(_: &T) -> u64 {
+        fn of<T: Fingerprint + ?Sized>(_: &T) -> u128 {
             T::FINGERPRINT
         }
         let owned = String::from("x");

@@ -19,6 +19,8 @@ use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::sync::Once;
 
+use dsu_abi::Hash128;
+
 use crate::cell::GlobalCell;
 use crate::fingerprint::Fingerprint;
 use crate::transform::Transform;
@@ -27,7 +29,7 @@ use crate::transform::Transform;
 /// without knowing the type: `fingerprint` is at offset 0 for every `T` (`FINGERPRINT_FIRST`).
 #[repr(C)]
 struct Instance<T> {
-    fingerprint: u64,
+    fingerprint: Hash128,
     value: T,
 }
 
@@ -42,10 +44,10 @@ impl<T> Instance<T> {
 /// # Safety
 ///
 /// `instance` must point to a live `Instance<T>` of some `T`.
-unsafe fn fingerprint_of(instance: *const ()) -> u64 {
-    // SAFETY: an `Instance<T>` starts with its `u64` fingerprint whatever `T` is (`repr(C)`,
+unsafe fn fingerprint_of(instance: *const ()) -> Hash128 {
+    // SAFETY: an `Instance<T>` starts with its `Hash128` fingerprint whatever `T` is (`repr(C)`,
     // first field: asserted by `Instance::FINGERPRINT_FIRST` wherever one is made).
-    unsafe { *instance.cast::<u64>() }
+    unsafe { *instance.cast::<Hash128>() }
 }
 
 /// An updateable global of type `T`, made by `#[dsu::updateable] static NAME: T = init;`.
@@ -75,7 +77,7 @@ pub struct Global<T: 'static> {
     made: Once,
     init: fn() -> T,
     /// `T`'s fingerprint, which the instance carries.
-    fingerprint: u64,
+    fingerprint: Hash128,
     path: &'static str,
     _type: PhantomData<T>,
 }
@@ -88,13 +90,13 @@ unsafe impl<T: Sync> Sync for Global<T> {}
 /// the bound is checked where the macro writes `fingerprinted::<T>()`, at the type, and
 /// nowhere else (one error for a type without a fingerprint).
 #[doc(hidden)]
-pub struct Fingerprinted<T: ?Sized>(u64, PhantomData<fn() -> T>);
+pub struct Fingerprinted<T: ?Sized>(Hash128, PhantomData<fn() -> T>);
 
 /// `T`'s fingerprint, as the proof `Global::new` takes. A free function, so that a type without
 /// a fingerprint gets `Fingerprint`'s own message.
 #[doc(hidden)]
 pub const fn fingerprinted<T: Fingerprint + ?Sized>() -> Fingerprinted<T> {
-    Fingerprinted(T::FINGERPRINT, PhantomData)
+    Fingerprinted(Hash128::new(T::FINGERPRINT), PhantomData)
 }
 
 impl<T: 'static> Global<T> {
@@ -115,7 +117,7 @@ impl<T: 'static> Global<T> {
 
     /// The fingerprint of `T`, for the global's descriptor.
     #[doc(hidden)]
-    pub const fn fingerprint(&self) -> u64 {
+    pub const fn fingerprint(&self) -> Hash128 {
         self.fingerprint
     }
 
@@ -155,7 +157,7 @@ unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (),
     let result = match made {
         Ok(value) => {
             let made: *mut Instance<T> =
-                Box::leak(Box::new(Instance { fingerprint: T::FINGERPRINT, value }));
+                Box::leak(Box::new(Instance { fingerprint: Hash128::new(T::FINGERPRINT), value }));
             Ok(made.cast_const().cast::<()>())
         }
         Err(payload) => {

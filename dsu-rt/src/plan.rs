@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dsu_abi::{GlobalDesc, ItemDesc};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
 
 use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
@@ -58,7 +58,7 @@ impl<'m> Plan<'m> {
                 {
                     plan.transformed_globals.push(desc);
                 }
-                Some(live) if desc.was_fingerprint != 0 => {
+                Some(live) if desc.was_fingerprint != Hash128::NONE => {
                     return Err(UpdateError::TransformerForAnotherVersion {
                         global: path.to_owned(),
                         running: live.type_text.to_owned(),
@@ -259,15 +259,15 @@ pub(crate) mod tests {
 
     pub(crate) fn desc(
         path: &'static str,
-        body: u64,
+        body: u128,
         code: fn() -> u32,
         slot: &'static Slot<fn() -> u32>,
     ) -> ItemDesc {
         ItemDesc {
             path: RStr::from_str(path),
             signature_text: RStr::from_str("fn() -> u32"),
-            signature: 7,
-            body,
+            signature: Hash128::new(7),
+            body: Hash128::new(body),
             implementation: code as *const (),
             slot: slot.as_erased(),
         }
@@ -285,7 +285,7 @@ pub(crate) mod tests {
             ],
         );
         let mut resigned = desc("t::same", 1, one, &SLOT);
-        resigned.signature = 8;
+        resigned.signature = Hash128::new(8);
         let patch = [
             desc("t::same", 1, one, &SLOT),
             desc("t::changed", 2, one, &SLOT),

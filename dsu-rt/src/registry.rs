@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use dsu_abi::{GlobalDesc, ItemDesc};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, SlotCell};
@@ -23,7 +23,7 @@ use crate::slices::ProgramInfo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) path: &'static str,
-    pub(crate) signature: u64,
+    pub(crate) signature: Hash128,
 }
 
 impl Key {
@@ -37,7 +37,7 @@ impl Key {
 pub(crate) struct Implementation {
     pub(crate) version: u64,
     pub(crate) code: *const (),
-    pub(crate) body: u64,
+    pub(crate) body: Hash128,
 }
 
 /// A live item. Read-only outside the registry, which hands out only shared references.
@@ -90,7 +90,7 @@ impl Item {
 #[derive(Debug)]
 pub(crate) struct GlobalEntry {
     pub(crate) type_text: &'static str,
-    pub(crate) fingerprint: u64,
+    pub(crate) fingerprint: Hash128,
     /// The id transactions record accesses of the global under.
     pub(crate) effect: u32,
     /// Makes (on first use) and returns the live instance: the first image's with the global.
@@ -145,7 +145,7 @@ impl Release {
 pub(crate) struct Converted {
     pub(crate) path: &'static str,
     /// The global's type before, and the function that reached its instance then.
-    before: (u64, &'static str, extern "C" fn() -> *const ()),
+    before: (Hash128, &'static str, extern "C" fn() -> *const ()),
     /// Makes an instance of the type before from the current one, if the patch gave one.
     pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
 }

@@ -144,7 +144,7 @@ impl<A: Transform<OA>, B: Transform<OB>, OA, OB> Transform<(OA, OB)> for (A, B) 
 /// A named field of a struct, known across versions by the hash of its name (`NAME`). Written
 /// by `#[derive(dsu::Fingerprint)]`, for the transformers a later version derives.
 #[doc(hidden)]
-pub trait Field<const NAME: u64> {
+pub trait Field<const NAME: u128> {
     /// The field's type.
     type Type;
     /// The field.
@@ -156,16 +156,16 @@ pub trait Field<const NAME: u64> {
 /// made at compile time, by method resolution: `(&FieldOf::<_, NAME>(old)).get()` finds
 /// `FromOld::get` when `Old: Field<NAME>`, and `FromDefault::get` otherwise.
 #[doc(hidden)]
-pub struct FieldOf<'a, Old, const NAME: u64>(pub &'a Old);
+pub struct FieldOf<'a, Old, const NAME: u128>(pub &'a Old);
 
 /// The old value has the field: convert it (a field whose type changed needs a `Transform`
 /// between the two types, or the derived transformer does not compile).
 #[doc(hidden)]
-pub trait FromOld<Old: Field<NAME>, const NAME: u64> {
+pub trait FromOld<Old: Field<NAME>, const NAME: u128> {
     fn get<New: Transform<Old::Type>>(&self) -> New;
 }
 
-impl<Old: Field<NAME>, const NAME: u64> FromOld<Old, NAME> for FieldOf<'_, Old, NAME> {
+impl<Old: Field<NAME>, const NAME: u128> FromOld<Old, NAME> for FieldOf<'_, Old, NAME> {
     fn get<New: Transform<Old::Type>>(&self) -> New {
         New::transform(self.0.field())
     }
@@ -178,7 +178,7 @@ pub trait FromDefault {
     fn get<New: Default>(&self) -> New;
 }
 
-impl<Old, const NAME: u64> FromDefault for &FieldOf<'_, Old, NAME> {
+impl<Old, const NAME: u128> FromDefault for &FieldOf<'_, Old, NAME> {
     fn get<New: Default>(&self) -> New {
         New::default()
     }
@@ -195,7 +195,7 @@ impl<Old, const NAME: u64> FromDefault for &FieldOf<'_, Old, NAME> {
     note = "keep every variant of the running version under its name, with fields that convert, \
             or write a `#[dsu::transform]` for the enum"
 )]
-pub trait Variant<const NAME: u64, Fields> {
+pub trait Variant<const NAME: u128, Fields> {
     /// The new value, from the old variant's fields.
     fn make(fields: Fields) -> Self;
 }
