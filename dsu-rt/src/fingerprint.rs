@@ -122,6 +122,27 @@ named! {
     std::num::NonZeroUsize => "NonZeroUsize",
     std::hash::RandomState => "RandomState",
     std::hash::DefaultHasher => "DefaultHasher",
+    std::sync::atomic::AtomicU8 => "AtomicU8", std::sync::atomic::AtomicU16 => "AtomicU16",
+    std::sync::atomic::AtomicI8 => "AtomicI8", std::sync::atomic::AtomicI16 => "AtomicI16",
+    std::sync::atomic::AtomicI32 => "AtomicI32", std::sync::atomic::AtomicIsize => "AtomicIsize",
+    std::num::NonZeroU8 => "NonZeroU8", std::num::NonZeroU16 => "NonZeroU16",
+    std::num::NonZeroU128 => "NonZeroU128", std::num::NonZeroI8 => "NonZeroI8",
+    std::num::NonZeroI16 => "NonZeroI16", std::num::NonZeroI32 => "NonZeroI32",
+    std::num::NonZeroI64 => "NonZeroI64", std::num::NonZeroI128 => "NonZeroI128",
+    std::num::NonZeroIsize => "NonZeroIsize",
+    std::num::ParseIntError => "ParseIntError", std::num::ParseFloatError => "ParseFloatError",
+    std::str::Utf8Error => "Utf8Error", std::string::FromUtf8Error => "FromUtf8Error",
+    std::net::SocketAddrV4 => "SocketAddrV4", std::net::SocketAddrV6 => "SocketAddrV6",
+    std::net::AddrParseError => "AddrParseError",
+    std::fs::File => "File", std::fs::Metadata => "fs::Metadata",
+    std::fs::Permissions => "fs::Permissions",
+    std::process::Child => "process::Child", std::process::Command => "process::Command",
+    std::process::ExitStatus => "ExitStatus", std::process::Output => "process::Output",
+    std::process::Stdio => "Stdio",
+    std::io::Stdin => "io::Stdin", std::io::Stdout => "io::Stdout",
+    std::io::Stderr => "io::Stderr", std::io::Empty => "io::Empty", std::io::Sink => "io::Sink",
+    std::sync::Condvar => "Condvar", std::sync::Barrier => "Barrier", std::sync::Once => "Once",
+    std::ops::RangeFull => "RangeFull",
     dyn std::fmt::Display => "dyn Display", dyn std::fmt::Debug => "dyn Debug",
     dyn std::io::Read => "dyn Read", dyn std::io::Write => "dyn Write",
     dyn std::io::Read + Send => "dyn Read + Send", dyn std::io::Write + Send => "dyn Write + Send",
@@ -157,6 +178,12 @@ generic! {
     "NonNull" => [T] std::ptr::NonNull<T>,
     "ManuallyDrop" => [T] std::mem::ManuallyDrop<T>,
     "io::BufReader" => [T] std::io::BufReader<T>,
+    "rc::Weak" => [T] std::rc::Weak<T>,
+    "UnsafeCell" => [T] std::cell::UnsafeCell<T>,
+    "Ref" => [T] std::cell::Ref<'_, T>,
+    "RefMut" => [T] std::cell::RefMut<'_, T>,
+    "RwLockReadGuard" => [T] std::sync::RwLockReadGuard<'_, T>,
+    "RwLockWriteGuard" => [T] std::sync::RwLockWriteGuard<'_, T>,
 }
 
 macro_rules! generic_sized {
@@ -189,6 +216,18 @@ generic_sized! {
     "mpsc::Receiver" => [T] std::sync::mpsc::Receiver<T>,
     "JoinHandle" => [T] std::thread::JoinHandle<T>,
     "OnceLock" => [T] std::sync::OnceLock<T>,
+    "OnceCell" => [T] std::cell::OnceCell<T>,
+    "io::Cursor" => [T] std::io::Cursor<T>,
+    "io::Take" => [T] std::io::Take<T>,
+    "AtomicPtr" => [T] std::sync::atomic::AtomicPtr<T>,
+    "vec::IntoIter" => [T] std::vec::IntoIter<T>,
+    "RangeFrom" => [T] std::ops::RangeFrom<T>,
+    "RangeTo" => [T] std::ops::RangeTo<T>,
+    "RangeToInclusive" => [T] std::ops::RangeToInclusive<T>,
+    "Bound" => [T] std::ops::Bound<T>,
+    "LazyLock" => [T, F] std::sync::LazyLock<T, F>,
+    "slice::Iter" => [T] std::slice::Iter<'_, T>,
+    "slice::IterMut" => [T] std::slice::IterMut<'_, T>,
 }
 
 /// Fingerprints for dsu's own public types, which an operator's code passes around (an admin
@@ -365,6 +404,36 @@ mod tests {
                 assert_ne!(fa, fb, "`{a}` and `{b}` have the same fingerprint");
             }
         }
+    }
+
+    #[test]
+    fn the_std_wrappers_are_told_apart() {
+        use std::cell::{OnceCell, UnsafeCell};
+        use std::ops::{Bound, RangeFrom, RangeTo, RangeToInclusive};
+        let wrapped = [
+            ("io::Cursor<Vec<u8>>", <std::io::Cursor<Vec<u8>>>::FINGERPRINT),
+            ("io::Take<Vec<u8>>", <std::io::Take<Vec<u8>>>::FINGERPRINT),
+            ("io::BufReader<Vec<u8>>", <std::io::BufReader<Vec<u8>>>::FINGERPRINT),
+            ("vec::IntoIter<Vec<u8>>", <std::vec::IntoIter<Vec<u8>>>::FINGERPRINT),
+            ("Vec<Vec<u8>>", <Vec<Vec<u8>>>::FINGERPRINT),
+            ("rc::Weak<Vec<u8>>", <std::rc::Weak<Vec<u8>>>::FINGERPRINT),
+            ("sync::Weak<Vec<u8>>", <std::sync::Weak<Vec<u8>>>::FINGERPRINT),
+            ("UnsafeCell<Vec<u8>>", <UnsafeCell<Vec<u8>>>::FINGERPRINT),
+            ("OnceCell<Vec<u8>>", <OnceCell<Vec<u8>>>::FINGERPRINT),
+            ("OnceLock<Vec<u8>>", <std::sync::OnceLock<Vec<u8>>>::FINGERPRINT),
+            ("RangeFrom<Vec<u8>>", <RangeFrom<Vec<u8>>>::FINGERPRINT),
+            ("RangeTo<Vec<u8>>", <RangeTo<Vec<u8>>>::FINGERPRINT),
+            ("RangeToInclusive<Vec<u8>>", <RangeToInclusive<Vec<u8>>>::FINGERPRINT),
+            ("Bound<Vec<u8>>", <Bound<Vec<u8>>>::FINGERPRINT),
+            ("Range<Vec<u8>>", <std::ops::Range<Vec<u8>>>::FINGERPRINT),
+        ];
+        for (i, (a, fa)) in wrapped.iter().enumerate() {
+            for (b, fb) in &wrapped[i + 1..] {
+                assert_ne!(fa, fb, "`{a}` and `{b}` have the same fingerprint");
+            }
+        }
+        assert_ne!(std::sync::atomic::AtomicI32::FINGERPRINT, i32::FINGERPRINT);
+        assert_ne!(std::num::NonZeroI64::FINGERPRINT, std::num::NonZeroU64::FINGERPRINT);
     }
 
     #[test]
