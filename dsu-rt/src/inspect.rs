@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::UpdateError;
 use crate::linkage::Needs;
-use crate::manifest::Manifest;
-use crate::update::UpdateOptions;
-use crate::{files, loader, trust};
+use crate::loader;
+use crate::update::{self, UpdateOptions};
 
 /// What a patch file declares: its crate and release, the build it was made with and the
 /// libraries it needs, as [`inspect`](crate::inspect) read them from the file.
@@ -67,17 +66,10 @@ impl fmt::Display for PatchInfo {
 /// Reads the patch at `path` as an update would before loading it, and loads nothing. With
 /// trusted keys (`dsu::trust`), its signature is checked first, as for an update.
 pub(crate) fn inspect_here(path: &Path, options: &UpdateOptions) -> Result<PatchInfo, UpdateError> {
-    let bytes = files::read_regular(path)
-        .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
-    let signed = trust::check_signature(path, options.signature.as_deref(), &bytes)?;
+    let (bytes, signed) = update::read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
-    let manifest = Manifest::of_image(&file)
-        .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
-        .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
-    let needs = Needs::of(&bytes).map_err(|reason| UpdateError::Unverifiable {
-        path: path.to_owned(),
-        reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
-    })?;
+    let manifest = update::manifest_of(path, &file)?;
+    let needs = Needs::of_patch(path, &bytes)?;
     Ok(PatchInfo {
         path: path.to_owned(),
         package: manifest.name().to_owned(),

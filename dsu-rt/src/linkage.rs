@@ -51,10 +51,7 @@ pub(crate) fn check(
     patch: Option<&Record>,
     running: Option<&Record>,
 ) -> Result<Needed, UpdateError> {
-    let needs = Needs::of(bytes).map_err(|reason| UpdateError::Unverifiable {
-        path: path.to_owned(),
-        reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
-    })?;
+    let needs = Needs::of_patch(path, bytes)?;
     // The loader takes a needed library that answers to the name from those loaded, and
     // searches the directories the patch's `DT_RPATH` or `DT_RUNPATH` name for any other, which
     // may hold any file. A loaded object answers to its soname: each name must be one, so the
@@ -136,6 +133,14 @@ pub(crate) fn check(
 }
 
 impl Needs {
+    /// What the patch file at `path` needs, or why its dynamic section is refused.
+    pub(crate) fn of_patch(path: &Path, bytes: &[u8]) -> Result<Needs, UpdateError> {
+        Needs::of(bytes).map_err(|reason| UpdateError::Unverifiable {
+            path: path.to_owned(),
+            reason: format!("its dynamic section is refused ({reason}); rebuild it with cargo"),
+        })
+    }
+
     /// Reads the dynamic section and dynamic symbol table of an ELF shared object.
     pub(crate) fn of(bytes: &[u8]) -> Result<Needs, String> {
         match object::FileKind::parse(bytes).map_err(|e| e.to_string())? {

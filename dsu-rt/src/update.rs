@@ -72,10 +72,7 @@ pub(crate) fn update_here(
     let mut registry = registry().lock();
 
     // Check what the file says, then load exactly the bytes checked.
-    let bytes = files::read_regular(path)
-        .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
-    // Signed, before anything else reads the file.
-    trust::check_signature(path, options.signature.as_deref(), &bytes)?;
+    let (bytes, _) = read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
     let (manifest, needed) = check_file(&registry, path, &bytes, &file)?;
     let file_hash = fingerprint::of_bytes(&bytes);
@@ -104,6 +101,28 @@ pub(crate) fn update_here(
     apply(&mut registry, &plan, version, options, started)
 }
 
+/// The bytes of the patch file at `path`, read once, and whether a trusted key signed them
+/// (checked before anything else reads them; `false` when the program trusts no key).
+pub(crate) fn read_signed(
+    path: &Path,
+    options: &UpdateOptions,
+) -> Result<(Vec<u8>, bool), UpdateError> {
+    let bytes = files::read_regular(path)
+        .map_err(|source| UpdateError::Unreadable { path: path.to_owned(), source })?;
+    let signed = trust::check_signature(path, options.signature.as_deref(), &bytes)?;
+    Ok((bytes, signed))
+}
+
+/// The manifest section of the patch file at `path` (parsed: `file`).
+pub(crate) fn manifest_of(
+    path: &Path,
+    file: &object::read::File<'_>,
+) -> Result<Manifest, UpdateError> {
+    Manifest::of_image(file)
+        .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
+        .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })
+}
+
 /// Every check of the patch file `bytes` (parsed: `file`) that needs nothing loaded: what its
 /// manifest section says, and what it needs from the process. Returns its manifest, and the
 /// libraries it needs, held loaded.
@@ -113,9 +132,7 @@ fn check_file(
     bytes: &[u8],
     file: &object::read::File<'_>,
 ) -> Result<(Manifest, linkage::Needed), UpdateError> {
-    let manifest = Manifest::of_image(file)
-        .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?
-        .ok_or_else(|| UpdateError::NotAPatch { path: path.to_owned() })?;
+    let manifest = manifest_of(path, file)?;
     check_manifest(registry, path, &manifest)?;
     trust::check_release(path, &manifest)?;
     let program = registry.program();
