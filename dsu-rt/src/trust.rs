@@ -527,6 +527,8 @@ fn check_private(path: &Path, metadata: &fs::Metadata, directory: bool) -> Resul
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     /// A minisign public key, as minisign.pub holds it.
@@ -547,15 +549,20 @@ mod tests {
         assert_eq!(signature_path(Path::new("/srv/v2.so")), Path::new("/srv/v2.so.minisig"));
     }
 
-    #[test]
-    fn files_others_can_write_are_refused() {
-        let dir = std::env::temp_dir().join(format!("dsu-trust-test-{}", std::process::id()));
+    /// An empty directory of this process's, with `mode`, under the temporary directory.
+    fn fresh_dir(name: &str, mode: u32) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dsu-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn files_others_can_write_are_refused() {
+        let dir = fresh_dir("trust-test", 0o755);
         let file = dir.join("keys");
         fs::write(&file, PUBLIC).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(read_private(&file).unwrap(), PUBLIC);
         fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
@@ -570,12 +577,8 @@ mod tests {
 
     #[test]
     fn the_mark_is_replaced_whole_and_read_back() {
-        let dir = std::env::temp_dir().join(format!("dsu-mark-test-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
+        let dir = fresh_dir("mark-test", 0o1777);
         let mark = dir.join("mark");
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
         assert!(read_mark(&mark).unwrap_err().contains("can be written by other users"));
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(read_mark(&mark).unwrap(), 0, "no file yet");
@@ -591,11 +594,7 @@ mod tests {
     /// lowers it; a raise re-checks what the other wrote since.
     #[test]
     fn a_shared_mark_is_only_raised() {
-        let dir = std::env::temp_dir().join(format!("dsu-shared-mark-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = fresh_dir("shared-mark", 0o755);
         let path = dir.join("mark");
         let first = Mark::open(path.clone(), 1).unwrap();
         let second = Mark::open(path.clone(), 1).unwrap();
