@@ -29,6 +29,11 @@ pub struct Hash128 {
     pub high: u64,
 }
 
+// The global instance header (`dsu-rt`'s `global.rs`) is read as a `Hash128` at offset 0 of an
+// instance of any type: 16 bytes, aligned as a `u64`, wherever it is built.
+const _: () =
+    assert!(core::mem::size_of::<Hash128>() == 16 && core::mem::align_of::<Hash128>() == 8);
+
 impl Hash128 {
     /// No fingerprint: what a descriptor holds where it has none to give.
     pub const NONE: Hash128 = Hash128 { low: 0, high: 0 };
