@@ -49,6 +49,30 @@ impl Hash128 {
     }
 }
 
+/// What a type's fingerprint is worked out from (`dsu::Fingerprint`): the type's own part,
+/// and the shapes of the types it is made of, reached through functions so that a type may
+/// contain itself.
+///
+/// The shapes reachable from one form a graph with a cycle for each recursive type. The
+/// runtime's fingerprint of a shape is a hash of that graph up to bisimulation (`dsu-rt`'s
+/// `shape.rs`): two images agree on it exactly when the types unfold alike, however each image
+/// happens to duplicate the functions.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct Shape {
+    /// The type's own part: its kind and name, a user type's field names and `repr`, and the
+    /// nodes of its type parameters.
+    pub node: Hash128,
+    /// The shapes of the types it contains, in order: a struct's field types, a `Vec`'s
+    /// element type.
+    pub parts: RSlice<'static, ShapeOf>,
+}
+
+/// The shape of one type, as the image that has the type knows it.
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct ShapeOf(pub extern "C" fn() -> Shape);
+
 /// One updateable item (a function or a method) as an image registers it.
 ///
 /// The item's identity is its `path` plus its `signature` fingerprint: a changed signature
@@ -62,8 +86,9 @@ pub struct ItemDesc {
     /// The signature as written, with `Self` and lifetimes normalised, for messages and as
     /// a second check beside `signature`.
     pub signature_text: RStr<'static>,
-    /// Structural fingerprint of the parameter and return types.
-    pub signature: Hash128,
+    /// The shape of the signature, whose parts are the parameter and return types: the item's
+    /// fingerprint is the runtime's fingerprint of it.
+    pub signature: Shape,
     /// Fingerprint of the item's tokens: a changed body gives a changed fingerprint.
     pub body: Hash128,
     /// This image's implementation of the item, as an untyped code pointer. It is only ever
@@ -92,16 +117,16 @@ pub struct GlobalDesc {
     pub path: RStr<'static>,
     /// Its type as written, for messages.
     pub type_text: RStr<'static>,
-    /// Structural fingerprint of its type.
-    pub fingerprint: Hash128,
+    /// The shape of its type.
+    pub shape: Shape,
     /// This image's cell for the global: the `GlobalCell` inside the global's `Global` in
     /// `dsu-rt`, which points at the live instance. An address here, as `ItemDesc::slot`.
     pub global: *const (),
     /// Returns this image's own instance, made by the global's initialiser on first use.
     pub instance: extern "C" fn() -> *const (),
-    /// The fingerprint of the global's type in the version this one updates, when the type
-    /// changed (`#[dsu::updateable(was = OldType)]`); `Hash128::NONE` otherwise.
-    pub was_fingerprint: Hash128,
+    /// The shape of the global's type in the version this one updates, when the type changed
+    /// (`#[dsu::updateable(was = OldType)]`).
+    pub was: abi_stable::std_types::ROption<Shape>,
     /// That type as written.
     pub was_text: RStr<'static>,
     /// Makes this version's instance from the running instance of the `was` type. Writes a

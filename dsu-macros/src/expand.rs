@@ -260,7 +260,7 @@ fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
 /// ```text
 /// struct __DsuSelf_<hash>;
 /// unsafe impl Fingerprint for __DsuSelf_<hash> {
-///     const FINGERPRINT: u128 = <Type as Fingerprint>::FINGERPRINT;
+///     const SHAPE: Shape = <Type as Fingerprint>::SHAPE;
 /// }
 /// ```
 ///
@@ -274,9 +274,10 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
         struct #stand_in;
         const _: () = {
             #alias
-            // SAFETY: the stand-in's fingerprint is that of the type it stands in for.
+            // SAFETY: the stand-in's shape is that of the type it stands in for.
             unsafe impl __dsu_alias::Fingerprint for #stand_in {
-                const FINGERPRINT: u128 = <#self_ty as __dsu_alias::Fingerprint>::FINGERPRINT;
+                const SHAPE: __dsu_alias::__private::Shape =
+                    <#self_ty as __dsu_alias::Fingerprint>::SHAPE;
             }
         };
     }
@@ -291,7 +292,10 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
 ///     fn __dsu_bridge(__dsu_arg0: A) -> Returned<R> { catch(move || implementation(__dsu_arg0)) }
 ///     static __DSU_SLOT: Slot<fn(A) -> Returned<R>> = Slot::new(__dsu_bridge);
 ///     #[distributed_slice(ITEMS)]
-///     static __DSU_ITEM: ItemDesc = ItemDesc { path, signature_text, signature, body, implementation: __dsu_bridge, slot };
+///     static __DSU_ITEM: ItemDesc = ItemDesc {
+///         path, signature_text, body, implementation: __dsu_bridge, slot,
+///         signature: shape(combine(&[FN, node_of::<A>(), node_of::<R>()]), &[shape_of::<A>, ..]),
+///     };
 ///     &__DSU_SLOT
 /// }
 /// ```
@@ -323,10 +327,13 @@ fn registration(
         static __DSU_ITEM: #private::ItemDesc = #private::ItemDesc {
             path: #private::RStr::from_str(#path),
             signature_text: #private::RStr::from_str(#text),
-            signature: #private::Hash128::new(#private::combine(&[
-                #private::FN,
-                #(<#types as __dsu_alias::Fingerprint>::FINGERPRINT),*
-            ])),
+            signature: #private::shape(
+                #private::combine(&[
+                    #private::FN,
+                    #(<#types as __dsu_alias::Fingerprint>::SHAPE.node.get()),*
+                ]),
+                &[#(#private::ShapeOf(#private::shape_of::<#types>)),*],
+            ),
             body: #private::Hash128::new(#body),
             implementation: __dsu_bridge as #bridge_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),

@@ -1,20 +1,28 @@
-//! `#[derive(Fingerprint)]`: a type's structural fingerprint, from its kind, its `repr`, the
-//! names of its fields and variants, and their types' fingerprints.
+//! `#[derive(Fingerprint)]`: a type's shape, whose node is made of its name, its `repr`, its
+//! kind, the names of its fields and variants and the nodes of its type parameters, and whose
+//! parts are its field types, in order.
 //!
 //! ```text
 //! const _: () = {
 //!     use ::dsu as __dsu_alias;
 //!     unsafe impl Fingerprint for Point {
-//!         const FINGERPRINT: u128 = combine(&[of_str(/* repr */), of_str("struct"), of_str("{}"),
-//!             of_str("x"), <i32 as Fingerprint>::FINGERPRINT, ..]);
+//!         const SHAPE: Shape = shape(
+//!             combine(&[of_str("Point"), of_str(/* repr */), of_str("struct"), of_str("{}"),
+//!                 of_str("x"), of_str("y")]),
+//!             &[ShapeOf(shape_of::<i32>), ShapeOf(shape_of::<i32>)],
+//!         );
 //!     }
+//!     // Evaluates each field type's shape that names no parameter, so that a type refused by
+//!     // a panic in its shape (`TypeId`) is refused at the field:
+//!     const _: u128 = Checked::<i32>::NODE;
 //!     impl Field<{hash of "x"}> for Point { type Type = i32; fn field(&self) -> &i32 { &self.x } }
 //!     ..
 //! };
 //! ```
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
 use crate::args;
@@ -27,7 +35,9 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mistakes = mistakes.map(syn::Error::into_compile_error);
     let alias = crate::krate::alias(&krate);
     let private = quote!(__dsu_alias::__private);
-    let mut parts = Vec::new();
+    let name = &input.ident;
+    let ident = name.to_string();
+    let mut parts = vec![quote!(#private::of_str(#ident))];
     let repr: Vec<String> = input
         .attrs
         .iter()
@@ -36,10 +46,12 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .collect();
     let repr = repr.join(",");
     parts.push(quote!(#private::of_str(#repr)));
+    let mut types = Vec::new();
+    let union_fields;
     match &input.data {
         Data::Struct(data) => {
             parts.push(quote!(#private::of_str("struct")));
-            fields(&data.fields, &mut parts);
+            fields(&data.fields, &mut parts, &mut types);
         }
         Data::Enum(data) => {
             parts.push(quote!(#private::of_str("enum")));
@@ -50,15 +62,36 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                     let text = discriminant.to_token_stream().to_string();
                     parts.push(quote!(#private::of_str(#text)));
                 }
-                fields(&variant.fields, &mut parts);
+                fields(&variant.fields, &mut parts, &mut types);
             }
         }
         Data::Union(data) => {
             parts.push(quote!(#private::of_str("union")));
-            fields(&Fields::Named(data.fields.clone()), &mut parts);
+            union_fields = Fields::Named(data.fields.clone());
+            fields(&union_fields, &mut parts, &mut types);
         }
     }
-    let name = &input.ident;
+    for param in input.generics.type_params() {
+        let param = &param.ident;
+        parts.push(quote!(#private::node_of::<#param>()));
+    }
+    for param in input.generics.const_params() {
+        let param = &param.ident;
+        parts.push(quote!(#param as u128));
+    }
+    // A field type that names no parameter is checked here, at the field: the shape's parts
+    // are functions, which would be refused only when the program is built.
+    let generics = &input.generics;
+    let generic_names: Vec<&syn::Ident> = (generics.type_params().map(|p| &p.ident))
+        .chain(generics.const_params().map(|p| &p.ident))
+        .chain(generics.lifetimes().map(|p| &p.lifetime.ident))
+        .collect();
+    let checks = types.iter().filter(|ty| !mentions_any(ty, &generic_names)).map(|ty| {
+        quote_spanned!(ty.span()=> const _: u128 = {
+            use #private::Unchecked as _;
+            #private::Checked::<#ty>::NODE
+        };)
+    });
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
         param.bounds.push(syn::parse_quote!(__dsu_alias::Fingerprint));
@@ -92,11 +125,15 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         const _: () = {
             #alias
-            // SAFETY: the fingerprint is made of the type's kind, `repr`, field and variant
-            // names and their types' fingerprints: it changes with the type's shape.
+            // SAFETY: the shape is made of the type's name, kind, `repr`, field and variant
+            // names and parameters, and of its field types' shapes: it changes with the type.
             unsafe impl #impl_generics __dsu_alias::Fingerprint for #name #type_generics #where_clause {
-                const FINGERPRINT: u128 = #private::combine(&[#(#parts),*]);
+                const SHAPE: #private::Shape = #private::shape(
+                    #private::combine(&[#(#parts),*]),
+                    &[#(#private::ShapeOf(#private::shape_of::<#types>)),*],
+                );
             }
+            #(#checks)*
             #(#field_impls)*
             #variants
         };
@@ -174,7 +211,7 @@ pub(crate) fn field_hash(ident: &syn::Ident) -> u128 {
     crate::hash::of_tokens(&ident.to_token_stream())
 }
 
-fn fields(fields: &Fields, parts: &mut Vec<TokenStream>) {
+fn fields<'a>(fields: &'a Fields, parts: &mut Vec<TokenStream>, types: &mut Vec<&'a syn::Type>) {
     let kind = match fields {
         Fields::Named(_) => "{}",
         Fields::Unnamed(_) => "()",
@@ -183,8 +220,20 @@ fn fields(fields: &Fields, parts: &mut Vec<TokenStream>) {
     parts.push(quote!(__dsu_alias::__private::of_str(#kind)));
     for (i, field) in fields.iter().enumerate() {
         let name = field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
-        let ty = &field.ty;
         parts.push(quote!(__dsu_alias::__private::of_str(#name)));
-        parts.push(quote!(<#ty as __dsu_alias::Fingerprint>::FINGERPRINT));
+        types.push(&field.ty);
     }
+}
+
+/// Whether `ty` names one of `names` (a parameter) or `Self` anywhere.
+fn mentions_any(ty: &syn::Type, names: &[&syn::Ident]) -> bool {
+    struct Finder<'n>(&'n [&'n syn::Ident], bool);
+    impl syn::visit::Visit<'_> for Finder<'_> {
+        fn visit_ident(&mut self, ident: &proc_macro2::Ident) {
+            self.1 |= ident == "Self" || self.0.contains(&ident);
+        }
+    }
+    let mut finder = Finder(names, false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.1
 }

@@ -10,7 +10,7 @@
 //!     extern "C" fn __dsu_instance() -> *const () { NAME.own_instance() }
 //!     #[distributed_slice(GLOBALS)]
 //!     static __DSU_GLOBAL: GlobalDesc = GlobalDesc {
-//!         path, type_text, fingerprint: NAME.fingerprint(),
+//!         path, type_text, shape: NAME.shape(),
 //!         global: NAME.as_erased(), instance: __dsu_instance,
 //!     };
 //! };
@@ -65,10 +65,10 @@ pub(crate) fn expand(
     // A global whose type changed: the old type's fingerprint, which the runtime checks, and
     // the transformer made of the `Transform` impls from it.
     let none = quote!(::core::option::Option::None);
-    let (was_fingerprint, was_text, transform, reverse) = match was {
+    let (was_shape, was_text, transform, reverse) = match was {
         Some(was) => (
             quote_spanned!(was.span()=>
-                #private::Hash128::new(<#was as #krate::Fingerprint>::FINGERPRINT)
+                #private::ROption::RSome(<#was as #krate::Fingerprint>::SHAPE)
             ),
             tidy(&was.to_token_stream().to_string()),
             quote_spanned!(was.span()=>
@@ -81,7 +81,7 @@ pub(crate) fn expand(
                 false => none.clone(),
             },
         ),
-        None => (quote!(#private::Hash128::NONE), String::new(), none.clone(), none),
+        None => (quote!(#private::ROption::RNone), String::new(), none.clone(), none),
     };
     quote! {
         #declaration
@@ -95,10 +95,10 @@ pub(crate) fn expand(
             static __DSU_GLOBAL: #private::GlobalDesc = #private::GlobalDesc {
                 path: #private::RStr::from_str(#path),
                 type_text: #private::RStr::from_str(#type_text),
-                fingerprint: #ident.fingerprint(),
+                shape: #ident.shape(),
                 global: #ident.as_erased(),
                 instance: __dsu_instance,
-                was_fingerprint: #was_fingerprint,
+                was: #was_shape,
                 was_text: #private::RStr::from_str(#was_text),
                 transform: #transform,
                 reverse: #reverse,

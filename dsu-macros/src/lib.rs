@@ -52,7 +52,7 @@ use crate::args::Attribute;
 ///     #[distributed_slice(ITEMS)]
 ///     static __DSU_ITEM: ItemDesc = ItemDesc {
 ///         path: "my_crate::greet",
-///         signature: /* structural fingerprint of fn(&str) -> String */,
+///         signature: /* the shape of fn(&str) -> String */,
 ///         body: /* fingerprint of the item's tokens */,
 ///         implementation: __dsu_bridge,
 ///         slot: __DSU_SLOT.as_erased(), // the slot's cell, which an update stores into
@@ -204,8 +204,9 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Gives a type the structural fingerprint an update compares: its kind, the names of its
-/// fields and variants, and their types' fingerprints.
+/// Gives a type the shape an update compares: its name, kind and `repr`, the names of its
+/// fields and variants, and their types' shapes. A type may contain itself, directly or
+/// through other types (`enum Frame { Array(Vec<Frame>), .. }`).
 ///
 /// Needed by every user type in the signature of an updateable item. `#[dsu(crate = path)]`
 /// names the `dsu` crate when it is not a direct dependency called `dsu`.
@@ -221,14 +222,20 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     #[derive(dsu::Fingerprint)]
 ///     pub struct Point { pub x: i64, pub y: i64 }
 ///
-///     // Named through a path of the caller's choice.
+///     // The same fields under another name: another type too. Its derive names the crate
+///     // through a path of the caller's choice.
 ///     #[derive(dsu::Fingerprint)]
 ///     #[dsu(crate = ::dsu)]
 ///     pub struct Same { pub x: i32, pub y: i32 }
 /// }
 ///
-/// assert_ne!(Point::FINGERPRINT, v2::Point::FINGERPRINT);
-/// assert_ne!(Point::FINGERPRINT, 0);
+/// #[derive(dsu::Fingerprint)]
+/// pub enum Frame { Array(Vec<Frame>), Text(String) }
+///
+/// use dsu::fingerprint::of;
+/// assert_ne!(of::<Point>(), of::<v2::Point>());
+/// assert_ne!(of::<Point>(), of::<v2::Same>());
+/// assert_ne!(of::<Frame>(), of::<Vec<Frame>>());
 /// ```
 ///
 /// writes
@@ -237,7 +244,10 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 /// const _: () = {
 ///     use ::dsu as __dsu_alias;
 ///     unsafe impl __dsu_alias::Fingerprint for Point {
-///         const FINGERPRINT: u128 = combine(&[/* "struct", "x", i32's, "y", i32's */]);
+///         const SHAPE: Shape = shape(
+///             combine(&[/* "Point", "struct", "x", "y" */]),
+///             &[/* i32's shape, i32's shape */],
+///         );
 ///     }
 /// };
 /// ```

@@ -1,16 +1,22 @@
-//! Structural fingerprints of types, computed at compile time.
+//! Structural fingerprints of types.
 //!
 //! The running program and a patch are separate images: `TypeId` differs between them and
 //! `type_name` says nothing about layout. A fingerprint is instead a hash of a type's
-//! structure: for a user type, its kind, the names of its fields and variants and their
-//! types' fingerprints (written by `#[derive(dsu::Fingerprint)]`); for a std type, its name and
-//! its parameters' fingerprints, the rest of its layout being fixed by the compiler that the
-//! build fingerprint pins. Two images agree on a type's fingerprint exactly when the type has
-//! the same shape in both.
+//! structure. Every type that crosses an update has a [`Shape`], made at compile time: its own
+//! part (for a user type, its name, kind, `repr` and the names of its fields and variants,
+//! written by `#[derive(dsu::Fingerprint)]`; for a std type, its name, the rest of its layout
+//! being fixed by the compiler that the build fingerprint pins), and the shapes of the types
+//! it contains. The fingerprint ([`of`]) is worked out from the graph those shapes make, at
+//! run time, once per update: a recursive type is a cycle in that graph, which a constant
+//! could not hold.
 //!
-//! Everything is `const`, so a signature fingerprint costs nothing at run time. A fingerprint
-//! is 128 bits of SHA-256: two types share one only if someone finds a collision of it.
+//! **The rule every fingerprint keeps:** two types whose layout or meaning differ never share
+//! one. The parts are hashed with SHA-256 and the fingerprint is 128 bits of a SHA-256 of the
+//! graph, so that two types share one only if someone finds a collision of it. What cannot
+//! keep the rule has no fingerprint, and using it fails to compile with what to use instead.
 
+use dsu_abi::Hash128;
+pub use dsu_abi::{Shape, ShapeOf};
 use sha2_const_stable::Sha256;
 
 /// A type whose structure has a fingerprint that both sides of an update can compare.
@@ -22,10 +28,10 @@ use sha2_const_stable::Sha256;
 ///
 /// The runtime trusts the fingerprint: two types with equal fingerprints are treated as the
 /// same type, across versions (a global's value is read as the type whose fingerprint it
-/// carries). An implementation must give a value that changes whenever the type's layout or
-/// meaning changes, and that no other type of a different layout has: derive it, or, for a
-/// type of another crate wrapped in a newtype, combine its name and the crate's version (see
-/// `docs/limits.md`).
+/// carries). The shape must change whenever the type's layout or meaning changes, and no other
+/// type of a different layout may have an equal one: derive it, or, for a type of another
+/// crate wrapped in a newtype, make its node of the type's path and the crate's version and
+/// its parts of the type's parameters (see `docs/limits.md`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no dsu fingerprint",
     label = "used in the signature of an updateable item, or as an updateable global's type",
@@ -33,9 +39,54 @@ use sha2_const_stable::Sha256;
             can tell whether its shape changed"
 )]
 pub unsafe trait Fingerprint {
-    /// The structural fingerprint of `Self`: made with [`of_str`] and [`combine`].
-    const FINGERPRINT: u128;
+    /// The shape of `Self`: made with [`shape`], its node with [`of_str`] and [`combine`].
+    const SHAPE: Shape;
 }
+
+/// The fingerprint of `T`: what an update compares for every type of a signature or a global.
+/// Worked out from `T`'s shape graph on each call (see `shape.rs`); the runtime calls it once
+/// per item and update.
+pub fn of<T: Fingerprint + ?Sized>() -> u128 {
+    crate::shape::fingerprint(&T::SHAPE).get()
+}
+
+/// A shape: `node`, the type's own part, and `parts`, the shapes of the types it contains
+/// (`&[ShapeOf(shape_of::<T>), ..]`).
+pub const fn shape(node: u128, parts: &'static [ShapeOf]) -> Shape {
+    Shape { node: Hash128::new(node), parts: abi_stable::std_types::RSlice::from_slice(parts) }
+}
+
+/// `T`'s shape, as a function: what the parts of a shape hold, so that a type may contain
+/// itself without its constant containing itself.
+pub extern "C" fn shape_of<T: Fingerprint + ?Sized>() -> Shape {
+    T::SHAPE
+}
+
+/// The node of `T`'s shape: what a shape's node includes of its type parameters. Reading it
+/// evaluates `T::SHAPE`, so a type without a fingerprint is refused where it is named.
+pub const fn node_of<T: Fingerprint + ?Sized>() -> u128 {
+    T::SHAPE.node.get()
+}
+
+/// The node of `T`'s shape where `T` may have no fingerprint, for a check of the derive that
+/// must stay quiet then (the shape's parts report it): `Checked::<T>::NODE` is `T`'s node when
+/// `T: Fingerprint`, and [`Unchecked`]'s 0 otherwise.
+#[doc(hidden)]
+pub struct Checked<T: ?Sized>(std::marker::PhantomData<T>);
+
+impl<T: Fingerprint + ?Sized> Checked<T> {
+    /// `T`'s node, which evaluates `T::SHAPE`: a type refused by a panic is refused here.
+    pub const NODE: u128 = node_of::<T>();
+}
+
+/// What `Checked::<T>::NODE` falls back to when `T` has no fingerprint.
+#[doc(hidden)]
+pub trait Unchecked {
+    /// Nothing: the error is reported elsewhere.
+    const NODE: u128 = 0;
+}
+
+impl<T: ?Sized> Unchecked for Checked<T> {}
 
 /// The fingerprint of a name or a piece of text: the first 128 bits of a SHA-256 of it, so that
 /// no two texts anyone can find share one.
@@ -55,8 +106,8 @@ pub const fn combine(parts: &[u128]) -> u128 {
     digest(hash)
 }
 
-/// The first part of every signature's fingerprint, worked out once rather than in each (for
-/// the code the macros write).
+/// The first part of every signature's node, worked out once rather than in each (for the
+/// code the macros write).
 #[doc(hidden)]
 pub const FN: u128 = of_str("fn");
 
@@ -87,7 +138,7 @@ macro_rules! named {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl Fingerprint for $ty {
-                const FINGERPRINT: u128 = of_str($name);
+                const SHAPE: Shape = shape(of_str($name), &[]);
             }
         )*
     };
@@ -154,7 +205,10 @@ macro_rules! generic {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint + ?Sized),+> Fingerprint for $ty {
-                const FINGERPRINT: u128 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+                const SHAPE: Shape = shape(
+                    combine(&[of_str($name), $(node_of::<$param>()),+]),
+                    &[$(ShapeOf(shape_of::<$param>)),+],
+                );
             }
         )*
     };
@@ -192,7 +246,10 @@ macro_rules! generic_sized {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint),+> Fingerprint for $ty {
-                const FINGERPRINT: u128 = combine(&[of_str($name), $($param::FINGERPRINT),+]);
+                const SHAPE: Shape = shape(
+                    combine(&[of_str($name), $(node_of::<$param>()),+]),
+                    &[$(ShapeOf(shape_of::<$param>)),+],
+                );
             }
         )*
     };
@@ -238,8 +295,10 @@ macro_rules! dsu_types {
             // SAFETY: a type of dsu's own: the build fingerprint pins dsu's version, so every
             // image of the program has the same definition; the name tells it from others.
             unsafe impl $crate::fingerprint::Fingerprint for $ty {
-                const FINGERPRINT: u128 =
-                    $crate::fingerprint::of_str(concat!("dsu::", stringify!($ty)));
+                const SHAPE: $crate::fingerprint::Shape = $crate::fingerprint::shape(
+                    $crate::fingerprint::of_str(concat!("dsu::", stringify!($ty))),
+                    &[],
+                );
             }
         )*
     };
@@ -251,18 +310,24 @@ pub(crate) use dsu_types;
 unsafe impl<K: Fingerprint, V: Fingerprint, S: Fingerprint> Fingerprint
     for std::collections::HashMap<K, V, S>
 {
-    const FINGERPRINT: u128 =
-        combine(&[of_str("HashMap"), K::FINGERPRINT, V::FINGERPRINT, S::FINGERPRINT]);
+    const SHAPE: Shape = shape(
+        combine(&[of_str("HashMap"), node_of::<K>(), node_of::<V>(), node_of::<S>()]),
+        &[ShapeOf(shape_of::<K>), ShapeOf(shape_of::<V>), ShapeOf(shape_of::<S>)],
+    );
 }
 
 // SAFETY: as for `HashMap`.
 unsafe impl<T: Fingerprint, S: Fingerprint> Fingerprint for std::collections::HashSet<T, S> {
-    const FINGERPRINT: u128 = combine(&[of_str("HashSet"), T::FINGERPRINT, S::FINGERPRINT]);
+    const SHAPE: Shape = shape(
+        combine(&[of_str("HashSet"), node_of::<T>(), node_of::<S>()]),
+        &[ShapeOf(shape_of::<T>), ShapeOf(shape_of::<S>)],
+    );
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<H: Fingerprint> Fingerprint for std::hash::BuildHasherDefault<H> {
-    const FINGERPRINT: u128 = combine(&[of_str("BuildHasherDefault"), H::FINGERPRINT]);
+    const SHAPE: Shape =
+        shape(combine(&[of_str("BuildHasherDefault"), node_of::<H>()]), &[ShapeOf(shape_of::<H>)]);
 }
 
 /// Types that can keep no fingerprint's promise: using one in a signature or a global's type
@@ -273,7 +338,7 @@ macro_rules! refused {
         $(
             // SAFETY: no fingerprint is ever given: evaluating it fails the build.
             unsafe impl Fingerprint for $ty {
-                const FINGERPRINT: u128 = panic!("{}", $why);
+                const SHAPE: Shape = panic!("{}", $why);
             }
         )*
     };
@@ -308,27 +373,31 @@ refused! {
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
-    const FINGERPRINT: u128 = combine(&[of_str("Cow"), T::FINGERPRINT]);
+    const SHAPE: Shape =
+        shape(combine(&[of_str("Cow"), node_of::<T>()]), &[ShapeOf(shape_of::<T>)]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint> Fingerprint for [T] {
-    const FINGERPRINT: u128 = combine(&[of_str("[]"), T::FINGERPRINT]);
+    const SHAPE: Shape = shape(combine(&[of_str("[]"), node_of::<T>()]), &[ShapeOf(shape_of::<T>)]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint> Fingerprint for std::pin::Pin<T> {
-    const FINGERPRINT: u128 = combine(&[of_str("Pin"), T::FINGERPRINT]);
+    const SHAPE: Shape =
+        shape(combine(&[of_str("Pin"), node_of::<T>()]), &[ShapeOf(shape_of::<T>)]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<T> {
-    const FINGERPRINT: u128 = combine(&[of_str("io::BufWriter"), T::FINGERPRINT]);
+    const SHAPE: Shape =
+        shape(combine(&[of_str("io::BufWriter"), node_of::<T>()]), &[ShapeOf(shape_of::<T>)]);
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.
 unsafe impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
-    const FINGERPRINT: u128 = combine(&[of_str("[;]"), T::FINGERPRINT, N as u128]);
+    const SHAPE: Shape =
+        shape(combine(&[of_str("[;]"), node_of::<T>(), N as u128]), &[ShapeOf(shape_of::<T>)]);
 }
 
 macro_rules! tuples {
@@ -337,7 +406,10 @@ macro_rules! tuples {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<$($param: Fingerprint),+> Fingerprint for ($($param,)+) {
-                const FINGERPRINT: u128 = combine(&[of_str("tuple"), $($param::FINGERPRINT),+]);
+                const SHAPE: Shape = shape(
+                    combine(&[of_str("tuple"), $(node_of::<$param>()),+]),
+                    &[$(ShapeOf(shape_of::<$param>)),+],
+                );
             }
         )*
     };
@@ -354,7 +426,10 @@ macro_rules! fn_pointers {
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
             unsafe impl<R: Fingerprint, $($param: Fingerprint),*> Fingerprint for fn($($param),*) -> R {
-                const FINGERPRINT: u128 = combine(&[of_str("fn"), R::FINGERPRINT, $($param::FINGERPRINT),*]);
+                const SHAPE: Shape = shape(
+                    combine(&[of_str("fn"), node_of::<R>(), $(node_of::<$param>()),*]),
+                    &[ShapeOf(shape_of::<R>), $(ShapeOf(shape_of::<$param>)),*],
+                );
             }
         )*
     };
@@ -376,10 +451,10 @@ mod tests {
 
     #[test]
     fn parameters_change_the_fingerprint() {
-        assert_ne!(<Vec<u32>>::FINGERPRINT, <Vec<u64>>::FINGERPRINT);
-        assert_ne!(<&str>::FINGERPRINT, <&String>::FINGERPRINT);
-        assert_ne!(<[u8; 4]>::FINGERPRINT, <[u8; 5]>::FINGERPRINT);
-        assert_ne!(<Result<u8, ()>>::FINGERPRINT, <Result<(), u8>>::FINGERPRINT);
+        assert_ne!(of::<Vec<u32>>(), of::<Vec<u64>>());
+        assert_ne!(of::<&str>(), of::<&String>());
+        assert_ne!(of::<[u8; 4]>(), of::<[u8; 5]>());
+        assert_ne!(of::<Result<u8, ()>>(), of::<Result<(), u8>>());
     }
 
     #[test]
@@ -387,17 +462,17 @@ mod tests {
         // One parameter under each wrapper, or under none: all different types, so a name
         // copied from one impl to another, or a wrapper that drops its name, shows here.
         let wrapped = [
-            ("String", String::FINGERPRINT),
-            ("Option<String>", <Option<String>>::FINGERPRINT),
-            ("Option<Option<String>>", <Option<Option<String>>>::FINGERPRINT),
-            ("Vec<String>", <Vec<String>>::FINGERPRINT),
-            ("VecDeque<String>", <std::collections::VecDeque<String>>::FINGERPRINT),
-            ("Box<String>", <Box<String>>::FINGERPRINT),
-            ("&String", <&String>::FINGERPRINT),
-            ("Arc<String>", <std::sync::Arc<String>>::FINGERPRINT),
-            ("Mutex<String>", <std::sync::Mutex<String>>::FINGERPRINT),
-            ("(String,)", <(String,)>::FINGERPRINT),
-            ("[String; 1]", <[String; 1]>::FINGERPRINT),
+            ("String", of::<String>()),
+            ("Option<String>", of::<Option<String>>()),
+            ("Option<Option<String>>", of::<Option<Option<String>>>()),
+            ("Vec<String>", of::<Vec<String>>()),
+            ("VecDeque<String>", of::<std::collections::VecDeque<String>>()),
+            ("Box<String>", of::<Box<String>>()),
+            ("&String", of::<&String>()),
+            ("Arc<String>", of::<std::sync::Arc<String>>()),
+            ("Mutex<String>", of::<std::sync::Mutex<String>>()),
+            ("(String,)", of::<(String,)>()),
+            ("[String; 1]", of::<[String; 1]>()),
         ];
         for (i, (a, fa)) in wrapped.iter().enumerate() {
             for (b, fb) in &wrapped[i + 1..] {
@@ -411,29 +486,29 @@ mod tests {
         use std::cell::{OnceCell, UnsafeCell};
         use std::ops::{Bound, RangeFrom, RangeTo, RangeToInclusive};
         let wrapped = [
-            ("io::Cursor<Vec<u8>>", <std::io::Cursor<Vec<u8>>>::FINGERPRINT),
-            ("io::Take<Vec<u8>>", <std::io::Take<Vec<u8>>>::FINGERPRINT),
-            ("io::BufReader<Vec<u8>>", <std::io::BufReader<Vec<u8>>>::FINGERPRINT),
-            ("vec::IntoIter<Vec<u8>>", <std::vec::IntoIter<Vec<u8>>>::FINGERPRINT),
-            ("Vec<Vec<u8>>", <Vec<Vec<u8>>>::FINGERPRINT),
-            ("rc::Weak<Vec<u8>>", <std::rc::Weak<Vec<u8>>>::FINGERPRINT),
-            ("sync::Weak<Vec<u8>>", <std::sync::Weak<Vec<u8>>>::FINGERPRINT),
-            ("UnsafeCell<Vec<u8>>", <UnsafeCell<Vec<u8>>>::FINGERPRINT),
-            ("OnceCell<Vec<u8>>", <OnceCell<Vec<u8>>>::FINGERPRINT),
-            ("OnceLock<Vec<u8>>", <std::sync::OnceLock<Vec<u8>>>::FINGERPRINT),
-            ("RangeFrom<Vec<u8>>", <RangeFrom<Vec<u8>>>::FINGERPRINT),
-            ("RangeTo<Vec<u8>>", <RangeTo<Vec<u8>>>::FINGERPRINT),
-            ("RangeToInclusive<Vec<u8>>", <RangeToInclusive<Vec<u8>>>::FINGERPRINT),
-            ("Bound<Vec<u8>>", <Bound<Vec<u8>>>::FINGERPRINT),
-            ("Range<Vec<u8>>", <std::ops::Range<Vec<u8>>>::FINGERPRINT),
+            ("io::Cursor<Vec<u8>>", of::<std::io::Cursor<Vec<u8>>>()),
+            ("io::Take<Vec<u8>>", of::<std::io::Take<Vec<u8>>>()),
+            ("io::BufReader<Vec<u8>>", of::<std::io::BufReader<Vec<u8>>>()),
+            ("vec::IntoIter<Vec<u8>>", of::<std::vec::IntoIter<Vec<u8>>>()),
+            ("Vec<Vec<u8>>", of::<Vec<Vec<u8>>>()),
+            ("rc::Weak<Vec<u8>>", of::<std::rc::Weak<Vec<u8>>>()),
+            ("sync::Weak<Vec<u8>>", of::<std::sync::Weak<Vec<u8>>>()),
+            ("UnsafeCell<Vec<u8>>", of::<UnsafeCell<Vec<u8>>>()),
+            ("OnceCell<Vec<u8>>", of::<OnceCell<Vec<u8>>>()),
+            ("OnceLock<Vec<u8>>", of::<std::sync::OnceLock<Vec<u8>>>()),
+            ("RangeFrom<Vec<u8>>", of::<RangeFrom<Vec<u8>>>()),
+            ("RangeTo<Vec<u8>>", of::<RangeTo<Vec<u8>>>()),
+            ("RangeToInclusive<Vec<u8>>", of::<RangeToInclusive<Vec<u8>>>()),
+            ("Bound<Vec<u8>>", of::<Bound<Vec<u8>>>()),
+            ("Range<Vec<u8>>", of::<std::ops::Range<Vec<u8>>>()),
         ];
         for (i, (a, fa)) in wrapped.iter().enumerate() {
             for (b, fb) in &wrapped[i + 1..] {
                 assert_ne!(fa, fb, "`{a}` and `{b}` have the same fingerprint");
             }
         }
-        assert_ne!(std::sync::atomic::AtomicI32::FINGERPRINT, i32::FINGERPRINT);
-        assert_ne!(std::num::NonZeroI64::FINGERPRINT, std::num::NonZeroU64::FINGERPRINT);
+        assert_ne!(of::<std::sync::atomic::AtomicI32>(), of::<i32>());
+        assert_ne!(of::<std::num::NonZeroI64>(), of::<std::num::NonZeroU64>());
     }
 
     #[test]
@@ -441,21 +516,18 @@ mod tests {
         use std::collections::{HashMap, HashSet};
         use std::hash::{BuildHasherDefault, DefaultHasher, RandomState};
         type Zero = BuildHasherDefault<DefaultHasher>;
-        assert_ne!(
-            <HashMap<u32, u32, RandomState>>::FINGERPRINT,
-            <HashMap<u32, u32, Zero>>::FINGERPRINT
-        );
-        assert_ne!(<HashSet<u32, RandomState>>::FINGERPRINT, <HashSet<u32, Zero>>::FINGERPRINT);
-        assert_eq!(<HashMap<u32, u32>>::FINGERPRINT, <HashMap<u32, u32, RandomState>>::FINGERPRINT);
+        assert_ne!(of::<HashMap<u32, u32, RandomState>>(), of::<HashMap<u32, u32, Zero>>());
+        assert_ne!(of::<HashSet<u32, RandomState>>(), of::<HashSet<u32, Zero>>());
+        assert_eq!(of::<HashMap<u32, u32>>(), of::<HashMap<u32, u32, RandomState>>());
     }
 
     #[test]
     fn lifetimes_do_not_change_the_fingerprint() {
-        fn of<T: Fingerprint + ?Sized>(_: &T) -> u128 {
-            T::FINGERPRINT
+        fn of_value<T: Fingerprint + ?Sized>(_: &T) -> u128 {
+            of::<T>()
         }
         let owned = String::from("x");
         let local: &str = &owned;
-        assert_eq!(of(&local), <&'static str>::FINGERPRINT);
+        assert_eq!(of_value(&local), of::<&'static str>());
     }
 }

@@ -16,10 +16,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{offset_of, MaybeUninit};
 use std::panic::Location;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::Once;
 
-use dsu_abi::Hash128;
+use dsu_abi::{Hash128, Shape};
 
 use crate::cell::GlobalCell;
 use crate::fingerprint::Fingerprint;
@@ -76,8 +77,11 @@ pub struct Global<T: 'static> {
     /// Makes this image's own instance, once.
     made: Once,
     init: fn() -> T,
-    /// `T`'s fingerprint, which the instance carries.
-    fingerprint: Hash128,
+    /// `T`'s shape, for the descriptor.
+    shape: Shape,
+    /// `T`'s fingerprint, which the instance carries, as halves: worked out from `shape` on
+    /// first use, (0, 0) until then. Only ever a shortcut (`is_own_type`).
+    fingerprint: [AtomicU64; 2],
     path: &'static str,
     _type: PhantomData<T>,
 }
@@ -90,13 +94,13 @@ unsafe impl<T: Sync> Sync for Global<T> {}
 /// the bound is checked where the macro writes `fingerprinted::<T>()`, at the type, and
 /// nowhere else (one error for a type without a fingerprint).
 #[doc(hidden)]
-pub struct Fingerprinted<T: ?Sized>(Hash128, PhantomData<fn() -> T>);
+pub struct Fingerprinted<T: ?Sized>(Shape, PhantomData<fn() -> T>);
 
-/// `T`'s fingerprint, as the proof `Global::new` takes. A free function, so that a type without
+/// `T`'s shape, as the proof `Global::new` takes. A free function, so that a type without
 /// a fingerprint gets `Fingerprint`'s own message.
 #[doc(hidden)]
 pub const fn fingerprinted<T: Fingerprint + ?Sized>() -> Fingerprinted<T> {
-    Fingerprinted(Hash128::new(T::FINGERPRINT), PhantomData)
+    Fingerprinted(T::SHAPE, PhantomData)
 }
 
 impl<T: 'static> Global<T> {
@@ -104,21 +108,42 @@ impl<T: 'static> Global<T> {
     /// What `#[dsu::updateable] static` writes.
     #[doc(hidden)]
     pub const fn new(path: &'static str, init: fn() -> T, fingerprint: Fingerprinted<T>) -> Self {
-        let fingerprint = fingerprint.0;
         Global {
             cell: GlobalCell::new(),
             made: Once::new(),
             init,
-            fingerprint,
+            shape: fingerprint.0,
+            fingerprint: [AtomicU64::new(0), AtomicU64::new(0)],
             path,
             _type: PhantomData,
         }
     }
 
-    /// The fingerprint of `T`, for the global's descriptor.
+    /// The shape of `T`, for the global's descriptor.
     #[doc(hidden)]
-    pub const fn fingerprint(&self) -> Hash128 {
-        self.fingerprint
+    pub const fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// The fingerprint of `T`, worked out, and kept for `is_own_type`.
+    #[cold]
+    fn fingerprint(&self) -> Hash128 {
+        let own = crate::shape::fingerprint(&self.shape);
+        // Relaxed: a thread that reads a half of it, or none, only works it out again.
+        self.fingerprint[0].store(own.low, Ordering::Relaxed);
+        self.fingerprint[1].store(own.high, Ordering::Relaxed);
+        own
+    }
+
+    /// Whether `fingerprint`, an instance's, is `T`'s: the kept one first (two loads), and the
+    /// one worked out when they differ, so that a half-kept value never refuses a value.
+    #[inline]
+    fn is_own_type(&self, fingerprint: Hash128) -> bool {
+        let kept = Hash128 {
+            low: self.fingerprint[0].load(Ordering::Relaxed),
+            high: self.fingerprint[1].load(Ordering::Relaxed),
+        };
+        kept == fingerprint || self.fingerprint() == fingerprint
     }
 
     /// The address of the global's cell, which the runtime stores through
@@ -156,8 +181,10 @@ unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (),
     }));
     let result = match made {
         Ok(value) => {
-            let made: *mut Instance<T> =
-                Box::leak(Box::new(Instance { fingerprint: Hash128::new(T::FINGERPRINT), value }));
+            let made: *mut Instance<T> = Box::leak(Box::new(Instance {
+                fingerprint: crate::shape::fingerprint(&T::SHAPE),
+                value,
+            }));
             Ok(made.cast_const().cast::<()>())
         }
         Err(payload) => {
@@ -212,11 +239,12 @@ impl<T: Sync + 'static> Global<T> {
         let () = Instance::<T>::FINGERPRINT_FIRST;
         // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed.
         let fingerprint = unsafe { fingerprint_of(instance) };
-        if fingerprint != self.fingerprint {
+        if !self.is_own_type(fingerprint) {
             stale(self.path);
         }
-        // SAFETY: the fingerprint says the instance's type is `T`: `self.fingerprint` is
-        // `T`'s (only `fingerprinted::<T>` makes one), and `Fingerprint`'s contract makes
+        // SAFETY: the fingerprint says the instance's type is `T`: `is_own_type` compares it
+        // with `T`'s (only `fingerprinted::<T>` makes the shape it is of, and a kept half is
+        // only ever a half of it, which no other value has), and `Fingerprint`'s contract makes
         // equal fingerprints mean the same type across images, whose layouts the build check
         // pins. The instance is never freed, and shared references are all `with` hands out.
         access(unsafe { &(*instance.cast::<Instance<T>>()).value })
@@ -246,7 +274,7 @@ impl<T: Sync + 'static> Global<T> {
         }
         let () = Instance::<T>::FINGERPRINT_FIRST;
         self.made.call_once(|| {
-            let instance = Instance { fingerprint: self.fingerprint, value: (self.init)() };
+            let instance = Instance { fingerprint: self.fingerprint(), value: (self.init)() };
             let made = Box::leak(Box::new(instance));
             let made: *mut Instance<T> = made;
             // Only if no instance is live yet: the runtime may have pointed the cell at

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
+use dsu_abi::{GlobalDesc, ItemDesc};
 
 use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
@@ -49,16 +49,14 @@ impl<'m> Plan<'m> {
             if !seen_globals.insert(path) {
                 return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }
+            let shape = crate::shape::fingerprint(&desc.shape);
+            let was = desc.was.as_ref().map(crate::shape::fingerprint).into_option();
             match registry.global(path) {
-                Some(live) if live.fingerprint == desc.fingerprint => {
-                    plan.shared_globals.push(desc)
-                }
-                Some(live)
-                    if desc.was_fingerprint == live.fingerprint && desc.transform.is_some() =>
-                {
+                Some(live) if live.fingerprint == shape => plan.shared_globals.push(desc),
+                Some(live) if was == Some(live.fingerprint) && desc.transform.is_some() => {
                     plan.transformed_globals.push(desc);
                 }
-                Some(live) if desc.was_fingerprint != Hash128::NONE => {
+                Some(live) if was.is_some() => {
                     return Err(UpdateError::TransformerForAnotherVersion {
                         global: path.to_owned(),
                         running: live.type_text.to_owned(),
@@ -266,8 +264,8 @@ pub(crate) mod tests {
         ItemDesc {
             path: RStr::from_str(path),
             signature_text: RStr::from_str("fn() -> u32"),
-            signature: Hash128::new(7),
-            body: Hash128::new(body),
+            signature: crate::fingerprint::shape(7, &[]),
+            body: dsu_abi::Hash128::new(body),
             implementation: code as *const (),
             slot: slot.as_erased(),
         }
@@ -285,7 +283,7 @@ pub(crate) mod tests {
             ],
         );
         let mut resigned = desc("t::same", 1, one, &SLOT);
-        resigned.signature = Hash128::new(8);
+        resigned.signature = crate::fingerprint::shape(8, &[]);
         let patch = [
             desc("t::same", 1, one, &SLOT),
             desc("t::changed", 2, one, &SLOT),

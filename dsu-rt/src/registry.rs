@@ -19,7 +19,7 @@ use crate::manifest::Manifest;
 use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
 
-/// An item's identity: its path plus its signature fingerprint.
+/// An item's identity: its path plus its signature's fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) path: &'static str,
@@ -28,7 +28,7 @@ pub(crate) struct Key {
 
 impl Key {
     pub(crate) fn of(desc: &ItemDesc) -> Key {
-        Key { path: desc.path.as_str(), signature: desc.signature }
+        Key { path: desc.path.as_str(), signature: crate::shape::fingerprint(&desc.signature) }
     }
 }
 
@@ -253,7 +253,7 @@ impl Registry {
         cell.set_effect(effect);
         let entry = GlobalEntry {
             type_text: desc.type_text.as_str(),
-            fingerprint: desc.fingerprint,
+            fingerprint: crate::shape::fingerprint(&desc.shape),
             effect,
             instance: desc.instance,
             cells: vec![cell],
@@ -385,7 +385,7 @@ impl Registry {
         }
         global_of(desc).attach(new, live.effect);
         live.cells.push(global_of(desc));
-        live.fingerprint = desc.fingerprint;
+        live.fingerprint = crate::shape::fingerprint(&desc.shape);
         live.type_text = desc.type_text.as_str();
         live.instance = desc.instance;
     }

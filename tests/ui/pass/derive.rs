@@ -2,7 +2,7 @@
 
 #![deny(warnings)]
 
-use dsu::Fingerprint;
+use dsu::fingerprint::of;
 
 #[derive(dsu::Fingerprint, Debug, PartialEq)]
 pub struct Named {
@@ -106,7 +106,50 @@ pub fn unit(unit: Unit) -> Unit {
     unit
 }
 
+/// A type that contains itself, as a server's protocol frames do.
+#[derive(dsu::Fingerprint, Debug, PartialEq)]
+pub enum Frame {
+    Text(String),
+    Array(Vec<Frame>),
+}
+
+/// Two types that contain each other, one through `Self`.
+#[derive(dsu::Fingerprint)]
+pub struct Tree {
+    pub children: Vec<Branch>,
+    pub parent: Option<Box<Self>>,
+}
+
+#[derive(dsu::Fingerprint)]
+pub struct Branch {
+    pub tree: Tree,
+}
+
+/// A generic type that contains itself.
+#[derive(dsu::Fingerprint)]
+pub struct List<T> {
+    pub head: T,
+    pub tail: Option<Box<List<T>>>,
+}
+
+#[dsu::updateable]
+pub fn depth(frame: &Frame) -> usize {
+    match frame {
+        Frame::Text(_) => 1,
+        Frame::Array(frames) => 1 + frames.iter().map(depth).max().unwrap_or(0),
+    }
+}
+
+#[dsu::updateable]
+pub fn branches(tree: &Tree, list: &List<u32>) -> usize {
+    tree.children.len() + list.tail.is_some() as usize
+}
+
 fn main() {
+    let frame = Frame::Array(vec![Frame::Array(vec![Frame::Text("x".to_owned())])]);
+    assert_eq!(depth(&frame), 3);
+    let tree = Tree { children: Vec::new(), parent: None };
+    assert_eq!(branches(&tree, &List { head: 1, tail: None }), 0);
     let named = rename(Named { id: 1, name: "a".to_owned() }, "b");
     assert_eq!(named, Named { id: 1, name: "b".to_owned() });
     assert_eq!(tuple(Tuple(4, String::new())), 4);
@@ -126,8 +169,10 @@ fn main() {
     assert_eq!(unit(Unit), Unit);
 
     // Fingerprints tell shapes apart.
-    assert_ne!(Named::FINGERPRINT, Tuple::FINGERPRINT);
-    assert_ne!(<Pair<u32, String>>::FINGERPRINT, <Pair<String, u32>>::FINGERPRINT);
-    assert_eq!(<Borrowed<'static>>::FINGERPRINT, <Borrowed<'_>>::FINGERPRINT);
-    assert_ne!(Shape::FINGERPRINT, Level::FINGERPRINT);
+    assert_ne!(of::<Named>(), of::<Tuple>());
+    assert_ne!(of::<Pair<u32, String>>(), of::<Pair<String, u32>>());
+    assert_eq!(of::<Borrowed<'static>>(), of::<Borrowed<'_>>());
+    assert_ne!(of::<Shape>(), of::<Level>());
+    assert_ne!(of::<Frame>(), of::<Tree>());
+    assert_ne!(of::<List<u32>>(), of::<List<u64>>());
 }

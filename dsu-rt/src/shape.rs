@@ -1,0 +1,251 @@
+//! The fingerprint of a type, worked out from its shape graph at run time.
+//!
+//! A type's [`Shape`] holds its own part (a node hash, made at compile time) and functions that
+//! give the shapes of the types it contains. Following them from one shape gives a finite
+//! graph, with a cycle for each recursive type; the fingerprint is a hash of that graph up to
+//! bisimulation, so that it is a function of the type's unfolding alone:
+//!
+//! 1. The graph: each function is called once, known by its address. An image may hold two
+//!    copies of one type's function (one per codegen unit); they become two nodes alike.
+//! 2. The coarsest partition of the nodes in which two nodes share a class only when their
+//!    node hashes are equal and their parts, in order, share classes: partition refinement,
+//!    starting from the node hashes, until no class splits.
+//! 3. The classes reached from the root, numbered in the order a breadth-first walk finds
+//!    them, and hashed in that order as (node hash, number of parts, the parts' numbers).
+//!
+//! Two roots get the same hash exactly when their graphs are bisimilar, that is when the
+//! types unfold into the same infinite tree: the quotient of step 2 is the smallest graph of
+//! that tree, unique up to numbering, and step 3 numbers it by the tree's own order. So two
+//! recursive shapes that differ anywhere in their unfolding get different fingerprints, and
+//! the copies of step 1 change nothing.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use dsu_abi::{Hash128, Shape};
+use sha2_const_stable::Sha256;
+
+/// The fingerprint of the type `root` is the shape of.
+pub(crate) fn fingerprint(root: &Shape) -> Hash128 {
+    let graph = Graph::of(root);
+    let classes = graph.bisimulation();
+    graph.canonical_hash(&classes)
+}
+
+/// The shapes reachable from a root, node 0, with each node's parts as indices.
+struct Graph {
+    nodes: Vec<Hash128>,
+    /// `parts[starts[i]..starts[i + 1]]` are node `i`'s parts.
+    parts: Vec<usize>,
+    starts: Vec<usize>,
+}
+
+impl Graph {
+    fn of(root: &Shape) -> Graph {
+        let mut shapes = vec![*root];
+        let mut known: HashMap<usize, usize> = HashMap::new();
+        let mut graph = Graph { nodes: Vec::new(), parts: Vec::new(), starts: vec![0] };
+        let mut next = 0;
+        while let Some(shape) = shapes.get(next).copied() {
+            graph.nodes.push(shape.node);
+            for part in shape.parts.as_slice() {
+                let index = match known.entry(part.0 as usize) {
+                    Entry::Occupied(seen) => *seen.get(),
+                    Entry::Vacant(new) => {
+                        shapes.push((part.0)());
+                        *new.insert(shapes.len() - 1)
+                    }
+                };
+                graph.parts.push(index);
+            }
+            graph.starts.push(graph.parts.len());
+            next += 1;
+        }
+        graph
+    }
+
+    fn parts_of(&self, node: usize) -> &[usize] {
+        &self.parts[self.starts[node]..self.starts[node + 1]]
+    }
+
+    /// The class of each node in the coarsest bisimulation (step 2).
+    fn bisimulation(&self) -> Vec<usize> {
+        let mut ids: HashMap<Hash128, usize> = HashMap::new();
+        let mut classes: Vec<usize> = self
+            .nodes
+            .iter()
+            .map(|node| {
+                let len = ids.len();
+                *ids.entry(*node).or_insert(len)
+            })
+            .collect();
+        let mut count = ids.len();
+        loop {
+            // A node's new class: its old one and its parts' classes. It only ever splits a
+            // class, so an unchanged count means an unchanged partition.
+            let mut ids: HashMap<(usize, Vec<usize>), usize> = HashMap::new();
+            let refined: Vec<usize> = (0..self.nodes.len())
+                .map(|node| {
+                    let parts = self.parts_of(node).iter().map(|&part| classes[part]).collect();
+                    let len = ids.len();
+                    *ids.entry((classes[node], parts)).or_insert(len)
+                })
+                .collect();
+            classes = refined;
+            if ids.len() == count {
+                return classes;
+            }
+            count = ids.len();
+        }
+    }
+
+    /// The hash of the classes reached from the root, in breadth-first order (step 3).
+    fn canonical_hash(&self, classes: &[usize]) -> Hash128 {
+        let mut numbers: HashMap<usize, u64> = HashMap::from([(classes[0], 0)]);
+        let mut order = vec![0];
+        let mut hash = Sha256::new().update(b"dsu shape\0");
+        let mut next = 0;
+        while let Some(&node) = order.get(next) {
+            let parts = self.parts_of(node);
+            hash = hash
+                .update(&self.nodes[node].get().to_le_bytes())
+                .update(&(parts.len() as u64).to_le_bytes());
+            for &part in parts {
+                let fresh = numbers.len() as u64;
+                let number = *numbers.entry(classes[part]).or_insert_with(|| {
+                    order.push(part);
+                    fresh
+                });
+                hash = hash.update(&number.to_le_bytes());
+            }
+            next += 1;
+        }
+        let full = hash.finalize();
+        let mut low = [0; 8];
+        let mut high = [0; 8];
+        low.copy_from_slice(&full[..8]);
+        high.copy_from_slice(&full[8..16]);
+        Hash128 { low: u64::from_le_bytes(low), high: u64::from_le_bytes(high) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+    use crate::fingerprint::{of, shape, Fingerprint, Shape, ShapeOf};
+
+    /// Leaf `1` with one part; each function is a copy of the same type's shape function, as
+    /// two codegen units each have one.
+    extern "C" fn copy_a() -> Shape {
+        shape(1, &[ShapeOf(copy_b)])
+    }
+    extern "C" fn copy_b() -> Shape {
+        shape(1, &[ShapeOf(copy_a)])
+    }
+    extern "C" fn itself() -> Shape {
+        shape(1, &[ShapeOf(itself)])
+    }
+    extern "C" fn two_step() -> Shape {
+        shape(1, &[ShapeOf(other_node)])
+    }
+    extern "C" fn other_node() -> Shape {
+        shape(2, &[ShapeOf(two_step)])
+    }
+
+    #[test]
+    fn copies_of_a_function_change_nothing() {
+        assert_eq!(fingerprint(&copy_a()), fingerprint(&itself()));
+        assert_ne!(fingerprint(&itself()), fingerprint(&two_step()));
+        assert_ne!(fingerprint(&two_step()), fingerprint(&other_node()));
+    }
+
+    #[test]
+    fn the_order_of_parts_counts() {
+        extern "C" fn one() -> Shape {
+            shape(1, &[])
+        }
+        extern "C" fn two() -> Shape {
+            shape(2, &[])
+        }
+        let forward = shape(0, &[ShapeOf(one), ShapeOf(two)]);
+        let backward = shape(0, &[ShapeOf(two), ShapeOf(one)]);
+        let shorter = shape(0, &[ShapeOf(one)]);
+        assert_ne!(fingerprint(&forward), fingerprint(&backward));
+        assert_ne!(fingerprint(&forward), fingerprint(&shorter));
+    }
+
+    #[allow(dead_code)]
+    mod wide {
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) enum Frame {
+            Text(String),
+            Array(Vec<Frame>),
+        }
+    }
+
+    #[allow(dead_code)]
+    mod deep {
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) enum Frame {
+            Text(String),
+            Array(Vec<Vec<Frame>>),
+        }
+    }
+
+    #[allow(dead_code)]
+    mod other_leaf {
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) enum Frame {
+            Text(Vec<u8>),
+            Array(Vec<Frame>),
+        }
+    }
+
+    mod mutual {
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) struct Tree {
+            pub(super) children: Vec<Branch>,
+        }
+
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) struct Branch {
+            pub(super) tree: Option<Box<Tree>>,
+            pub(super) weight: u32,
+        }
+    }
+
+    mod mutual_changed {
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) struct Tree {
+            pub(super) children: Vec<Branch>,
+        }
+
+        #[derive(dsu_macros::Fingerprint)]
+        #[dsu(crate = crate)]
+        pub(super) struct Branch {
+            pub(super) tree: Option<Box<Tree>>,
+            pub(super) weight: u64,
+        }
+    }
+
+    #[test]
+    fn recursive_shapes_are_told_apart() {
+        let frames = [of::<wide::Frame>(), of::<deep::Frame>(), of::<other_leaf::Frame>()];
+        assert_ne!(frames[0], frames[1]);
+        assert_ne!(frames[0], frames[2]);
+        assert_ne!(frames[1], frames[2]);
+        // A change two types away, through the cycle, shows at both.
+        assert_ne!(of::<mutual::Tree>(), of::<mutual_changed::Tree>());
+        assert_ne!(of::<mutual::Branch>(), of::<mutual_changed::Branch>());
+        assert_ne!(of::<mutual::Tree>(), of::<mutual::Branch>());
+        assert_eq!(of::<mutual::Tree>(), of::<mutual::Tree>());
+        // The nodes alone are alike: only the graph tells the two apart.
+        assert_eq!(wide::Frame::SHAPE.node, deep::Frame::SHAPE.node);
+    }
+}
