@@ -270,6 +270,16 @@ pub enum UpdateError {
         /// Its type in the patch.
         patch: String,
     },
+    /// A global of the running program has a type of the same fingerprint in the patch, written
+    /// otherwise: a corrupt descriptor, or a type spelled another way (an alias renamed).
+    GlobalTypeMismatch {
+        /// The global.
+        global: String,
+        /// Its type as the running program writes it.
+        running: String,
+        /// As the patch writes it.
+        patch: String,
+    },
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
@@ -482,12 +492,26 @@ impl fmt::Display for UpdateError {
                 path.display()
             ),
             NothingToRollBack => write!(f, "there is no update to roll back"),
+            GlobalTypeChanged { global, running, patch } if running == patch => write!(
+                f,
+                "the global `{global}` is written `{running}` in the running program and in the \
+                 patch, but a type it names (through an alias, or a field) is another type in \
+                 the patch, and the patch has no transformer for it: declare it \
+                 `#[dsu::updateable(was = ..)]` with the running type and write a \
+                 `#[dsu::transform]` for each type that changed"
+            ),
             GlobalTypeChanged { global, running, patch } => write!(
                 f,
                 "the global `{global}` is `{running}` in the running program but `{patch}` in \
                  the patch, and the patch has no transformer for it: declare it \
                  `#[dsu::updateable(was = {running})]` and write a `#[dsu::transform]` for each \
                  type that changed"
+            ),
+            GlobalTypeMismatch { global, running, patch } => write!(
+                f,
+                "the patch's global `{global}` has the type of the running `{running}` but is \
+                 written `{patch}`: write its type as the running program does; if the patch's \
+                 source says `{running}`, the patch is corrupt, rebuild it"
             ),
             TransformerForAnotherVersion { global, running, was } => write!(
                 f,
@@ -574,6 +598,7 @@ impl UpdateError {
             UpdateError::StaleUser { .. } => "stale_user",
             UpdateError::IrreversibleUpdate { .. } => "irreversible_update",
             UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
+            UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::InsideTransaction => "inside_transaction",
             UpdateError::Timeout { .. } => "timeout",
         }

@@ -52,7 +52,17 @@ impl<'m> Plan<'m> {
             let shape = crate::shape::fingerprint(&desc.shape);
             let was = desc.was.as_ref().map(crate::shape::fingerprint).into_option();
             match registry.global(path) {
-                Some(live) if live.fingerprint == shape => plan.shared_globals.push(desc),
+                Some(live) if live.fingerprint == shape => {
+                    // The fingerprint is the type; the text is checked as a signature's is.
+                    if live.type_text != desc.type_text.as_str() {
+                        return Err(UpdateError::GlobalTypeMismatch {
+                            global: path.to_owned(),
+                            running: live.type_text.to_owned(),
+                            patch: desc.type_text.as_str().to_owned(),
+                        });
+                    }
+                    plan.shared_globals.push(desc)
+                }
                 Some(live) if was == Some(live.fingerprint) && desc.transform.is_some() => {
                     plan.transformed_globals.push(desc);
                 }
