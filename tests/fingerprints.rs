@@ -4,7 +4,7 @@
 
 mod support;
 
-use dsu::fingerprint::of;
+use dsu::fingerprint_of;
 use dsu::UpdateError;
 
 #[allow(dead_code)]
@@ -238,57 +238,113 @@ mod types {
 use types::*;
 
 /// Pairs of types an update must tell apart, by what differs between them.
-fn must_differ() -> Vec<(&'static str, u128, u128)> {
+fn must_differ() -> Vec<(&'static str, Option<u128>, Option<u128>)> {
     vec![
-        ("layout: width", of::<u32>(), of::<u64>()),
-        ("layout: signedness", of::<i32>(), of::<u32>()),
-        ("layout: order", of::<(u8, u16)>(), of::<(u16, u8)>()),
-        ("layout: array length", of::<[u8; 4]>(), of::<[u8; 5]>()),
-        ("layout: slice and array", of::<&[u8]>(), of::<&[u8; 1]>()),
-        ("layout: reference and pointer", of::<&u8>(), of::<*const u8>()),
-        ("layout: shared and unique", of::<&u8>(), of::<&mut u8>()),
-        ("layout: wrapper", of::<Box<u8>>(), of::<std::sync::Arc<u8>>()),
-        ("layout: struct fields", of::<Point>(), of::<wide::Point>()),
-        ("layout: field signedness", of::<Point>(), of::<unsigned::Point>()),
-        ("hasher: random and zero-sized", of::<Random>(), of::<Zero>()),
-        ("hasher: std and own", of::<Zero>(), of::<Own>()),
-        ("hasher: set", of::<SetRandom>(), of::<SetZero>()),
-        ("alias: to another struct of the same fields", of::<Place>(), of::<Spot>()),
-        ("name: same fields", of::<Point>(), of::<Spot>()),
-        ("field: name", of::<Point>(), of::<Renamed>()),
-        ("field: order", of::<Point>(), of::<Swapped>()),
-        ("field: named and positional", of::<Point>(), of::<tuple::Point>()),
-        ("repr: C", of::<Point>(), of::<c::Point>()),
-        ("repr: discriminant width", of::<Small>(), of::<small16::Small>()),
-        ("repr: discriminant value", of::<Small>(), of::<small_numbered::Small>()),
-        ("enum: variant order", of::<Small>(), of::<small_swapped::Small>()),
-        ("enum: variant data", of::<Event>(), of::<event_wide::Event>()),
-        ("enum: variant fields named", of::<Event>(), of::<event_named::Event>()),
-        ("enum: variant without data", of::<Event>(), of::<event_unit::Event>()),
-        ("generics: order", of::<Pair<u8, String>>(), of::<Pair<String, u8>>()),
-        ("generics: parameter", of::<Pair<u8, u8>>(), of::<Pair<u8, u16>>()),
-        ("generics: const parameter", of::<Buffer<4>>(), of::<Buffer<8>>()),
-        ("generics: std parameter", of::<Vec<Point>>(), of::<Vec<Spot>>()),
-        ("recursive: a level more", of::<Frame>(), of::<frame_nested::Frame>()),
-        ("recursive: another leaf", of::<Frame>(), of::<frame_bytes::Frame>()),
-        ("recursive: the type and its container", of::<Frame>(), of::<Vec<Frame>>()),
-        ("mutually recursive: a change through the cycle", of::<Tree>(), of::<tree_wide::Tree>()),
-        ("mutually recursive: the changed type", of::<Branch>(), of::<tree_wide::Branch>()),
-        ("mutually recursive: the two types", of::<Tree>(), of::<Branch>()),
-        ("recursive generic: parameter", of::<List<u8>>(), of::<List<u16>>()),
+        ("layout: width", fingerprint_of!(u32), fingerprint_of!(u64)),
+        ("layout: signedness", fingerprint_of!(i32), fingerprint_of!(u32)),
+        ("layout: order", fingerprint_of!((u8, u16)), fingerprint_of!((u16, u8))),
+        ("layout: array length", fingerprint_of!([u8; 4]), fingerprint_of!([u8; 5])),
+        ("layout: slice and array", fingerprint_of!(&[u8]), fingerprint_of!(&[u8; 1])),
+        ("layout: reference and pointer", fingerprint_of!(&u8), fingerprint_of!(*const u8)),
+        ("layout: shared and unique", fingerprint_of!(&u8), fingerprint_of!(&mut u8)),
+        ("layout: wrapper", fingerprint_of!(Box<u8>), fingerprint_of!(std::sync::Arc<u8>)),
+        ("layout: struct fields", fingerprint_of!(Point), fingerprint_of!(wide::Point)),
+        ("layout: field signedness", fingerprint_of!(Point), fingerprint_of!(unsigned::Point)),
+        ("hasher: random and zero-sized", fingerprint_of!(Random), fingerprint_of!(Zero)),
+        ("hasher: std and own", fingerprint_of!(Zero), fingerprint_of!(Own)),
+        ("hasher: set", fingerprint_of!(SetRandom), fingerprint_of!(SetZero)),
+        (
+            "alias: to another struct of the same fields",
+            fingerprint_of!(Place),
+            fingerprint_of!(Spot),
+        ),
+        ("name: same fields", fingerprint_of!(Point), fingerprint_of!(Spot)),
+        ("field: name", fingerprint_of!(Point), fingerprint_of!(Renamed)),
+        ("field: order", fingerprint_of!(Point), fingerprint_of!(Swapped)),
+        ("field: named and positional", fingerprint_of!(Point), fingerprint_of!(tuple::Point)),
+        ("repr: C", fingerprint_of!(Point), fingerprint_of!(c::Point)),
+        ("repr: discriminant width", fingerprint_of!(Small), fingerprint_of!(small16::Small)),
+        (
+            "repr: discriminant value",
+            fingerprint_of!(Small),
+            fingerprint_of!(small_numbered::Small),
+        ),
+        ("enum: variant order", fingerprint_of!(Small), fingerprint_of!(small_swapped::Small)),
+        ("enum: variant data", fingerprint_of!(Event), fingerprint_of!(event_wide::Event)),
+        ("enum: variant fields named", fingerprint_of!(Event), fingerprint_of!(event_named::Event)),
+        ("enum: variant without data", fingerprint_of!(Event), fingerprint_of!(event_unit::Event)),
+        ("generics: order", fingerprint_of!(Pair<u8, String>), fingerprint_of!(Pair<String, u8>)),
+        ("generics: parameter", fingerprint_of!(Pair<u8, u8>), fingerprint_of!(Pair<u8, u16>)),
+        ("generics: const parameter", fingerprint_of!(Buffer<4>), fingerprint_of!(Buffer<8>)),
+        ("generics: std parameter", fingerprint_of!(Vec<Point>), fingerprint_of!(Vec<Spot>)),
+        ("recursive: a level more", fingerprint_of!(Frame), fingerprint_of!(frame_nested::Frame)),
+        ("recursive: another leaf", fingerprint_of!(Frame), fingerprint_of!(frame_bytes::Frame)),
+        (
+            "recursive: the type and its container",
+            fingerprint_of!(Frame),
+            fingerprint_of!(Vec<Frame>),
+        ),
+        (
+            "mutually recursive: a change through the cycle",
+            fingerprint_of!(Tree),
+            fingerprint_of!(tree_wide::Tree),
+        ),
+        (
+            "mutually recursive: the changed type",
+            fingerprint_of!(Branch),
+            fingerprint_of!(tree_wide::Branch),
+        ),
+        ("mutually recursive: the two types", fingerprint_of!(Tree), fingerprint_of!(Branch)),
+        ("recursive generic: parameter", fingerprint_of!(List<u8>), fingerprint_of!(List<u16>)),
+        (
+            "foreign: two types",
+            fingerprint_of!(libloading::Library),
+            fingerprint_of!(libloading::Error),
+        ),
+        (
+            "foreign: user parameter's shape",
+            fingerprint_of!(arc_swap::ArcSwap<Point>),
+            fingerprint_of!(arc_swap::ArcSwap<wide::Point>),
+        ),
+        (
+            "foreign: user parameter's name",
+            fingerprint_of!(arc_swap::ArcSwap<Point>),
+            fingerprint_of!(arc_swap::ArcSwap<Spot>),
+        ),
+        (
+            "foreign: another generic",
+            fingerprint_of!(arc_swap::ArcSwap<Point>),
+            fingerprint_of!(arc_swap::ArcSwapOption<Point>),
+        ),
+        (
+            "foreign: inside std",
+            fingerprint_of!(Option<libloading::Library>),
+            fingerprint_of!(Vec<libloading::Library>),
+        ),
+        ("foreign: and std", fingerprint_of!(libloading::Library), fingerprint_of!(String)),
     ]
 }
 
 /// Pairs that are one type, spelled two ways.
-fn must_match() -> Vec<(&'static str, u128, u128)> {
+fn must_match() -> Vec<(&'static str, Option<u128>, Option<u128>)> {
     vec![
-        ("a path", of::<Vec<u8>>(), of::<std::vec::Vec<u8>>()),
-        ("an alias", of::<Place>(), of::<Point>()),
-        ("a lifetime", of::<&'static str>(), of::<&str>()),
-        ("a default hasher", of::<HashMapOf>(), of::<Random>()),
-        ("a copy in another module", of::<Point>(), of::<copy::Point>()),
-        ("`Self` for the type's name", of::<Frame>(), of::<frame_self::Frame>()),
-        ("an alias of a generic", of::<Pair<u8, u8>>(), of::<PairOfBytes>()),
+        ("a path", fingerprint_of!(Vec<u8>), fingerprint_of!(std::vec::Vec<u8>)),
+        ("an alias", fingerprint_of!(Place), fingerprint_of!(Point)),
+        ("a lifetime", fingerprint_of!(&'static str), fingerprint_of!(&str)),
+        ("a default hasher", fingerprint_of!(HashMapOf), fingerprint_of!(Random)),
+        ("a copy in another module", fingerprint_of!(Point), fingerprint_of!(copy::Point)),
+        ("`Self` for the type's name", fingerprint_of!(Frame), fingerprint_of!(frame_self::Frame)),
+        ("an alias of a generic", fingerprint_of!(Pair<u8, u8>), fingerprint_of!(PairOfBytes)),
+        (
+            "a foreign type's user parameter copied",
+            fingerprint_of!(arc_swap::ArcSwap<Point>),
+            fingerprint_of!(arc_swap::ArcSwap<copy::Point>),
+        ),
+        (
+            "a foreign type by another path",
+            fingerprint_of!(libloading::Library),
+            fingerprint_of!(::libloading::Library),
+        ),
     ]
 }
 
@@ -298,6 +354,7 @@ type PairOfBytes = Pair<u8, u8>;
 #[test]
 fn types_that_differ_never_share_a_fingerprint() {
     for (what, a, b) in must_differ() {
+        assert!(a.is_some() && b.is_some(), "{what}: a type has no fingerprint");
         assert_ne!(a, b, "{what}: two types share a fingerprint");
     }
 }
@@ -305,6 +362,7 @@ fn types_that_differ_never_share_a_fingerprint() {
 #[test]
 fn one_type_spelled_two_ways_has_one_fingerprint() {
     for (what, a, b) in must_match() {
+        assert!(a.is_some(), "{what}: the type has no fingerprint");
         assert_eq!(a, b, "{what}: one type has two fingerprints");
     }
 }
@@ -352,10 +410,32 @@ fn patches_that_change_a_type_out_of_sight() {
     let spelled_out = support::build("shapes/v2", &["spelled-out"]);
     let wider_tag = support::build("shapes/v2", &["wider-tag"]);
     let renamed_point = support::build("shapes/v2", &["renamed-point"]);
+    let changed_note = support::build("shapes/v2", &["changed-note"]);
+    let note_alias = support::build("shapes/v2", &["note-alias"]);
+    let no_derive = support::build("shapes/v2", &["no-derive"]);
     let origin = shapes::Point { x: 3, y: -4 };
 
     assert_eq!(shapes::see("a"), 1);
     assert_eq!(shapes::depth(&tagged()), 3);
+    assert_eq!(shapes::keep("first"), 0);
+
+    // `Note` changed inside `slab::Slab`, a type of another crate: the global's text is the
+    // same, and the note's shape counts all the same.
+    let error = refused(&changed_note, |e| matches!(e, UpdateError::GlobalTypeChanged { .. }));
+    assert!(error.to_string().contains("shapes::NOTES"), "{error}");
+
+    // The slab named through an alias hides `Note` from what the macro reads: refused, naming
+    // the type.
+    let error = refused(&note_alias, |e| matches!(e, UpdateError::Unfingerprinted { .. }));
+    let UpdateError::Unfingerprinted { item, type_name } = &error else { unreachable!() };
+    assert_eq!(item, "shapes::NOTES");
+    assert_eq!(type_name, "slab::Slab<shapes::Note>");
+
+    // A type of the crate's own without `Fingerprint`, in a signature.
+    let error = refused(&no_derive, |e| matches!(e, UpdateError::Unfingerprinted { .. }));
+    let UpdateError::Unfingerprinted { item, type_name } = &error else { unreachable!() };
+    assert_eq!((item.as_str(), type_name.as_str()), ("shapes::plain", "shapes::Plain"));
+    assert!(error.to_string().contains("#[derive(dsu::Fingerprint)]"), "{error}");
 
     // The map's hasher changed behind the alias: the same text, another type.
     let error = refused(&random_hasher, |e| matches!(e, UpdateError::GlobalTypeChanged { .. }));
@@ -392,4 +472,40 @@ fn patches_that_change_a_type_out_of_sight() {
     assert_eq!(shapes::depth(&tagged()), 4, "v2's `depth` runs");
     assert_eq!(shapes::see("a"), 3, "v2 counts in the program's map");
     assert_eq!(shapes::norm(&origin), 7);
+    // The types of other crates match across the images too: v2's code keeps notes in the
+    // program's slab, and returns them in a `SmallVec`.
+    assert_eq!(shapes::keep("second"), 1);
+    let notes: Vec<String> = shapes::first_notes().into_iter().map(|note| note.text).collect();
+    assert_eq!(notes, ["first (v2)", "second (v2)"]);
+}
+
+/// A patch built with another release of a crate one of whose types crosses the update is
+/// refused, naming the crate and both releases: the type's name, and so its fingerprint, is the
+/// same in both. A program of its own, built with its own lock file, as a user builds one.
+#[test]
+fn a_type_of_another_release_of_its_crate_is_refused() {
+    let program = support::build_program("shapes/v1");
+    // v2 as it is, but for the release of `slab` its manifest asks for.
+    let older_dir = support::fixture_target().join("older-slab").join("shapes");
+    std::fs::create_dir_all(older_dir.join("src")).unwrap();
+    let v2 = support::root().join("tests/fixtures/shapes/v2");
+    let manifest = std::fs::read_to_string(v2.join("Cargo.toml")).unwrap();
+    let dsu = support::root().display().to_string();
+    let manifest = manifest
+        .replace("slab = \"=0.4.12\"", "slab = \"=0.4.11\"")
+        .replace("path = \"../../../..\"", &format!("path = {dsu:?}"));
+    assert!(manifest.contains("=0.4.11"), "the fixture's manifest pins `slab`");
+    std::fs::write(older_dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(v2.join("src/lib.rs"), older_dir.join("src/lib.rs")).unwrap();
+    let older = support::build(older_dir.to_str().unwrap(), &[]);
+    let plain = support::build("shapes/v2", &[]);
+    let out = std::process::Command::new(&program).arg(&older).arg(&plain).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the program failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("refused shared_dependency_changed: "), "{stdout}");
+    assert!(lines[0].contains("slab 0.4.11 (the program shares 0.4.12)"), "{stdout}");
+    assert_eq!(lines[1], "ok shapes@2.0.0", "the same release applies");
 }

@@ -66,6 +66,13 @@ pub struct Shape {
     /// The shapes of the types it contains, in order: a struct's field types, a `Vec`'s
     /// element type.
     pub parts: RSlice<'static, ShapeOf>,
+    /// For a type of another crate (a shape made at run time), its name as the image's
+    /// compiler writes it: the update compares the releases of the crates it names. Empty
+    /// otherwise.
+    pub name: RStr<'static>,
+    /// The image cannot see the type's shape (one of the program's own types without
+    /// `Fingerprint`, `name`): no fingerprint is made of a shape that reaches it.
+    pub refused: bool,
 }
 
 /// The shape of one type, as the image that has the type knows it.

@@ -8,6 +8,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, Pat, Path, Signature};
 use crate::args::Args;
 use crate::hash;
 use crate::model::{Impl, Item, Member};
+use crate::probe::Probes;
 use crate::signature::{argument_names, mentions_self, qualify_associated_types, tidy, Shape};
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
@@ -294,7 +295,8 @@ fn self_fingerprint(krate: &Path, self_ty: &syn::Type, stand_in: &syn::Type) -> 
 ///     #[distributed_slice(ITEMS)]
 ///     static __DSU_ITEM: ItemDesc = ItemDesc {
 ///         path, signature_text, body, implementation: __dsu_bridge, slot,
-///         signature: shape(combine(&[FN, node_of::<A>(), node_of::<R>()]), &[shape_of::<A>, ..]),
+///         // Each type through `Probe` (`probe.rs`): its own shape, or a foreign one.
+///         signature: shape(combine(&[FN, Probe::<A>::NODE, ..]), &[Probe::<A>::SHAPE, ..]),
 ///     };
 ///     &__DSU_SLOT
 /// }
@@ -314,12 +316,17 @@ fn registration(
     let bridge_pointer = shape.bridge_pointer(&private);
     let bridge = shape.bridge(&private, &implementation);
     let text = shape.text();
+    let mut probes = Probes::new(private.clone(), None);
     let types = shape.fingerprinted_types();
+    let nodes: Vec<TokenStream> = types.iter().map(|ty| probes.node(ty)).collect();
+    let shapes: Vec<TokenStream> = types.iter().map(|ty| probes.shape(ty)).collect();
+    let probes = probes.items();
     let alias = crate::krate::alias(krate);
     quote! {{
         #alias
         // Through `__dsu_alias`, so that the attributes below are quiet when `krate` is wrong.
         use __dsu_alias::__private::linkme;
+        #probes
         #bridge
         static __DSU_SLOT: #private::Slot<#bridge_pointer> = #private::Slot::new(__dsu_bridge as #bridge_pointer);
         #[linkme::distributed_slice(#private::ITEMS)]
@@ -328,11 +335,8 @@ fn registration(
             path: #private::RStr::from_str(#path),
             signature_text: #private::RStr::from_str(#text),
             signature: #private::shape(
-                #private::combine(&[
-                    #private::FN,
-                    #(<#types as __dsu_alias::Fingerprint>::SHAPE.node.get()),*
-                ]),
-                &[#(#private::ShapeOf(#private::shape_of::<#types>)),*],
+                #private::combine(&[#private::FN, #(#nodes),*]),
+                &[#(#shapes),*],
             ),
             body: #private::Hash128::new(#body),
             implementation: __dsu_bridge as #bridge_pointer as *const (),

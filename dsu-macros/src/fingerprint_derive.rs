@@ -26,6 +26,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
 use crate::args;
+use crate::probe::Probes;
 
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
@@ -79,24 +80,37 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let param = &param.ident;
         parts.push(quote!(#param as u128));
     }
-    // A field type that names no parameter is checked here, at the field: the shape's parts
-    // are functions, which would be refused only when the program is built.
-    let generics = &input.generics;
-    let generic_names: Vec<&syn::Ident> = (generics.type_params().map(|p| &p.ident))
-        .chain(generics.const_params().map(|p| &p.ident))
-        .chain(generics.lifetimes().map(|p| &p.lifetime.ident))
-        .collect();
-    let checks = types.iter().filter(|ty| !mentions_any(ty, &generic_names)).map(|ty| {
-        quote_spanned!(ty.span()=> const _: u128 = {
-            use #private::Unchecked as _;
-            #private::Checked::<#ty>::NODE
-        };)
-    });
     let mut generics = input.generics.clone();
     for param in generics.type_params_mut() {
         param.bounds.push(syn::parse_quote!(__dsu_alias::Fingerprint));
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    // Each field type through `Probe` (`probe.rs`), `Self` written as the type: the items a
+    // probe needs are outside the impl, where `Self` is not the type.
+    let this: syn::Type = syn::parse_quote!(#name #type_generics);
+    let types: Vec<syn::Type> = types
+        .iter()
+        .map(|ty| {
+            let mut ty = (*ty).clone();
+            crate::signature::replace_self(&mut ty, &this);
+            ty
+        })
+        .collect();
+    let mut probes = Probes::new(private.clone(), Some(&generics));
+    let shapes: Vec<TokenStream> = types.iter().map(|ty| probes.shape(ty)).collect();
+    let probes = probes.items();
+    // A field type that names no parameter is checked here, at the field: the shape's parts
+    // are functions, which would be refused only when the program is built.
+    let generic_names: Vec<&syn::Ident> = (input.generics.type_params().map(|p| &p.ident))
+        .chain(input.generics.const_params().map(|p| &p.ident))
+        .chain(input.generics.lifetimes().map(|p| &p.lifetime.ident))
+        .collect();
+    let checks = types.iter().filter(|ty| !mentions_any(ty, &generic_names)).map(|ty| {
+        let mut probes = Probes::new(private.clone(), None);
+        let node = probes.node(ty);
+        let probes = probes.items();
+        quote_spanned!(ty.span()=> const _: u128 = { #probes #node };)
+    });
     // Each named field, by the hash of its name, for the transformer a later version writes
     // from this one (`#[dsu::updateable(was = ..)]` on a struct).
     let fields = match &input.data {
@@ -130,9 +144,10 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             unsafe impl #impl_generics __dsu_alias::Fingerprint for #name #type_generics #where_clause {
                 const SHAPE: #private::Shape = #private::shape(
                     #private::combine(&[#(#parts),*]),
-                    &[#(#private::ShapeOf(#private::shape_of::<#types>)),*],
+                    &[#(#shapes),*],
                 );
             }
+            #probes
             #(#checks)*
             #(#field_impls)*
             #variants

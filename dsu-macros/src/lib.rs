@@ -12,6 +12,7 @@ mod hash;
 mod krate;
 mod lock_record;
 mod model;
+mod probe;
 mod signature;
 mod transaction;
 mod transform;
@@ -260,6 +261,33 @@ pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
 /// built with, a line each, in a static of the `.dsu.lock` section, and the library names of
 /// its path packages in one of `.dsu.paths`. Not a public API.
 #[doc(hidden)]
+/// The fingerprint an update compares for a type of any crate, as an `Option<u128>`: the
+/// type's own, from its `Fingerprint`, or, for a type of another crate, the one made of its
+/// name, its crate's release and the types written in it (`None` for a type whose shape cannot
+/// be seen: one of the program's own types without `#[derive(dsu::Fingerprint)]`).
+///
+/// ```
+/// #[derive(dsu::Fingerprint)]
+/// pub struct Message { pub text: String }
+///
+/// let plain = dsu::fingerprint_of!(std::sync::mpsc::Receiver<Message>);
+/// assert_eq!(plain, dsu::fingerprint::of::<std::sync::mpsc::Receiver<Message>>());
+/// // A type of another crate has one too, with no code of ours.
+/// let foreign = dsu::fingerprint_of!(proc_macro2::Span);
+/// assert!(foreign.is_some() && foreign != plain);
+/// ```
+#[proc_macro]
+pub fn fingerprint_of(input: TokenStream) -> TokenStream {
+    let ty = match syn::parse::<syn::Type>(input) {
+        Ok(ty) => ty,
+        Err(error) => return error.into_compile_error().into(),
+    };
+    let mut probes = probe::Probes::new(quote::quote!(::dsu::__private), None);
+    let shape = probes.shape(&ty);
+    let items = probes.items();
+    quote::quote!({ #items ::dsu::fingerprint::of_part(#shape) }).into()
+}
+
 #[proc_macro]
 pub fn __lock_record(input: TokenStream) -> TokenStream {
     lock_record::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()

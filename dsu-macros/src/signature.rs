@@ -209,6 +209,11 @@ impl VisitMut for QualifyAssociated<'_> {
     }
 }
 
+/// Writes `Self` in `ty` as `with`.
+pub(crate) fn replace_self(ty: &mut Type, with: &Type) {
+    ReplaceSelf(Some(with)).visit_type_mut(ty);
+}
+
 struct ReplaceSelf<'a>(Option<&'a Type>);
 
 impl VisitMut for ReplaceSelf<'_> {

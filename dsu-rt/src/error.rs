@@ -280,6 +280,15 @@ pub enum UpdateError {
         /// As the patch writes it.
         patch: String,
     },
+    /// A signature or a global's type of the patch contains a type whose shape dsu cannot see:
+    /// one of the program's own types without `#[derive(dsu::Fingerprint)]`, or one that a type
+    /// of another crate holds where the source names it through an alias.
+    Unfingerprinted {
+        /// The item or global.
+        item: String,
+        /// The type, as the compiler names it.
+        type_name: String,
+    },
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
@@ -507,6 +516,12 @@ impl fmt::Display for UpdateError {
                  `#[dsu::updateable(was = {running})]` and write a `#[dsu::transform]` for each \
                  type that changed"
             ),
+            Unfingerprinted { item, type_name } => write!(
+                f,
+                "`{item}` names the type `{type_name}`, whose shape dsu cannot see: add \
+                 `#[derive(dsu::Fingerprint)]` to its definition, or, if a type of another crate \
+                 holds it, write that type out where `{item}` names it through an alias"
+            ),
             GlobalTypeMismatch { global, running, patch } => write!(
                 f,
                 "the patch's global `{global}` has the type of the running `{running}` but is \
@@ -599,6 +614,7 @@ impl UpdateError {
             UpdateError::IrreversibleUpdate { .. } => "irreversible_update",
             UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
+            UpdateError::Unfingerprinted { .. } => "unfingerprinted",
             UpdateError::InsideTransaction => "inside_transaction",
             UpdateError::Timeout { .. } => "timeout",
         }

@@ -44,16 +44,28 @@ pub unsafe trait Fingerprint {
 }
 
 /// The fingerprint of `T`: what an update compares for every type of a signature or a global.
-/// Worked out from `T`'s shape graph on each call (see `shape.rs`); the runtime calls it once
-/// per item and update.
-pub fn of<T: Fingerprint + ?Sized>() -> u128 {
-    crate::shape::fingerprint(&T::SHAPE).get()
+/// Worked out from `T`'s shape graph on each call (see `shape.rs`). `None` if `T` contains a
+/// type whose shape cannot be seen (one of the program's own types without
+/// `#[derive(dsu::Fingerprint)]`, inside a type of another crate).
+pub fn of<T: Fingerprint + ?Sized>() -> Option<u128> {
+    of_part(ShapeOf(shape_of::<T>))
+}
+
+/// The fingerprint of the type `part` gives the shape of: what `dsu::fingerprint_of!` works
+/// out, for a type of any crate.
+pub fn of_part(part: ShapeOf) -> Option<u128> {
+    crate::shape::fingerprint(&(part.0)()).ok().map(Hash128::get)
 }
 
 /// A shape: `node`, the type's own part, and `parts`, the shapes of the types it contains
 /// (`&[ShapeOf(shape_of::<T>), ..]`).
 pub const fn shape(node: u128, parts: &'static [ShapeOf]) -> Shape {
-    Shape { node: Hash128::new(node), parts: abi_stable::std_types::RSlice::from_slice(parts) }
+    Shape {
+        node: Hash128::new(node),
+        parts: abi_stable::std_types::RSlice::from_slice(parts),
+        name: abi_stable::std_types::RStr::from_str(""),
+        refused: false,
+    }
 }
 
 /// `T`'s shape, as a function: what the parts of a shape hold, so that a type may contain
@@ -523,7 +535,7 @@ mod tests {
 
     #[test]
     fn lifetimes_do_not_change_the_fingerprint() {
-        fn of_value<T: Fingerprint + ?Sized>(_: &T) -> u128 {
+        fn of_value<T: Fingerprint + ?Sized>(_: &T) -> Option<u128> {
             of::<T>()
         }
         let owned = String::from("x");

@@ -23,7 +23,7 @@ use std::sync::Once;
 use dsu_abi::{Hash128, Shape};
 
 use crate::cell::GlobalCell;
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{of_str, shape, shape_of, Fingerprint, ShapeOf};
 use crate::transform::Transform;
 
 /// The live value of a global, behind its type's fingerprint, which any image can read
@@ -90,17 +90,37 @@ pub struct Global<T: 'static> {
 // `made` and never freed or moved; the other fields are atomics or never written.
 unsafe impl<T: Sync> Sync for Global<T> {}
 
-/// `T`'s fingerprint, which only a `T: Fingerprint` can make: what `Global::new` takes, so that
-/// the bound is checked where the macro writes `fingerprinted::<T>()`, at the type, and
-/// nowhere else (one error for a type without a fingerprint).
+/// `T`'s shape, as a global of `T` has it: what `Global::new` takes.
 #[doc(hidden)]
 pub struct Fingerprinted<T: ?Sized>(Shape, PhantomData<fn() -> T>);
 
-/// `T`'s shape, as the proof `Global::new` takes. A free function, so that a type without
-/// a fingerprint gets `Fingerprint`'s own message.
+/// The node of the shape a global has: the global's type is its one part.
+const GLOBAL: u128 = of_str("global");
+
+/// `T`'s shape as a global's, for a `T` with a fingerprint.
 #[doc(hidden)]
 pub const fn fingerprinted<T: Fingerprint + ?Sized>() -> Fingerprinted<T> {
-    Fingerprinted(T::SHAPE, PhantomData)
+    Fingerprinted(shape(GLOBAL, &[ShapeOf(shape_of::<T>)]), PhantomData)
+}
+
+impl<T: ?Sized> Fingerprinted<T> {
+    /// The shape a global of `T` has, from `T`'s shape function as the macros probe it (a type
+    /// of another crate has one too, see `foreign.rs`).
+    ///
+    /// # Safety
+    ///
+    /// `of` must give `T`'s shape: the runtime reads an instance as `T` when its fingerprint is
+    /// this shape's.
+    #[doc(hidden)]
+    pub const unsafe fn probed(of: &'static [ShapeOf; 1]) -> Fingerprinted<T> {
+        Fingerprinted(shape(GLOBAL, of), PhantomData)
+    }
+
+    /// The shape.
+    #[doc(hidden)]
+    pub const fn shape(&self) -> Shape {
+        self.0
+    }
 }
 
 impl<T: 'static> Global<T> {
@@ -128,7 +148,7 @@ impl<T: 'static> Global<T> {
     /// The fingerprint of `T`, worked out, and kept for `is_own_type`.
     #[cold]
     fn fingerprint(&self) -> Hash128 {
-        let own = crate::shape::fingerprint(&self.shape);
+        let own = crate::shape::fingerprint_or_unique(&self.shape, self as *const Self as usize);
         // Relaxed: a thread that reads a half of it, or none, only works it out again.
         self.fingerprint[0].store(own.low, Ordering::Relaxed);
         self.fingerprint[1].store(own.high, Ordering::Relaxed);
@@ -154,25 +174,17 @@ impl<T: 'static> Global<T> {
     }
 }
 
-impl<T: 'static> Global<T> {
-    /// The function a patch exports to make its instance from a running instance of `O`, the
-    /// global's type in the version it updates.
-    #[doc(hidden)]
-    pub const fn transformer<O: 'static>() -> unsafe extern "C" fn(*const (), *mut ())
-    where
-        T: Transform<O> + Fingerprint,
-    {
-        transform::<T, O>
-    }
-}
-
-/// Makes an instance of `T` from `old`, an instance of `O`, catching the transformer's panic.
+/// Makes an instance of `T`, whose global's shape is `shape`, from `old`, an instance of `O`,
+/// catching the transformer's panic: what the function a patch exports to convert a global
+/// calls (`#[dsu::updateable(was = O)]`), and the one back for a rollback.
 ///
 /// # Safety
 ///
-/// `old` must point to a live `Instance<O>` (the runtime checked its fingerprint against `O`'s)
-/// and `out` to a `Result<*const (), String>` to write, both of this build's layout.
-unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (), out: *mut ()) {
+/// `shape` must be the shape of a global of `T` (`Fingerprinted::shape`), `old` must point to a
+/// live `Instance<O>` (the runtime checked its fingerprint against `O`'s) and `out` to a
+/// `Result<*const (), String>` to write, both of this build's layout.
+#[doc(hidden)]
+pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out: *mut ()) {
     let ((), ()) = (Instance::<T>::FINGERPRINT_FIRST, Instance::<O>::FINGERPRINT_FIRST);
     let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
@@ -181,10 +193,9 @@ unsafe extern "C" fn transform<T: Transform<O> + Fingerprint, O>(old: *const (),
     }));
     let result = match made {
         Ok(value) => {
-            let made: *mut Instance<T> = Box::leak(Box::new(Instance {
-                fingerprint: crate::shape::fingerprint(&T::SHAPE),
-                value,
-            }));
+            // The runtime refused the update if the shape reaches a type it cannot see.
+            let fingerprint = crate::shape::fingerprint_or_unique(shape, old as usize);
+            let made: *mut Instance<T> = Box::leak(Box::new(Instance { fingerprint, value }));
             Ok(made.cast_const().cast::<()>())
         }
         Err(payload) => {

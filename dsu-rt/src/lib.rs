@@ -9,6 +9,7 @@ mod copies;
 mod error;
 mod files;
 pub mod fingerprint;
+mod foreign;
 mod gate;
 mod global;
 mod host;
@@ -53,7 +54,8 @@ pub mod __private {
     pub use crate::fingerprint::{
         combine, node_of, of_str, shape, shape_of, Checked, ShapeOf, Unchecked, FN,
     };
-    pub use crate::global::{fingerprinted, Fingerprinted};
+    pub use crate::foreign::{name_of, Foreign, Parameters, Probe};
+    pub use crate::global::{fingerprinted, transformed, Fingerprinted};
     pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};
     pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};

@@ -165,6 +165,71 @@ fn compatible(shared: &BTreeSet<&Package>, built: &BTreeSet<&Package>) -> bool {
     common
 }
 
+/// The crates whose paths `name` mentions: each identifier that starts a path (`bytes` of
+/// `bytes::bytes::Bytes`), in order, once each.
+pub(crate) fn crates_named(name: &str) -> Vec<&str> {
+    let mut crates = Vec::new();
+    let bytes = name.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if ident(bytes[i]) && (i == 0 || (!ident(bytes[i - 1]) && bytes[i - 1] != b':')) {
+            let start = i;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+            let krate = &name[start..i];
+            if name[i..].starts_with("::") && !crates.contains(&krate) {
+                crates.push(krate);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    crates
+}
+
+/// Refuses a patch in which a type of another crate crosses the update (in a signature or a
+/// global's type: `names`, see `foreign.rs`) with other releases of its crate than the program
+/// was built with: two releases of a crate may give one name to types of two layouts. Without
+/// both records there is nothing to compare, and the fingerprints alone decide.
+pub(crate) fn check_crossing(
+    path: &Path,
+    names: &[&str],
+    patch: Option<&Record>,
+    running: Option<&Record>,
+) -> Result<(), UpdateError> {
+    let (Some(patch), Some(running)) = (patch, running) else { return Ok(()) };
+    let crates: BTreeSet<&str> = names.iter().flat_map(|name| crates_named(name)).collect();
+    let mut changes = Vec::new();
+    for krate in crates {
+        if patch.is_path_crate(krate) || running.is_path_crate(krate) {
+            continue;
+        }
+        let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
+        if built != shared {
+            let versions = |packages: &BTreeSet<&Package>| {
+                let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
+                if versions.is_empty() {
+                    "no release of it".to_owned()
+                } else {
+                    versions.join(" and ")
+                }
+            };
+            changes.push(DependencyChange {
+                krate: krate.to_owned(),
+                running: versions(&shared),
+                patch: versions(&built),
+            });
+        }
+    }
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(UpdateError::SharedDependencyChanged { path: path.to_owned(), changes })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +247,23 @@ mod tests {
 
     fn record(lock: &str) -> Record {
         Record::new(lock.as_bytes(), b"hits\n").unwrap()
+    }
+
+    #[test]
+    fn a_type_of_another_release_is_refused_where_it_crosses() {
+        let running = record(&lines());
+        let patch = record(&lines().replace("tokio\t1.54.1", "tokio\t1.55.0"));
+        let names = ["tokio::sync::broadcast::Receiver<my_core::Message>", "alloc::string::String"];
+        let path = Path::new("p.so");
+        let error = check_crossing(path, &names, Some(&patch), Some(&running)).unwrap_err();
+        let UpdateError::SharedDependencyChanged { changes, .. } = error else { panic!() };
+        assert_eq!(changes.len(), 1, "the path crate `my_core` and std are not compared");
+        assert_eq!((changes[0].running.as_str(), changes[0].patch.as_str()), ("1.54.1", "1.55.0"));
+        // The same releases, or a crate no crossing type names, pass; without a record of the
+        // program's there is nothing to compare.
+        check_crossing(path, &names, Some(&running), Some(&running)).unwrap();
+        check_crossing(path, &["fastrand::Rng"], Some(&patch), Some(&running)).unwrap();
+        check_crossing(path, &names, Some(&patch), None).unwrap();
     }
 
     #[test]

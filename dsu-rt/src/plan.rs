@@ -49,8 +49,15 @@ impl<'m> Plan<'m> {
             if !seen_globals.insert(path) {
                 return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }
-            let shape = crate::shape::fingerprint(&desc.shape);
-            let was = desc.was.as_ref().map(crate::shape::fingerprint).into_option();
+            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
+                item: path.to_owned(),
+                type_name: type_name.to_owned(),
+            };
+            let shape = crate::shape::fingerprint(&desc.shape).map_err(unseen)?;
+            let was = match desc.was.as_ref().into_option() {
+                Some(was) => Some(crate::shape::fingerprint(was).map_err(unseen)?),
+                None => None,
+            };
             match registry.global(path) {
                 Some(live) if live.fingerprint == shape => {
                     // The fingerprint is the type; the text is checked as a signature's is.
@@ -86,6 +93,12 @@ impl<'m> Plan<'m> {
         let mut seen = HashSet::with_capacity(items.len());
         let live_paths: HashMap<&str, ()> = registry.keys().map(|k| (k.path, ())).collect();
         for desc in items {
+            if let Err(type_name) = crate::shape::fingerprint(&desc.signature) {
+                return Err(UpdateError::Unfingerprinted {
+                    item: desc.path.as_str().to_owned(),
+                    type_name: type_name.to_owned(),
+                });
+            }
             let key = Key::of(desc);
             if registry.is_ambiguous(&key) {
                 return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });

@@ -27,9 +27,19 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// The key of `desc`. An item whose signature reaches a type whose shape its image cannot
+    /// see gets a fingerprint no other image has: `Plan::new` refuses a patch with such an item
+    /// before it takes a key, and such an item of the program is never matched.
     pub(crate) fn of(desc: &ItemDesc) -> Key {
-        Key { path: desc.path.as_str(), signature: crate::shape::fingerprint(&desc.signature) }
+        let unique = desc as *const ItemDesc as usize;
+        let signature = crate::shape::fingerprint_or_unique(&desc.signature, unique);
+        Key { path: desc.path.as_str(), signature }
     }
+}
+
+/// The fingerprint of a global's type, as the registry keeps it (see `Key::of`).
+fn global_fingerprint(desc: &GlobalDesc) -> Hash128 {
+    crate::shape::fingerprint_or_unique(&desc.shape, desc.global as usize)
 }
 
 /// One implementation of an item, from one version.
@@ -253,7 +263,7 @@ impl Registry {
         cell.set_effect(effect);
         let entry = GlobalEntry {
             type_text: desc.type_text.as_str(),
-            fingerprint: crate::shape::fingerprint(&desc.shape),
+            fingerprint: global_fingerprint(desc),
             effect,
             instance: desc.instance,
             cells: vec![cell],
@@ -385,7 +395,7 @@ impl Registry {
         }
         global_of(desc).attach(new, live.effect);
         live.cells.push(global_of(desc));
-        live.fingerprint = crate::shape::fingerprint(&desc.shape);
+        live.fingerprint = global_fingerprint(desc);
         live.type_text = desc.type_text.as_str();
         live.instance = desc.instance;
     }

@@ -13,6 +13,9 @@
 //! 3. The classes reached from the root, numbered in the order a breadth-first walk finds
 //!    them, and hashed in that order as (node hash, number of parts, the parts' numbers).
 //!
+//! A shape that reaches a refused one (`Shape::refused`, a type whose shape its image cannot
+//! see) has no fingerprint: the error names the type.
+//!
 //! Two roots get the same hash exactly when their graphs are bisimilar, that is when the
 //! types unfold into the same infinite tree: the quotient of step 2 is the smallest graph of
 //! that tree, unique up to numbering, and step 3 numbers it by the tree's own order. So two
@@ -25,11 +28,41 @@ use std::collections::HashMap;
 use dsu_abi::{Hash128, Shape};
 use sha2_const_stable::Sha256;
 
-/// The fingerprint of the type `root` is the shape of.
-pub(crate) fn fingerprint(root: &Shape) -> Hash128 {
-    let graph = Graph::of(root);
+/// The fingerprint of the type `root` is the shape of, or the name of a type it reaches whose
+/// shape is refused.
+pub(crate) fn fingerprint(root: &Shape) -> Result<Hash128, &'static str> {
+    let graph = Graph::of(root)?;
     let classes = graph.bisimulation();
-    graph.canonical_hash(&classes)
+    Ok(graph.canonical_hash(&classes))
+}
+
+/// The names of the types of other crates that `root` reaches (see `foreign.rs`), each once.
+pub(crate) fn foreign_names(root: &Shape) -> Vec<&'static str> {
+    let mut names = Graph::of(root).map(|graph| graph.names).unwrap_or_default();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The fingerprint of `root` as the image that has it keeps one in any case: where `root`
+/// reaches a refused shape, a value made of `unique`, an address of the image, so that it
+/// equals no other image's fingerprint and no update matches it.
+pub(crate) fn fingerprint_or_unique(root: &Shape, unique: usize) -> Hash128 {
+    fingerprint(root).unwrap_or_else(|_| {
+        let hash = Sha256::new().update(b"dsu unseen\0").update(&(unique as u64).to_le_bytes());
+        digest(hash)
+    })
+}
+
+/// The first 128 bits of `hash`.
+pub(crate) fn digest(hash: Sha256) -> Hash128 {
+    let full = hash.finalize();
+    let half = |at: usize| {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(&full[at..at + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    Hash128 { low: half(0), high: half(8) }
 }
 
 /// The shapes reachable from a root, node 0, with each node's parts as indices.
@@ -38,15 +71,24 @@ struct Graph {
     /// `parts[starts[i]..starts[i + 1]]` are node `i`'s parts.
     parts: Vec<usize>,
     starts: Vec<usize>,
+    /// The names of the types of other crates among the nodes.
+    names: Vec<&'static str>,
 }
 
 impl Graph {
-    fn of(root: &Shape) -> Graph {
+    fn of(root: &Shape) -> Result<Graph, &'static str> {
         let mut shapes = vec![*root];
         let mut known: HashMap<usize, usize> = HashMap::new();
-        let mut graph = Graph { nodes: Vec::new(), parts: Vec::new(), starts: vec![0] };
+        let mut graph =
+            Graph { nodes: Vec::new(), parts: Vec::new(), starts: vec![0], names: Vec::new() };
         let mut next = 0;
         while let Some(shape) = shapes.get(next).copied() {
+            if shape.refused {
+                return Err(shape.name.as_str());
+            }
+            if !shape.name.is_empty() {
+                graph.names.push(shape.name.as_str());
+            }
             graph.nodes.push(shape.node);
             for part in shape.parts.as_slice() {
                 let index = match known.entry(part.0 as usize) {
@@ -61,7 +103,7 @@ impl Graph {
             graph.starts.push(graph.parts.len());
             next += 1;
         }
-        graph
+        Ok(graph)
     }
 
     fn parts_of(&self, node: usize) -> &[usize] {
@@ -120,18 +162,17 @@ impl Graph {
             }
             next += 1;
         }
-        let full = hash.finalize();
-        let mut low = [0; 8];
-        let mut high = [0; 8];
-        low.copy_from_slice(&full[..8]);
-        high.copy_from_slice(&full[8..16]);
-        Hash128 { low: u64::from_le_bytes(low), high: u64::from_le_bytes(high) }
+        digest(hash)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::fingerprint;
+
+    fn fingerprint_ok(shape: &Shape) -> dsu_abi::Hash128 {
+        fingerprint(shape).expect("no refused shape")
+    }
     use crate::fingerprint::{of, shape, Fingerprint, Shape, ShapeOf};
 
     /// Leaf `1` with one part; each function is a copy of the same type's shape function, as
@@ -154,9 +195,9 @@ mod tests {
 
     #[test]
     fn copies_of_a_function_change_nothing() {
-        assert_eq!(fingerprint(&copy_a()), fingerprint(&itself()));
-        assert_ne!(fingerprint(&itself()), fingerprint(&two_step()));
-        assert_ne!(fingerprint(&two_step()), fingerprint(&other_node()));
+        assert_eq!(fingerprint_ok(&copy_a()), fingerprint_ok(&itself()));
+        assert_ne!(fingerprint_ok(&itself()), fingerprint_ok(&two_step()));
+        assert_ne!(fingerprint_ok(&two_step()), fingerprint_ok(&other_node()));
     }
 
     #[test]
@@ -170,8 +211,8 @@ mod tests {
         let forward = shape(0, &[ShapeOf(one), ShapeOf(two)]);
         let backward = shape(0, &[ShapeOf(two), ShapeOf(one)]);
         let shorter = shape(0, &[ShapeOf(one)]);
-        assert_ne!(fingerprint(&forward), fingerprint(&backward));
-        assert_ne!(fingerprint(&forward), fingerprint(&shorter));
+        assert_ne!(fingerprint_ok(&forward), fingerprint_ok(&backward));
+        assert_ne!(fingerprint_ok(&forward), fingerprint_ok(&shorter));
     }
 
     #[allow(dead_code)]
