@@ -116,19 +116,7 @@ pub(crate) fn check(
         if built.is_empty() || compatible(&shared, &built) {
             continue;
         }
-        let versions = |packages: &BTreeSet<&Package>| {
-            let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
-            if versions.is_empty() {
-                "no release of it".to_owned()
-            } else {
-                versions.join(" and ")
-            }
-        };
-        changes.push(DependencyChange {
-            krate: krate.clone(),
-            running: versions(&shared),
-            patch: versions(&built),
-        });
+        changes.push(change(krate, &shared, &built));
     }
     if !paths.is_empty() {
         return Err(UpdateError::SharedPathDependency { path: path.to_owned(), crates: paths });
@@ -189,6 +177,23 @@ pub(crate) fn crates_named(name: &str) -> Vec<&str> {
     crates
 }
 
+/// `krate` in the releases `running` has and in those `built` has, for a message.
+fn change(
+    krate: &str,
+    running: &BTreeSet<&Package>,
+    built: &BTreeSet<&Package>,
+) -> DependencyChange {
+    let versions = |packages: &BTreeSet<&Package>| {
+        let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
+        if versions.is_empty() {
+            "no release of it".to_owned()
+        } else {
+            versions.join(" and ")
+        }
+    };
+    DependencyChange { krate: krate.to_owned(), running: versions(running), patch: versions(built) }
+}
+
 /// Refuses a patch in which a type of another crate crosses the update (in a signature or a
 /// global's type: `names`, see `foreign.rs`) with other releases of its crate than the program
 /// was built with: two releases of a crate may give one name to types of two layouts. Without
@@ -208,19 +213,7 @@ pub(crate) fn check_crossing(
         }
         let (built, shared) = (patch.packages_of(krate), running.packages_of(krate));
         if built != shared {
-            let versions = |packages: &BTreeSet<&Package>| {
-                let versions: Vec<&str> = packages.iter().map(|p| p.version.as_str()).collect();
-                if versions.is_empty() {
-                    "no release of it".to_owned()
-                } else {
-                    versions.join(" and ")
-                }
-            };
-            changes.push(DependencyChange {
-                krate: krate.to_owned(),
-                running: versions(&shared),
-                patch: versions(&built),
-            });
+            changes.push(change(krate, &shared, &built));
         }
     }
     if changes.is_empty() {
