@@ -112,6 +112,30 @@ mod types {
         }
     }
 
+    pub(crate) mod tag_one {
+        pub(crate) const BASE: u8 = 1;
+
+        /// Its discriminant through a `const`.
+        #[derive(dsu::Fingerprint)]
+        #[repr(u8)]
+        pub(crate) enum Tag {
+            A = BASE,
+            B,
+        }
+    }
+
+    pub(crate) mod tag_two {
+        pub(crate) const BASE: u8 = 2;
+
+        /// The same text, another value.
+        #[derive(dsu::Fingerprint)]
+        #[repr(u8)]
+        pub(crate) enum Tag {
+            A = BASE,
+            B,
+        }
+    }
+
     #[derive(dsu::Fingerprint)]
     pub(crate) enum Event {
         Closed,
@@ -268,6 +292,11 @@ fn must_differ() -> Vec<(&'static str, Option<u128>, Option<u128>)> {
             "repr: discriminant value",
             fingerprint_of!(Small),
             fingerprint_of!(small_numbered::Small),
+        ),
+        (
+            "repr: discriminant through a const",
+            fingerprint_of!(tag_one::Tag),
+            fingerprint_of!(tag_two::Tag),
         ),
         ("enum: variant order", fingerprint_of!(Small), fingerprint_of!(small_swapped::Small)),
         ("enum: variant data", fingerprint_of!(Event), fingerprint_of!(event_wide::Event)),

@@ -7,8 +7,8 @@
 //!     use ::dsu as __dsu_alias;
 //!     unsafe impl Fingerprint for Point {
 //!         const SHAPE: Shape = shape(
-//!             combine(&[of_str("Point"), of_str(/* repr */), of_str("struct"), of_str("{}"),
-//!                 of_str("x"), of_str("y")]),
+//!             combine(&[of_str("Point"), of_str(/* repr */), of_str("struct"),
+//!                 combine(&[of_str("{}"), of_str("x"), of_str("y")])]),
 //!             &[ShapeOf(shape_of::<i32>), ShapeOf(shape_of::<i32>)],
 //!         );
 //!     }
@@ -52,24 +52,33 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     match &input.data {
         Data::Struct(data) => {
             parts.push(quote!(#private::of_str("struct")));
-            fields(&data.fields, &mut parts, &mut types);
+            parts.push(fields(&data.fields, &mut types));
         }
         Data::Enum(data) => {
             parts.push(quote!(#private::of_str("enum")));
+            // Each variant one part: its name, its discriminant's value (worked out, so that
+            // a `const` it names counts) and its fields.
             for variant in &data.variants {
                 let name = variant.ident.to_string();
-                parts.push(quote!(#private::of_str(#name)));
-                if let Some((_, discriminant)) = &variant.discriminant {
-                    let text = discriminant.to_token_stream().to_string();
-                    parts.push(quote!(#private::of_str(#text)));
-                }
-                fields(&variant.fields, &mut parts, &mut types);
+                let discriminant = match &variant.discriminant {
+                    Some((_, value)) => quote!(#private::combine(&[
+                        #private::of_str("="),
+                        (#value) as i128 as u128,
+                    ])),
+                    None => quote!(#private::of_str("next")),
+                };
+                let fields = fields(&variant.fields, &mut types);
+                parts.push(quote!(#private::combine(&[
+                    #private::of_str(#name),
+                    #discriminant,
+                    #fields,
+                ])));
             }
         }
         Data::Union(data) => {
             parts.push(quote!(#private::of_str("union")));
             union_fields = Fields::Named(data.fields.clone());
-            fields(&union_fields, &mut parts, &mut types);
+            parts.push(fields(&union_fields, &mut types));
         }
     }
     for param in input.generics.type_params() {
@@ -226,18 +235,23 @@ pub(crate) fn field_hash(ident: &syn::Ident) -> u128 {
     crate::hash::of_tokens(&ident.to_token_stream())
 }
 
-fn fields<'a>(fields: &'a Fields, parts: &mut Vec<TokenStream>, types: &mut Vec<&'a syn::Type>) {
+/// The part of a list of fields: their kind and names, in order, as one combination (so that
+/// no two lists of fields run into each other); their types go to `types`.
+fn fields<'a>(fields: &'a Fields, types: &mut Vec<&'a syn::Type>) -> TokenStream {
     let kind = match fields {
         Fields::Named(_) => "{}",
         Fields::Unnamed(_) => "()",
         Fields::Unit => "unit",
     };
-    parts.push(quote!(__dsu_alias::__private::of_str(#kind)));
-    for (i, field) in fields.iter().enumerate() {
-        let name = field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string);
-        parts.push(quote!(__dsu_alias::__private::of_str(#name)));
+    let names = fields.iter().enumerate().map(|(i, field)| {
         types.push(&field.ty);
-    }
+        field.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string)
+    });
+    let names: Vec<String> = names.collect();
+    quote!(__dsu_alias::__private::combine(&[
+        __dsu_alias::__private::of_str(#kind),
+        #(__dsu_alias::__private::of_str(#names)),*
+    ]))
 }
 
 /// Whether `ty` names one of `names` (a parameter) or `Self` anywhere.

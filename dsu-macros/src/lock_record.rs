@@ -5,9 +5,10 @@
 //! - `LOCK`: the packages of the `Cargo.lock` the crate is built with (the workspace's, found as
 //!   cargo finds it), one per line, read here so that the runtime reads no TOML.
 //!   `include_bytes!` makes the crate depend on the file, so a new lock file rebuilds it.
-//! - `PATHS`: the library names of the path packages the crate depends on, transitively, one per
-//!   line (the crate's own code: its workspace siblings, and path dependencies of the crates it
-//!   shares). A lock file names packages, and a library may be named otherwise.
+//! - `PATHS`: the library names of the crate and of the path packages it depends on,
+//!   transitively, one per line (the crate's own code: its workspace siblings, and path
+//!   dependencies of the crates it shares). A lock file names packages, and a library may be
+//!   named otherwise.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -62,6 +63,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     if let Some(dir) = &manifest_dir {
         path_crates(dir, &mut BTreeSet::new(), &mut crates);
     }
+    // The crate itself, by its library's name, which its package's may not be.
+    crates.extend(std::env::var("CARGO_CRATE_NAME"));
     let names: String = crates.iter().map(|name| format!("{name}\n")).collect();
     let record = |text: &str, name: &Ident, section: &LitStr| {
         let bytes = proc_macro2::Literal::byte_string(text.as_bytes());

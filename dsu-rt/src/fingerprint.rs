@@ -383,10 +383,16 @@ refused! {
         copy of the standard library counts on its own; keep a number of your own for the thread",
 }
 
-// SAFETY: as for the types above: a std type, by its name and parameters.
-unsafe impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T> {
-    const SHAPE: Shape =
-        shape(combine(&[of_str("Cow"), node_of::<T>()]), &[ShapeOf(shape_of::<T>)]);
+// SAFETY: as for the types above: a std type, by its name and parameters; the owned type is
+// one of them, as `ToOwned` may give any type (and its variant holds one).
+unsafe impl<T: Fingerprint + ?Sized + ToOwned> Fingerprint for std::borrow::Cow<'_, T>
+where
+    T::Owned: Fingerprint,
+{
+    const SHAPE: Shape = shape(
+        combine(&[of_str("Cow"), node_of::<T>(), node_of::<T::Owned>()]),
+        &[ShapeOf(shape_of::<T>), ShapeOf(shape_of::<T::Owned>)],
+    );
 }
 
 // SAFETY: as for the types above: a std type, by its name and parameters.

@@ -88,7 +88,11 @@ extern "C" fn foreign<T: ?Sized, P: Parameters>() -> Shape {
     let outline = cut_out(name, &parameters);
     let named = Shape { name: RStr::from_str(name), ..crate::fingerprint::shape(0, &[]) };
     let record = own_record();
-    let own_code = crates_named(&outline).into_iter().any(|krate| record.is_path_crate(krate));
+    // Where the image cannot tell its own code, every crate but std's may be it.
+    let std = |krate: &str| matches!(krate, "std" | "core" | "alloc");
+    let own =
+        |krate: &str| record.is_path_crate(krate) || record.knows_no_own_code() && !std(krate);
+    let own_code = crates_named(&outline).into_iter().any(own);
     if own_code || downcasts(&outline) {
         return Shape { refused: true, ..named };
     }
@@ -147,29 +151,39 @@ fn own_record() -> &'static Record {
         #[cfg(miri)]
         let program: Option<&crate::slices::ProgramInfo> = None;
         program
-            .and_then(|program| Record::new(program.lock, program.path_crates))
+            .map(|program| Record::or_paths(program.lock, program.path_crates))
             .unwrap_or_default()
     })
 }
 
-/// `name` with each of `parameters`, where it stands as a whole path, replaced by `_`: the
-/// outline of a generic type, whose parameters count through their own shapes.
+/// `name` with each of `parameters`, where it stands as a whole path, replaced by `_i`, `i`
+/// its place among them (a parameter written twice takes its first place): the outline of a
+/// generic type, whose parameters count through their own shapes, and where they stand.
+/// Lifetimes are left out of both, as `type_name` writes some (`for<'a> fn(&'a T)` as
+/// `fn(&'_ T)`) and not others.
 fn cut_out(name: &str, parameters: &[&str]) -> String {
-    let mut parameters: Vec<&str> = parameters.iter().copied().filter(|p| !p.is_empty()).collect();
+    let name = without_lifetimes(name);
+    let mut holes: Vec<(String, usize)> = Vec::new();
+    for (place, parameter) in parameters.iter().enumerate() {
+        let parameter = without_lifetimes(parameter);
+        if !parameter.is_empty() && !holes.iter().any(|(seen, _)| *seen == parameter) {
+            holes.push((parameter, place));
+        }
+    }
     // The longest first, so that `Vec<u8>` goes before `u8` would cut into it.
-    parameters.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    holes.sort_by_key(|(parameter, _)| std::cmp::Reverse(parameter.len()));
     let mut out = String::with_capacity(name.len());
-    let mut rest = name;
+    let mut rest = name.as_str();
     'outer: while !rest.is_empty() {
         let at_boundary = !out.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':');
         if at_boundary {
-            for parameter in &parameters {
-                if let Some(after) = rest.strip_prefix(parameter) {
+            for (parameter, place) in &holes {
+                if let Some(after) = rest.strip_prefix(parameter.as_str()) {
                     let whole = !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
                         && !after.starts_with("::")
                         && !after.starts_with('<');
                     if whole {
-                        out.push('_');
+                        out.push_str(&format!("_{place}"));
                         rest = after;
                         continue 'outer;
                     }
@@ -180,6 +194,28 @@ fn cut_out(name: &str, parameters: &[&str]) -> String {
         out.push(chars.next().expect("not empty"));
         rest = chars.as_str();
     }
+    out
+}
+
+/// `name` without its lifetimes (`'_ `, `'a, `, `'static `): a quote followed by a name, and
+/// not by a second quote (a `char` parameter, `'x'`, stays).
+fn without_lifetimes(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find('\'') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let end = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if end > 0 && !after[end..].starts_with('\'') {
+            // A lifetime, and the space or comma after it.
+            let tail = &after[end..];
+            rest = tail.strip_prefix(", ").or_else(|| tail.strip_prefix(' ')).unwrap_or(tail);
+        } else {
+            out.push('\'');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -214,17 +250,25 @@ mod tests {
     #[test]
     fn parameters_are_cut_out_whole() {
         let name = "tokio::sync::broadcast::Receiver<app::Msg>";
-        assert_eq!(cut_out(name, &["app::Msg"]), "tokio::sync::broadcast::Receiver<_>");
+        assert_eq!(cut_out(name, &["app::Msg"]), "tokio::sync::broadcast::Receiver<_0>");
         // A longer name that starts alike is another type, and stays.
         let name = "x::Pair<app::Msg, app::MsgExtra>";
-        assert_eq!(cut_out(name, &["app::Msg"]), "x::Pair<_, app::MsgExtra>");
+        assert_eq!(cut_out(name, &["app::Msg"]), "x::Pair<_0, app::MsgExtra>");
         // A path that goes on, or a generic of the same name, is not the parameter.
         assert_eq!(cut_out("x::W<app::Msg::Inner>", &["app::Msg"]), "x::W<app::Msg::Inner>");
         assert_eq!(cut_out("x::W<app::Msg<u8>>", &["app::Msg"]), "x::W<app::Msg<u8>>");
         assert_eq!(
             cut_out("x::W<u8, alloc::vec::Vec<u8>>", &["u8", "alloc::vec::Vec<u8>"]),
-            "x::W<_, _>"
+            "x::W<_0, _1>"
         );
+        // Where each stands counts: two orders of two parameters are two outlines.
+        assert_eq!(cut_out("x::Pair<u8, u64>", &["u8", "u64"]), "x::Pair<_0, _1>");
+        assert_eq!(cut_out("x::Pair<u64, u8>", &["u8", "u64"]), "x::Pair<_1, _0>");
+        assert_eq!(cut_out("x::Pair<u8, u8>", &["u8", "u8"]), "x::Pair<_0, _0>");
+        // Lifetimes go, from the name and the parameters alike.
+        assert_eq!(cut_out("fn(&'_ app::Msg) -> u8", &["&app::Msg", "u8"]), "fn(_0) -> _1");
+        assert_eq!(cut_out("x::Ref<'static, app::Msg>", &["app::Msg"]), "x::Ref<_0>");
+        assert_eq!(cut_out("x::C<'x'>", &[]), "x::C<'x'>");
         // Inside another path, a name is not cut.
         assert_eq!(cut_out("x::W<y::u8>", &["u8"]), "x::W<y::u8>");
     }

@@ -53,6 +53,20 @@ impl Record {
         Some(Record { packages: Record::parse(lock), path_crates })
     }
 
+    /// The record of an image whose lock file may be missing: its path crates alone then.
+    pub(crate) fn or_paths(lock: &[u8], paths: &[u8]) -> Record {
+        Record::new(lock, paths).unwrap_or_else(|| Record {
+            packages: Vec::new(),
+            path_crates: String::from_utf8_lossy(paths).lines().map(str::to_owned).collect(),
+        })
+    }
+
+    /// Whether the record names no crate of the image's own code: the image was not built by
+    /// cargo, or without `dsu::patch!()`.
+    pub(crate) fn knows_no_own_code(&self) -> bool {
+        self.path_crates.is_empty() && self.packages.iter().all(|p| p.source.is_some())
+    }
+
     /// A patch's record, from its sections; `None` if it has no lock file.
     pub(crate) fn of_image(file: &object::read::File<'_>) -> Option<Record> {
         use object::{Object, ObjectSection};
