@@ -14,17 +14,33 @@ use crate::registry::{Key, Registry, Version};
 use crate::report::{ItemRef, UpdateReport};
 use crate::tls;
 
+/// A patch's item with its key, worked out once, in `Plan::new`: the commit, during which
+/// calls may see the switch, works nothing out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keyed<'m> {
+    pub(crate) key: Key,
+    pub(crate) desc: &'m ItemDesc,
+}
+
+impl std::ops::Deref for Keyed<'_> {
+    type Target = ItemDesc;
+
+    fn deref(&self) -> &ItemDesc {
+        self.desc
+    }
+}
+
 /// What applying a patch would do. Computed without touching anything.
 #[derive(Debug, Default)]
 pub(crate) struct Plan<'m> {
     /// Items whose body changed.
-    pub(crate) replaced: Vec<&'m ItemDesc>,
+    pub(crate) replaced: Vec<Keyed<'m>>,
     /// Items the program does not have.
-    pub(crate) added: Vec<&'m ItemDesc>,
+    pub(crate) added: Vec<Keyed<'m>>,
     /// Keys of the added items whose path exists with another signature.
     pub(crate) signature_changed: Vec<Key>,
     /// Items with the running body.
-    pub(crate) unchanged: Vec<&'m ItemDesc>,
+    pub(crate) unchanged: Vec<Keyed<'m>>,
     /// Live items the patch does not have.
     pub(crate) removed: Vec<Key>,
     /// Globals the program has, of the same type: the patch's code reaches the live instance.
@@ -93,13 +109,11 @@ impl<'m> Plan<'m> {
         let mut seen = HashSet::with_capacity(items.len());
         let live_paths: HashMap<&str, ()> = registry.keys().map(|k| (k.path, ())).collect();
         for desc in items {
-            if let Err(type_name) = crate::shape::fingerprint(&desc.signature) {
-                return Err(UpdateError::Unfingerprinted {
-                    item: desc.path.as_str().to_owned(),
-                    type_name: type_name.to_owned(),
-                });
-            }
-            let key = Key::of(desc);
+            let key = Key::checked(desc).map_err(|type_name| UpdateError::Unfingerprinted {
+                item: desc.path.as_str().to_owned(),
+                type_name: type_name.to_owned(),
+            })?;
+            let keyed = Keyed { key, desc };
             if registry.is_ambiguous(&key) {
                 return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
             }
@@ -116,16 +130,16 @@ impl<'m> Plan<'m> {
                         });
                     }
                     if item.current().body == desc.body {
-                        plan.unchanged.push(desc);
+                        plan.unchanged.push(keyed);
                     } else {
-                        plan.replaced.push(desc);
+                        plan.replaced.push(keyed);
                     }
                 }
                 None => {
                     if live_paths.contains_key(key.path) {
                         plan.signature_changed.push(key);
                     }
-                    plan.added.push(desc);
+                    plan.added.push(keyed);
                 }
             }
         }
@@ -156,11 +170,11 @@ impl<'m> Plan<'m> {
             slot_of(desc).set_access(access);
         }
         for desc in self.replaced.iter().chain(&self.unchanged) {
-            let item = registry.item(&Key::of(desc)).expect("planned against this registry");
+            let item = registry.item(&desc.key).expect("planned against this registry");
             slot_of(desc).set_effect(item.effect);
         }
         for desc in &self.unchanged {
-            let item = registry.item(&Key::of(desc)).expect("planned against this registry");
+            let item = registry.item(&desc.key).expect("planned against this registry");
             slot_of(desc).set(item.current().code);
         }
         // Making an instance that nothing had used yet runs its initialiser now, as its first
@@ -174,7 +188,7 @@ impl<'m> Plan<'m> {
     /// The effect ids of what the commit changes: an open transaction that has called any of
     /// them holds the commit back.
     pub(crate) fn effects(&self, registry: &Registry) -> Vec<u32> {
-        let item = |desc: &&ItemDesc| registry.item(&Key::of(desc)).map(|item| item.effect);
+        let item = |desc: &Keyed<'_>| registry.item(&desc.key).map(|item| item.effect);
         let global = |desc: &&GlobalDesc| registry.global(desc.path.as_str()).map(|g| g.effect);
         let items = self.replaced.iter().filter_map(item);
         items.chain(self.transformed_globals.iter().filter_map(global)).collect()
@@ -214,10 +228,10 @@ impl<'m> Plan<'m> {
         converted: &[*const ()],
     ) {
         for desc in &self.unchanged {
-            registry.share_item(desc);
+            registry.share_item(desc.key, desc);
         }
         for desc in &self.added {
-            registry.add_item(&mut version, desc);
+            registry.add_item(&mut version, desc.key, desc);
         }
         for desc in &self.shared_globals {
             registry.share_global(desc);
@@ -229,7 +243,7 @@ impl<'m> Plan<'m> {
             registry.convert_global(&mut version, desc, new);
         }
         for desc in &self.replaced {
-            registry.replace(&mut version, desc);
+            registry.replace(&mut version, desc.key, desc);
         }
         registry.push(version);
     }
@@ -241,8 +255,8 @@ impl<'m> Plan<'m> {
             keys.map(|key| registry.item(&key).expect("live").item_ref(&key)).collect()
         };
         UpdateReport {
-            replaced: refs(&mut self.replaced.iter().map(|desc| Key::of(desc))),
-            added: refs(&mut self.added.iter().map(|desc| Key::of(desc))),
+            replaced: refs(&mut self.replaced.iter().map(|desc| desc.key)),
+            added: refs(&mut self.added.iter().map(|desc| desc.key)),
             signature_changed: refs(&mut self.signature_changed.iter().copied()),
             removed: refs(&mut self.removed.iter().copied()),
             unchanged: self.unchanged.len(),
@@ -314,7 +328,7 @@ pub(crate) mod tests {
             resigned,
         ];
         let plan = Plan::new(&registry, &patch, &[]).expect("valid");
-        let paths = |items: &[&ItemDesc]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
+        let paths = |items: &[Keyed<'_>]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
         assert_eq!(paths(&plan.unchanged), ["t::same"]);
         assert_eq!(paths(&plan.replaced), ["t::changed"]);
         assert_eq!(paths(&plan.added), ["t::new", "t::same"]);

@@ -35,6 +35,13 @@ impl Key {
         let signature = crate::shape::fingerprint_or_unique(&desc.signature, unique);
         Key { path: desc.path.as_str(), signature }
     }
+
+    /// The key of a patch's item `desc`, or the name of a type its signature reaches whose shape
+    /// the patch's image cannot see.
+    pub(crate) fn checked(desc: &ItemDesc) -> Result<Key, &'static str> {
+        let signature = crate::shape::fingerprint(&desc.signature)?;
+        Ok(Key { path: desc.path.as_str(), signature })
+    }
 }
 
 /// The fingerprint of a global's type, as the registry keeps it (see `Key::of`).
@@ -233,16 +240,17 @@ impl Registry {
             next_effect: 0,
         };
         for desc in own {
-            match registry.items.get(&Key::of(desc)) {
+            let key = Key::of(desc);
+            match registry.items.get(&key) {
                 // Two items share the key: a patch cannot replace either (`AmbiguousItem`).
                 // Calls of the second still count for transactions, under the first's id.
                 Some(first) => {
                     slot_of(desc).set_effect(first.effect);
-                    registry.ambiguous.insert(Key::of(desc));
+                    registry.ambiguous.insert(key);
                 }
                 None => {
                     let item = Item::new(desc, registry.new_effect(), 0);
-                    registry.items.insert(Key::of(desc), item);
+                    registry.items.insert(key, item);
                 }
             }
         }
@@ -340,8 +348,7 @@ impl Registry {
 
     /// Switches every cell of the item `desc` replaces to `desc`'s code, the patch's cell
     /// included.
-    pub(crate) fn replace(&mut self, version: &mut Version, desc: &ItemDesc) {
-        let key = Key::of(desc);
+    pub(crate) fn replace(&mut self, version: &mut Version, key: Key, desc: &ItemDesc) {
         let item = self.items.get_mut(&key).expect("planned against this registry");
         item.add_cell(slot_of(desc));
         let implementation =
@@ -352,16 +359,16 @@ impl Registry {
     }
 
     /// Registers a patch's cell of an item it leaves alone (which points at the running code).
-    pub(crate) fn share_item(&mut self, desc: &ItemDesc) {
-        let item = self.items.get_mut(&Key::of(desc)).expect("planned against this registry");
+    pub(crate) fn share_item(&mut self, key: Key, desc: &ItemDesc) {
+        let item = self.items.get_mut(&key).expect("planned against this registry");
         item.add_cell(slot_of(desc));
     }
 
     /// Registers an item a patch adds, which later patches can replace.
-    pub(crate) fn add_item(&mut self, version: &mut Version, desc: &ItemDesc) {
+    pub(crate) fn add_item(&mut self, version: &mut Version, key: Key, desc: &ItemDesc) {
         let item = Item::new(desc, self.new_effect(), version.info.id);
-        self.items.insert(Key::of(desc), item);
-        version.added.push(Key::of(desc));
+        self.items.insert(key, item);
+        version.added.push(key);
     }
 
     /// Registers a patch's cell of a global it shares (which points at the live instance).
