@@ -284,6 +284,11 @@ generic_sized! {
     "mpsc::SyncSender" => [T] std::sync::mpsc::SyncSender<T>,
     "mpsc::Receiver" => [T] std::sync::mpsc::Receiver<T>,
     "JoinHandle" => [T] std::thread::JoinHandle<T>,
+    // A map's hasher is among its parameters: it is stored in the map, and the map's layout
+    // and hashing change with it.
+    "HashMap" => [K, V, S] std::collections::HashMap<K, V, S>,
+    "HashSet" => [T, S] std::collections::HashSet<T, S>,
+    "BuildHasherDefault" => [H] std::hash::BuildHasherDefault<H>,
     "OnceLock" => [T] std::sync::OnceLock<T>,
     "OnceCell" => [T] std::cell::OnceCell<T>,
     "io::Cursor" => [T] std::io::Cursor<T>,
@@ -316,31 +321,6 @@ macro_rules! dsu_types {
     };
 }
 pub(crate) use dsu_types;
-
-// SAFETY: as for the types above: a std type, by its name and parameters, the hasher's
-// included: it is stored in the map, and a map's layout and hashing change with it.
-unsafe impl<K: Fingerprint, V: Fingerprint, S: Fingerprint> Fingerprint
-    for std::collections::HashMap<K, V, S>
-{
-    const SHAPE: Shape = shape(
-        combine(&[of_str("HashMap"), node_of::<K>(), node_of::<V>(), node_of::<S>()]),
-        &[ShapeOf(shape_of::<K>), ShapeOf(shape_of::<V>), ShapeOf(shape_of::<S>)],
-    );
-}
-
-// SAFETY: as for `HashMap`.
-unsafe impl<T: Fingerprint, S: Fingerprint> Fingerprint for std::collections::HashSet<T, S> {
-    const SHAPE: Shape = shape(
-        combine(&[of_str("HashSet"), node_of::<T>(), node_of::<S>()]),
-        &[ShapeOf(shape_of::<T>), ShapeOf(shape_of::<S>)],
-    );
-}
-
-// SAFETY: as for the types above: a std type, by its name and parameters.
-unsafe impl<H: Fingerprint> Fingerprint for std::hash::BuildHasherDefault<H> {
-    const SHAPE: Shape =
-        shape(combine(&[of_str("BuildHasherDefault"), node_of::<H>()]), &[ShapeOf(shape_of::<H>)]);
-}
 
 /// Types that can keep no fingerprint's promise: using one in a signature or a global's type
 /// fails to compile, with the reason and what to use instead (a panic in the evaluation of
