@@ -43,6 +43,9 @@ pub(crate) struct Plan<'m> {
     pub(crate) unchanged: Vec<Keyed<'m>>,
     /// Live items the patch does not have.
     pub(crate) removed: Vec<Key>,
+    /// The names of the types of other crates in the patch's signatures and global types,
+    /// each once: the update compares their crates' releases (`lock::check_crossing`).
+    pub(crate) crossing: Vec<&'static str>,
     /// Globals the program has, of the same type: the patch's code reaches the live instance.
     pub(crate) shared_globals: Vec<&'m GlobalDesc>,
     /// Globals the program does not have: the patch's own instance becomes the live one.
@@ -69,9 +72,14 @@ impl<'m> Plan<'m> {
                 item: path.to_owned(),
                 type_name: type_name.to_owned(),
             };
-            let shape = crate::shape::fingerprint(&desc.shape).map_err(unseen)?;
+            let (shape, names) = crate::shape::fingerprint_naming(&desc.shape).map_err(unseen)?;
+            plan.crossing.extend(names);
             let was = match desc.was.as_ref().into_option() {
-                Some(was) => Some(crate::shape::fingerprint(was).map_err(unseen)?),
+                Some(was) => {
+                    let (was, names) = crate::shape::fingerprint_naming(was).map_err(unseen)?;
+                    plan.crossing.extend(names);
+                    Some(was)
+                }
                 None => None,
             };
             match registry.global(path) {
@@ -109,10 +117,15 @@ impl<'m> Plan<'m> {
         let mut seen = HashSet::with_capacity(items.len());
         let live_paths: HashMap<&str, ()> = registry.keys().map(|k| (k.path, ())).collect();
         for desc in items {
-            let key = Key::checked(desc).map_err(|type_name| UpdateError::Unfingerprinted {
-                item: desc.path.as_str().to_owned(),
-                type_name: type_name.to_owned(),
-            })?;
+            let (signature, names) =
+                crate::shape::fingerprint_naming(&desc.signature).map_err(|type_name| {
+                    UpdateError::Unfingerprinted {
+                        item: desc.path.as_str().to_owned(),
+                        type_name: type_name.to_owned(),
+                    }
+                })?;
+            plan.crossing.extend(names);
+            let key = Key { path: desc.path.as_str(), signature };
             let keyed = Keyed { key, desc };
             if registry.is_ambiguous(&key) {
                 return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
@@ -143,6 +156,8 @@ impl<'m> Plan<'m> {
                 }
             }
         }
+        plan.crossing.sort_unstable();
+        plan.crossing.dedup();
         plan.removed = registry.keys().filter(|k| !seen.contains(k)).copied().collect();
         plan.removed.sort_by_key(|k| k.path);
         if let Some(global) = plan.transformed_globals.first() {

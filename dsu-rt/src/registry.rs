@@ -35,13 +35,6 @@ impl Key {
         let signature = crate::shape::fingerprint_or_unique(&desc.signature, unique);
         Key { path: desc.path.as_str(), signature }
     }
-
-    /// The key of a patch's item `desc`, or the name of a type its signature reaches whose shape
-    /// the patch's image cannot see.
-    pub(crate) fn checked(desc: &ItemDesc) -> Result<Key, &'static str> {
-        let signature = crate::shape::fingerprint(&desc.signature)?;
-        Ok(Key { path: desc.path.as_str(), signature })
-    }
 }
 
 /// The fingerprint of a global's type, as the registry keeps it (see `Key::of`).

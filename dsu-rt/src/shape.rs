@@ -31,17 +31,18 @@ use sha2_const_stable::Sha256;
 /// The fingerprint of the type `root` is the shape of, or the name of a type it reaches whose
 /// shape is refused.
 pub(crate) fn fingerprint(root: &Shape) -> Result<Hash128, &'static str> {
-    let graph = Graph::of(root)?;
-    let classes = graph.bisimulation();
-    Ok(graph.canonical_hash(&classes))
+    fingerprint_naming(root).map(|(fingerprint, _)| fingerprint)
 }
 
-/// The names of the types of other crates that `root` reaches (see `foreign.rs`), each once.
-pub(crate) fn foreign_names(root: &Shape) -> Vec<&'static str> {
-    let mut names = Graph::of(root).map(|graph| graph.names).unwrap_or_default();
-    names.sort_unstable();
-    names.dedup();
-    names
+/// As `fingerprint`, with the names of the types of other crates that `root` reaches (see
+/// `foreign.rs`), from the same walk: what the update compares the releases of.
+pub(crate) fn fingerprint_naming(
+    root: &Shape,
+) -> Result<(Hash128, Vec<&'static str>), &'static str> {
+    let graph = Graph::of(root)?;
+    let classes = graph.bisimulation();
+    let fingerprint = graph.canonical_hash(&classes);
+    Ok((fingerprint, graph.names))
 }
 
 /// The fingerprint of `root` as the image that has it keeps one in any case: where `root`

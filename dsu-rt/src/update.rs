@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dsu_abi::{GlobalDesc, HostContext, ItemDesc, PatchManifestRef};
+use dsu_abi::{HostContext, PatchManifestRef};
 
 use crate::alloc::Heap;
 use crate::error::UpdateError;
@@ -97,26 +97,16 @@ pub(crate) fn update_here(
     // Plan: the delta.
     let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
     // The types of other crates that cross the update, of the releases the program has.
-    let crossing = crossing_names(image.items().as_slice(), image.globals().as_slice());
     let running_record = registry.program().and_then(|p| Record::new(p.lock, p.path_crates));
     lock::check_crossing(
         path,
-        &crossing,
+        &plan.crossing,
         Record::of_image(&file).as_ref(),
         running_record.as_ref(),
     )?;
     attach(path, &file, image, context)?;
     let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
     apply(&mut registry, &plan, version, options, started)
-}
-
-/// The names of the types of other crates in the signatures and global types of a patch.
-fn crossing_names(items: &[ItemDesc], globals: &[GlobalDesc]) -> Vec<&'static str> {
-    let shapes = items.iter().map(|item| &item.signature);
-    let globals = globals
-        .iter()
-        .flat_map(|global| std::iter::once(&global.shape).chain(global.was.as_ref().into_option()));
-    shapes.chain(globals).flat_map(crate::shape::foreign_names).collect()
 }
 
 /// The bytes of the patch file at `path`, read once, and whether a trusted key signed them
