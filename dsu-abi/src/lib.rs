@@ -129,8 +129,10 @@ pub struct GlobalDesc {
     /// This image's cell for the global: the `GlobalCell` inside the global's `Global` in
     /// `dsu-rt`, which points at the live instance. An address here, as `ItemDesc::slot`.
     pub global: *const (),
-    /// Returns this image's own instance, made by the global's initialiser on first use.
-    pub instance: extern "C" fn() -> *const (),
+    /// Returns the instance this image's code reaches: its own, made by the global's
+    /// initialiser on first use, unless the runtime pointed the image at another's. Writes a
+    /// `Result<*const (), String>` (the instance, or the initialiser's panic) to `out`.
+    pub instance: unsafe extern "C" fn(out: *mut ()),
     /// The shape of the global's type in the version this one updates, when the type changed
     /// (`#[dsu::updateable(was = OldType)]`).
     pub was: abi_stable::std_types::ROption<Shape>,

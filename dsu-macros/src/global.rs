@@ -7,7 +7,7 @@
 //!     #krate::Global::new(concat!(module_path!(), "::NAME"), __dsu_init, fingerprinted::<T>())
 //! };
 //! const _: () = {
-//!     extern "C" fn __dsu_instance() -> *const () { NAME.own_instance() }
+//!     unsafe extern "C" fn __dsu_instance(out: *mut ()) { NAME.instance_into(out) }
 //!     #[distributed_slice(GLOBALS)]
 //!     static __DSU_GLOBAL: GlobalDesc = GlobalDesc {
 //!         path, type_text, shape: NAME.shape(),
@@ -119,8 +119,10 @@ pub(crate) fn expand(
         const _: () = {
             use #krate::__private::linkme;
             #was_items
-            extern "C" fn __dsu_instance() -> *const () {
-                #ident.own_instance()
+            unsafe extern "C" fn __dsu_instance(out: *mut ()) {
+                // SAFETY: the runtime's contract for `GlobalDesc::instance`: `out` is a result
+                // to write.
+                unsafe { #ident.instance_into(out) }
             }
             #[linkme::distributed_slice(#private::GLOBALS)]
             #[linkme(crate = #private::linkme)]

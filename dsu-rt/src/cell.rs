@@ -70,11 +70,84 @@ pub(crate) struct GlobalCell {
     pub(crate) live: AtomicPtr<()>,
     /// The global's effect id, as a slot's.
     pub(crate) effect: AtomicU32,
+    /// Where a patch's cell of a global that another image has finds the instance while `live`
+    /// is null: that image's `GlobalDesc::instance`. So a patch never makes an instance of its
+    /// own of a global the program has, and no update runs an initialiser to attach it.
+    forward: AtomicPtr<()>,
+    /// While an update converts globals, where the patch's cells of the globals it converts or
+    /// shares find their instances: the program's `convert::demand`, which makes each one when
+    /// patch code (a transformer) first reads it. Null otherwise.
+    demand: AtomicPtr<()>,
 }
+
+/// The function a global's instance comes from (`GlobalDesc::instance`): writes a
+/// `Result<*const (), String>` to its argument.
+pub(crate) type InstanceFn = unsafe extern "C" fn(out: *mut ());
+
+/// The function a patch's cell asks for its instance while an update converts globals
+/// (`convert::demand`): the cell's address, and a `Result<*const (), String>` to write.
+pub(crate) type DemandFn = unsafe extern "C" fn(cell: *const GlobalCell, out: *mut ());
 
 impl GlobalCell {
     pub(crate) const fn new() -> GlobalCell {
-        GlobalCell { live: AtomicPtr::new(std::ptr::null_mut()), effect: AtomicU32::new(0) }
+        GlobalCell {
+            live: AtomicPtr::new(std::ptr::null_mut()),
+            effect: AtomicU32::new(0),
+            forward: AtomicPtr::new(std::ptr::null_mut()),
+            demand: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Lets a patch's cell reach the instance `instance` gives while its own `live` is null.
+    /// Done before any code of the patch runs.
+    pub(crate) fn forward_to(&self, instance: InstanceFn) {
+        self.forward.store(instance as *mut (), Ordering::Release);
+    }
+
+    /// Sends the reads of a patch's cell to `demand` while an update converts (`None` after).
+    pub(crate) fn set_demand(&self, demand: Option<DemandFn>) {
+        let demand = demand.map_or(std::ptr::null_mut(), |demand| demand as *mut ());
+        self.demand.store(demand, Ordering::Release);
+    }
+
+    /// The instance of a cell whose `live` is null, from where the runtime sent it: `None` if
+    /// it sent it nowhere (the image makes its own), else the instance or why it could not be
+    /// made. Kept in `live` once made.
+    pub(crate) fn elsewhere(&self) -> Option<Result<*const (), String>> {
+        let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
+        // Acquire: pairs with the Release of `set_demand` and `forward_to`.
+        let demand = self.demand.load(Ordering::Acquire);
+        if !demand.is_null() {
+            // SAFETY: only `set_demand` stores here, a `DemandFn`; it writes the result to
+            // `out` before it returns (it catches every panic).
+            let demand = unsafe { std::mem::transmute::<*mut (), DemandFn>(demand) };
+            // SAFETY: `demand`'s contract: this cell, and a result of this build's layout.
+            return Some(unsafe {
+                demand(self, out.as_mut_ptr().cast());
+                out.assume_init()
+            });
+        }
+        let forward = self.forward.load(Ordering::Acquire);
+        if forward.is_null() {
+            return None;
+        }
+        // SAFETY: only `forward_to` stores here, an `InstanceFn` of an image that is never
+        // unloaded, built as this one (the build check), which writes the result to `out`.
+        let made = unsafe {
+            std::mem::transmute::<*mut (), InstanceFn>(forward)(out.as_mut_ptr().cast());
+            out.assume_init()
+        };
+        Some(made.map(|instance| {
+            // Only if the runtime did not point the cell at an instance meanwhile (a conversion
+            // that committed), which then stays the live one.
+            let _ = self.live.compare_exchange(
+                std::ptr::null_mut(),
+                instance.cast_mut(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+            self.live.load(Ordering::Acquire).cast_const()
+        }))
     }
 
     /// Points the cell at the live instance, and gives it the global's effect id. Done before

@@ -246,6 +246,14 @@ pub enum UpdateError {
         /// The panic's message.
         message: String,
     },
+    /// The initialiser of a global that the update had to make panicked, now or at an earlier
+    /// first use: the global was never made, and a transformer reads it or converts it.
+    InitialiserFailed {
+        /// The global.
+        global: String,
+        /// The panic's message.
+        message: String,
+    },
     /// The patch changes a global's type but removes an item, which would stay live with code
     /// compiled against the old type.
     StaleUser {
@@ -292,6 +300,14 @@ pub enum UpdateError {
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
+    /// `update` or `rollback` was called by code that an update or rollback runs (a
+    /// transformer, an initialiser), which would wait for itself.
+    InsideUpdate,
+    /// Another update or rollback stayed under way for the whole timeout.
+    Busy {
+        /// How long this one waited.
+        waited: Duration,
+    },
     /// Transactions that had called items the update changes stayed open for the whole
     /// timeout.
     Timeout {
@@ -539,6 +555,12 @@ impl fmt::Display for UpdateError {
                 "the transformer of the global `{global}` panicked: {message}; nothing changed, \
                  the running value is whole"
             ),
+            InitialiserFailed { global, message } => write!(
+                f,
+                "the initialiser of the global `{global}` panicked: {message}; nothing changed. \
+                 The global was never made, and this update reads it: fix what its initialiser \
+                 needs, or leave it out of the patch's transformers"
+            ),
             StaleUser { global, item } => write!(
                 f,
                 "the patch changes the type of the global `{global}` but removes `{item}`, \
@@ -557,6 +579,18 @@ impl fmt::Display for UpdateError {
                 "dsu::update and dsu::rollback cannot run inside a transaction, which they may \
                  have to wait for; call them outside any transaction (an admin handler that is \
                  not marked #[dsu::transaction])"
+            ),
+            InsideUpdate => write!(
+                f,
+                "dsu::update and dsu::rollback cannot run inside an update or rollback (from a \
+                 transformer or an initialiser it runs), which would wait for itself; apply the \
+                 next update after this one returns"
+            ),
+            Busy { waited } => write!(
+                f,
+                "another update or rollback was under way for all of {waited:?}; nothing \
+                 changed. Retry when it has returned, or give a longer timeout with \
+                 dsu::update_with"
             ),
             Timeout { waited, transactions } => {
                 write!(
@@ -610,12 +644,15 @@ impl UpdateError {
             UpdateError::NothingToRollBack => "nothing_to_roll_back",
             UpdateError::TransformerForAnotherVersion { .. } => "transformer_for_another_version",
             UpdateError::TransformFailed { .. } => "transform_failed",
+            UpdateError::InitialiserFailed { .. } => "initialiser_failed",
             UpdateError::StaleUser { .. } => "stale_user",
             UpdateError::IrreversibleUpdate { .. } => "irreversible_update",
             UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::Unfingerprinted { .. } => "unfingerprinted",
             UpdateError::InsideTransaction => "inside_transaction",
+            UpdateError::InsideUpdate => "inside_update",
+            UpdateError::Busy { .. } => "busy",
             UpdateError::Timeout { .. } => "timeout",
         }
     }

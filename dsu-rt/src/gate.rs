@@ -37,9 +37,44 @@ pub(crate) fn gate() -> &'static Gate {
 }
 
 /// A transaction's first call of item `id` while an update waits on it. Runs in the program.
+///
+/// The updater's own thread is never held: what it runs before the commit (a transformer, an
+/// initialiser) ends before the commit, and would otherwise wait for the update it is part of.
 fn held(footprint: &Footprint, id: u32) {
+    if is_updater() {
+        return;
+    }
     let (word, bit) = protocol::split(id);
     GATE.pending.held(footprint, word, bit);
+}
+
+std::thread_local! {
+    /// Whether this thread runs an update or a rollback. The program's: a patch's code reaches
+    /// it through the program's `held` and `update_here`.
+    static UPDATER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread runs an update or a rollback, until this is dropped.
+pub(crate) struct Updater(std::marker::PhantomData<*const ()>);
+
+impl Updater {
+    /// Marks this thread as the updater; `None` if it is already: an update or rollback that
+    /// code run by an update (a transformer, an initialiser) asks for would wait for itself.
+    pub(crate) fn mark() -> Option<Updater> {
+        // `then`, not `then_some`: an `Updater` made and dropped would clear the mark.
+        UPDATER.with(|updater| !updater.replace(true)).then(|| Updater(std::marker::PhantomData))
+    }
+}
+
+impl Drop for Updater {
+    fn drop(&mut self) {
+        UPDATER.with(|updater| updater.set(false));
+    }
+}
+
+/// Whether this thread runs an update or a rollback.
+pub(crate) fn is_updater() -> bool {
+    UPDATER.with(std::cell::Cell::get)
 }
 
 /// An update's hold on the gate, from the moment no open transaction conflicts with it until
@@ -269,6 +304,24 @@ pub(crate) mod tests {
         COMMITTED.store(true, Ordering::Relaxed);
         drop(held);
         assert!(thread.join().unwrap(), "the call went on after the commit");
+    }
+
+    #[test]
+    fn the_updaters_own_thread_is_never_held() {
+        let _turn = exclusive();
+        let updater = Updater::mark().expect("this thread runs no update yet");
+        assert!(Updater::mark().is_none(), "an update inside an update is refused");
+        assert!(is_updater(), "a refused mark leaves the updater marked");
+        let held = hold(effects_of([151]), Duration::from_secs(5)).ok().expect("no conflict");
+        {
+            // A transformer's access: it would wait for the update this thread runs.
+            let _transaction = enter(Location::caller());
+            note(151);
+        }
+        drop(held);
+        drop(updater);
+        assert!(!is_updater());
+        assert!(Updater::mark().is_some(), "the next update marks the thread again");
     }
 
     #[test]

@@ -210,6 +210,19 @@ pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out
     unsafe { out.cast::<Result<*const (), String>>().write(result) };
 }
 
+/// The instance a global's descriptor gives (`GlobalDesc::instance`), made by its initialiser
+/// if no image made it yet, or the initialiser's panic (also when an earlier panic poisoned
+/// it).
+pub(crate) fn instance(instance: crate::cell::InstanceFn) -> Result<*const (), String> {
+    let mut out = MaybeUninit::<Result<*const (), String>>::uninit();
+    // SAFETY: `out` is a `Result` of this build's layout (the patch's build fingerprint equals
+    // ours), which `instance` writes before it returns: it catches the initialiser's panic.
+    unsafe {
+        instance(out.as_mut_ptr().cast());
+        out.assume_init()
+    }
+}
+
 /// Runs a transformer a patch exports (`Global::transformer`, the other way for a rollback) on
 /// `instance`: the new instance, or the message of the transformer's panic. An instance made
 /// before a later failure is left unreachable: patches are never unloaded either, and a failed
@@ -233,6 +246,26 @@ pub(crate) unsafe fn convert(
 }
 
 impl<T: Sync + 'static> Global<T> {
+    /// Writes the instance this image's code reaches, or the panic of the initialiser that
+    /// would have made it, to `out`: what the `instance` function of the global's descriptor
+    /// does. Catches the panic: the runtime calls it through an `extern "C"` function.
+    ///
+    /// # Safety
+    ///
+    /// `out` must point to a `Result<*const (), String>` to write.
+    #[doc(hidden)]
+    pub unsafe fn instance_into(&'static self, out: *mut ()) {
+        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.own_instance()));
+        let result = made.map_err(|payload| {
+            let message = crate::unwind::message(&*payload);
+            // As in `transformed`: a payload whose drop panics would abort here.
+            std::mem::forget(payload);
+            message
+        });
+        // SAFETY: `out` points to a `Result<*const (), String>` to write (the contract).
+        unsafe { out.cast::<Result<*const (), String>>().write(result) };
+    }
+
     /// Runs `access` with the global's value, inside a transaction (nested in the caller's, if
     /// any) that counts the global among its effects: an update that changes the global waits
     /// until `access` has returned, and the reference cannot outlive it.
@@ -273,15 +306,17 @@ impl<T: Sync + 'static> Global<T> {
     }
 
     /// The live instance, which this image makes from its initialiser if no image has made
-    /// one yet: what the generated `instance` function of the global's descriptor returns.
-    /// Once the runtime has pointed the cell at another image's instance (or at a converted
-    /// one), the initialiser never runs.
-    #[doc(hidden)]
-    pub fn own_instance(&'static self) -> *const () {
+    /// one yet. Once the runtime has pointed the cell at another image's instance (or at a
+    /// converted one), or told a patch's cell where the program's is, the initialiser never
+    /// runs.
+    fn own_instance(&'static self) -> *const () {
         // Acquire: as in `live_instance`.
         let live = self.cell.live.load(Ordering::Acquire);
         if !live.is_null() {
             return live;
+        }
+        if let Some(made) = self.cell.elsewhere() {
+            return made.unwrap_or_else(|message| panic!("{message}"));
         }
         let () = Instance::<T>::FINGERPRINT_FIRST;
         self.made.call_once(|| {

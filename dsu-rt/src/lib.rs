@@ -5,6 +5,7 @@ mod alloc;
 mod api;
 mod cell;
 mod context;
+mod convert;
 mod copies;
 mod error;
 mod files;

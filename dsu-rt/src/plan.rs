@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use dsu_abi::{GlobalDesc, ItemDesc};
 
 use crate::cell::{global_of, slot_of};
+use crate::convert;
 use crate::error::UpdateError;
-use crate::global;
 use crate::registry::{Key, Registry, Version};
 use crate::report::{ItemRef, UpdateReport};
 use crate::tls;
@@ -192,11 +192,17 @@ impl<'m> Plan<'m> {
             let item = registry.item(&desc.key).expect("planned against this registry");
             slot_of(desc).set(item.current().code);
         }
-        // Making an instance that nothing had used yet runs its initialiser now, as its first
-        // use would have.
+        // The patch's code finds the live instance through the image that has it, which makes
+        // it on first use if nothing has: no initialiser runs for the update.
         for desc in &self.shared_globals {
             let live = registry.global(desc.path.as_str()).expect("planned against this");
-            global_of(desc).attach((live.instance)(), live.effect);
+            let cell = global_of(desc);
+            cell.set_effect(live.effect);
+            cell.forward_to(live.instance);
+        }
+        for desc in &self.transformed_globals {
+            let live = registry.global(desc.path.as_str()).expect("planned against this");
+            global_of(desc).set_effect(live.effect);
         }
     }
 
@@ -210,23 +216,24 @@ impl<'m> Plan<'m> {
     }
 
     /// The new instance of every global whose type changes, made by the patch's transformers
-    /// from the live instances, or the first transformer's panic. The old instances are only
-    /// read.
+    /// from the live instances, or why one could not be made (`convert.rs`). The old instances
+    /// are only read.
     pub(crate) fn convert(&self, registry: &Registry) -> Result<Vec<*const ()>, UpdateError> {
-        let mut made = Vec::with_capacity(self.transformed_globals.len());
-        for desc in &self.transformed_globals {
-            let path = desc.path.as_str();
-            let live = registry.global(path).expect("planned against this registry");
-            let transform = desc.transform.expect("planned with a transformer");
-            // SAFETY: the planner checked that the live instance's type has the fingerprint of
-            // the patch's `was` type, which is what the transformer reads.
-            let new =
-                unsafe { global::convert(transform, (live.instance)()) }.map_err(|message| {
-                    UpdateError::TransformFailed { global: path.to_owned(), message }
-                })?;
-            made.push(new);
+        if self.transformed_globals.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(made)
+        let global = |desc: &&GlobalDesc| {
+            let live = registry.global(desc.path.as_str()).expect("planned against this registry");
+            convert::Global {
+                path: desc.path.as_str(),
+                cell: global_of(desc),
+                live: live.instance,
+                transform: desc.transform,
+            }
+        };
+        let globals: Vec<convert::Global> =
+            self.transformed_globals.iter().chain(&self.shared_globals).map(global).collect();
+        convert::run(&globals)
     }
 
     /// Switches every cell the plan changes, `converted` being what `convert` made, and

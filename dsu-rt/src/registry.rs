@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
 use parking_lot::Mutex;
 
-use crate::cell::{global_of, slot_of, GlobalCell, SlotCell};
+use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
 use crate::manifest::Manifest;
 use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
@@ -104,7 +104,7 @@ pub(crate) struct GlobalEntry {
     /// The id transactions record accesses of the global under.
     pub(crate) effect: u32,
     /// Makes (on first use) and returns the live instance: the first image's with the global.
-    pub(crate) instance: extern "C" fn() -> *const (),
+    pub(crate) instance: InstanceFn,
     /// The global's cell in every image that has it.
     cells: Vec<&'static GlobalCell>,
     /// The version that declared it first.
@@ -155,7 +155,7 @@ impl Release {
 pub(crate) struct Converted {
     pub(crate) path: &'static str,
     /// The global's type before, and the function that reached its instance then.
-    before: (Hash128, &'static str, extern "C" fn() -> *const ()),
+    before: (Hash128, &'static str, InstanceFn),
     /// Makes an instance of the type before from the current one, if the patch gave one.
     pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
 }

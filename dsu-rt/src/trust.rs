@@ -145,6 +145,9 @@ pub enum TrustError {
     AfterUpdate,
     /// `trust` was called from a patch's code: only the program sets its trust.
     InPatch,
+    /// `trust` was called by code an update runs (an initialiser of the program's): the trust
+    /// is set before the first update, and this one would wait for itself.
+    InsideUpdate,
 }
 
 impl fmt::Display for TrustError {
@@ -178,6 +181,11 @@ impl fmt::Display for TrustError {
             TrustError::InPatch => {
                 write!(f, "a patch cannot set the program's trust; set it in the program, at start")
             }
+            TrustError::InsideUpdate => write!(
+                f,
+                "the trust cannot be set by code an update runs (a global's initialiser); set it \
+                 in the program, at start"
+            ),
         }
     }
 }
@@ -301,6 +309,9 @@ static TRUSTED: OnceLock<Trusted> = OnceLock::new();
 pub fn trust(trust: Trust) -> Result<(), TrustError> {
     if crate::context::host().is_some() {
         return Err(TrustError::InPatch);
+    }
+    if crate::gate::is_updater() {
+        return Err(TrustError::InsideUpdate);
     }
     // Held until the trust is set: an update that has started finishes first, and one that
     // starts waits, then checks what was set.

@@ -21,6 +21,7 @@ use crate::plan::Plan;
 use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
 use crate::{copies, files, fingerprint, global, loader, protocol, record, transaction, trust};
+use parking_lot::MutexGuard;
 
 /// How `update_with` and `rollback_with` wait for open transactions.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct UpdateOptions {
     /// How long to wait for the transactions that have called items the update changes
     /// before giving up with [`UpdateError::Timeout`]. Meanwhile, transactions about to call
     /// one of those items for the first time are held. One second unless set.
+    ///
+    /// An update or rollback under way on another thread is waited for as long, before giving
+    /// up with [`UpdateError::Busy`].
     pub timeout: Duration,
     /// Where the patch's minisign signature is, when the program trusts signing keys
     /// (`dsu::trust`); `<patch>.minisig` unless set.
@@ -65,11 +69,7 @@ pub(crate) fn update_here(
     context: &'static HostContext,
 ) -> Result<UpdateReport, UpdateError> {
     let started = Instant::now();
-    if transaction::in_transaction() {
-        return Err(UpdateError::InsideTransaction);
-    }
-    // One update at a time, from reading the file to the commit.
-    let mut registry = registry().lock();
+    let (_updater, mut registry) = begin(options)?;
 
     // Check what the file says, then load exactly the bytes checked.
     let (bytes, _) = read_signed(path, options)?;
@@ -176,10 +176,26 @@ fn apply(
 
 /// Returns to the version before the last update, the same way an update commits.
 pub(crate) fn rollback_here(options: &UpdateOptions) -> Result<UpdateReport, UpdateError> {
+    let (_updater, mut registry) = begin(options)?;
+    rollback_in(&mut registry, options)
+}
+
+/// Marks this thread as the updater and takes the registry, for one update or rollback at a
+/// time, from reading the file to the commit; or says why not: called by code an update runs
+/// (it would wait for itself), inside a transaction (which it may have to wait for), or while
+/// another update stayed under way for the whole timeout.
+fn begin(
+    options: &UpdateOptions,
+) -> Result<(gate::Updater, MutexGuard<'static, Registry>), UpdateError> {
+    let updater = gate::Updater::mark().ok_or(UpdateError::InsideUpdate)?;
     if transaction::in_transaction() {
         return Err(UpdateError::InsideTransaction);
     }
-    rollback_in(&mut registry().lock(), options)
+    let waiting = Instant::now();
+    let registry = registry()
+        .try_lock_for(options.timeout)
+        .ok_or_else(|| UpdateError::Busy { waited: waiting.elapsed() })?;
+    Ok((updater, registry))
 }
 
 fn rollback_in(
@@ -214,7 +230,11 @@ fn rollback_in(
             let mut restored = Vec::with_capacity(undone.transformed.len());
             for converted in &undone.transformed {
                 let reverse = converted.reverse.expect("checked above");
-                let now = (registry.global(converted.path).expect("live").instance)();
+                let live = registry.global(converted.path).expect("live").instance;
+                // The instance the update made: made, so its initialiser does not run.
+                let now = global::instance(live).map_err(|message| {
+                    UpdateError::InitialiserFailed { global: converted.path.to_owned(), message }
+                })?;
                 // SAFETY: `now` is the instance the update made, of the type the reverse reads
                 // (the patch wrote both from the same two types).
                 let old = unsafe { global::convert(reverse, now) }.map_err(|message| {

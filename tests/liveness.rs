@@ -1,0 +1,163 @@
+//! An update never wedges, aborts or leaves a trace when it fails: transformers that read
+//! other globals, call updateable code or start another update; initialisers that panic or were
+//! poisoned; an update that times out. Each refused update leaves the program as it was.
+//!
+//! Every update runs on a thread of its own with a deadline, so that one that wedges fails its
+//! test instead of hanging the suite. The tests take turns: they share one process's registry.
+
+mod support;
+
+use std::panic;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Mutex, MutexGuard};
+use std::thread;
+use std::time::Duration;
+
+use dsu::{UpdateError, UpdateOptions, UpdateReport};
+
+/// One test at a time: each starts and ends with the program at version 1.
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `update` on a thread of its own, and gives what it returned, or panics if it has not
+/// returned within a minute.
+fn within_a_minute(
+    update: impl FnOnce() -> Result<UpdateReport, UpdateError> + Send + 'static,
+) -> Result<UpdateReport, UpdateError> {
+    let (done, answer) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(update());
+    });
+    match answer.recv_timeout(Duration::from_secs(60)) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the update wedged: no answer in a minute"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the updating thread panicked"),
+    }
+}
+
+/// What a refused update must leave as it was.
+fn observed() -> (u32, Vec<String>, usize) {
+    (liveapp::version(), liveapp::names(), dsu::status().versions.len())
+}
+
+/// Serves requests until three names are there, once per process.
+fn three_names() {
+    static SERVED: std::sync::Once = std::sync::Once::new();
+    SERVED.call_once(|| {
+        for name in ["ada", "bob", "cy"] {
+            liveapp::serve(name);
+        }
+    });
+}
+
+fn transform_failed(error: UpdateError, global: &str) -> String {
+    match error {
+        UpdateError::TransformFailed { global: failed, message } if failed == global => message,
+        other => panic!("refused for another reason than {global}'s transformer: {other}"),
+    }
+}
+
+#[test]
+fn a_transformer_reads_another_global_this_update_converts() {
+    let _turn = turn();
+    three_names();
+    let probe = support::build("liveapp/v2", &["probe-converted"]);
+    let before = observed();
+    // `NAMES`'s transformer reads `COUNT` with its new type, then panics with what it saw.
+    let error = within_a_minute(move || dsu::update(probe)).expect_err("the probe panics");
+    let message = transform_failed(error, "liveapp::NAMES");
+    assert_eq!(message, "saw 3", "the live count, converted, not a fresh initialiser's");
+    assert_eq!(observed(), before);
+}
+
+#[test]
+fn a_transformer_calls_updateable_code_and_the_update_applies() {
+    let _turn = turn();
+    three_names();
+    let v2 = support::build("liveapp/v2", &[]);
+    let report = within_a_minute(move || dsu::update(v2)).expect("v2 applies");
+    assert_eq!(report.replaced.len(), 4, "{report}");
+    assert_eq!(liveapp::version(), 2);
+    assert_eq!(liveapp::names(), ["ada (v2) at 3", "bob (v2) at 3", "cy (v2) at 3"]);
+    assert_eq!(liveapp::serve("dee"), 4, "the converted count goes on");
+    within_a_minute(dsu::rollback).expect("back to v1");
+    assert_eq!(liveapp::names(), ["ada (v2)", "bob (v2)", "cy (v2)", "dee"]);
+    assert_eq!(liveapp::COUNT.with(|count| *count.lock().unwrap()), 4);
+    // Back to three names, as every other test expects.
+    liveapp::NAMES.with(|names| {
+        *names.lock().unwrap() = vec!["ada".to_owned(), "bob".to_owned(), "cy".to_owned()]
+    });
+    liveapp::COUNT.with(|count| *count.lock().unwrap() = 3);
+}
+
+#[test]
+fn an_update_or_rollback_inside_an_update_is_refused() {
+    let _turn = turn();
+    three_names();
+    let nested = support::build("liveapp/v2", &["nested-update"]);
+    let before = observed();
+    let error = within_a_minute(move || dsu::update(nested)).expect_err("the transformer panics");
+    let message = transform_failed(error, "liveapp::NAMES");
+    assert_eq!(message, "rollback: inside_update, update: inside_update");
+    assert_eq!(observed(), before);
+}
+
+#[test]
+fn a_panicking_or_poisoned_initialiser_refuses_the_update() {
+    let _turn = turn();
+    three_names();
+    let reads_fragile = support::build("liveapp/v2", &["reads-fragile"]);
+    let before = observed();
+    let quiet = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+
+    // `FRAGILE` was never used: the transformer that reads it makes it, and its initialiser
+    // panics.
+    liveapp::BREAK_FRAGILE.store(true, Ordering::Relaxed);
+    let path = reads_fragile.clone();
+    let error = within_a_minute(move || dsu::update(path)).expect_err("the initialiser panics");
+    let UpdateError::InitialiserFailed { global, message } = &error else {
+        panic!("refused for another reason than the initialiser: {error}");
+    };
+    assert_eq!(global, "liveapp::FRAGILE");
+    assert!(message.contains("FRAGILE cannot be made now"), "{message}");
+    assert_eq!(error.kind(), "initialiser_failed");
+    assert_eq!(observed(), before);
+
+    // Its initialiser panicked: the program's own next use panics too (its `Once` is poisoned),
+    // and so does the update's.
+    assert!(panic::catch_unwind(liveapp::fragile).is_err());
+    let error = within_a_minute(move || dsu::update(reads_fragile)).expect_err("poisoned");
+    assert!(matches!(&error, UpdateError::InitialiserFailed { .. }), "{error}");
+    assert_eq!(observed(), before);
+    panic::set_hook(quiet);
+}
+
+#[test]
+fn an_update_that_times_out_runs_no_initialiser() {
+    let _turn = turn();
+    three_names();
+    let v2 = support::build("liveapp/v2", &[]);
+    let made = liveapp::FRAGILE_MADE.load(Ordering::Relaxed);
+    let before = observed();
+    // A transaction that has run `version`, which v2 replaces, holds the update back.
+    let (end, ended) = mpsc::channel::<()>();
+    let (opened, is_open) = mpsc::channel();
+    let open = thread::spawn(move || {
+        dsu::transaction(|| {
+            liveapp::version();
+            opened.send(()).unwrap();
+            ended.recv().unwrap();
+        })
+    });
+    is_open.recv().unwrap();
+    let options = UpdateOptions::default().timeout(Duration::from_millis(100));
+    let error = within_a_minute(move || dsu::update_with(v2, &options)).expect_err("times out");
+    assert!(matches!(error, UpdateError::Timeout { .. }), "{error}");
+    end.send(()).unwrap();
+    open.join().unwrap();
+    assert_eq!(liveapp::FRAGILE_MADE.load(Ordering::Relaxed), made, "no initialiser ran");
+    assert_eq!(observed(), before);
+}
