@@ -176,8 +176,9 @@ impl<'m> Plan<'m> {
     }
 
     /// Points the patch's cells at what they must reach from the commit on: the running code
-    /// of the items it leaves alone, the effect ids of the items the program has, the program's
-    /// thread state, and the live instances of the globals it shares. Nothing reaches the
+    /// of the items it leaves alone, the effect ids of everything (those the commit will give
+    /// to what it adds too), the program's thread state, and the live instances of the globals
+    /// it shares. Nothing reaches the
     /// patch's code before the commit, so this changes nothing the program runs.
     pub(crate) fn prepare(&self, registry: &Registry) {
         let access = tls::patch_access();
@@ -191,6 +192,16 @@ impl<'m> Plan<'m> {
         for desc in &self.unchanged {
             let item = registry.item(&desc.key).expect("planned against this registry");
             slot_of(desc).set(item.current().code);
+        }
+        // What the patch adds gets the ids the commit will give it: patch code may run before
+        // the commit (a transformer), and from the first switched cell on, every cell it calls
+        // through must count for transactions.
+        let mut new_effects = registry.next_effects();
+        for desc in &self.added {
+            slot_of(desc).set_effect(new_effects.next().expect("endless"));
+        }
+        for desc in &self.added_globals {
+            global_of(desc).set_effect(new_effects.next().expect("endless"));
         }
         // The patch's code finds the live instance through the image that has it, which makes
         // it on first use if nothing has: no initialiser runs for the update.
@@ -241,8 +252,8 @@ impl<'m> Plan<'m> {
     ///
     /// The patch's code becomes reachable at the first cell `replace` switches, and a call that
     /// runs outside any transaction is not held: so every other cell of the patch is complete
-    /// first (added items with their effect ids, globals attached to their instances), and the
-    /// replaced items switch last.
+    /// first (every effect id given by `prepare`, the added items registered, the globals
+    /// attached to their instances), and the replaced items switch last.
     pub(crate) fn commit(
         &self,
         registry: &mut Registry,

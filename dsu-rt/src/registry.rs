@@ -65,6 +65,7 @@ pub(crate) struct Item {
 impl Item {
     fn new(desc: &ItemDesc, effect: u32, version: u64) -> Item {
         let cell = slot_of(desc);
+        // A patch's cell has it already (`Plan::prepare`); the program's gets it here.
         cell.set_effect(effect);
         Item {
             signature_text: desc.signature_text.as_str(),
@@ -250,6 +251,12 @@ impl Registry {
         let version = registry.new_version(release, PathBuf::new(), 0);
         registry.push(version);
         registry
+    }
+
+    /// The effect ids the next new items and globals will get, in order.
+    pub(crate) fn next_effects(&self) -> impl Iterator<Item = u32> {
+        let next = self.next_effect;
+        (0..).map(move |n| next.wrapping_add(n))
     }
 
     fn new_effect(&mut self) -> u32 {

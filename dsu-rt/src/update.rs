@@ -413,6 +413,31 @@ mod tests {
     }
 
     #[test]
+    fn every_cell_of_a_patch_has_its_effect_id_before_the_commit() {
+        static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
+        static V2_F: Slot<fn() -> u32> = Slot::new(two);
+        static V2_NEW: Slot<fn() -> u32> = Slot::new(three);
+        let mut registry = Registry::with_items(None, &[desc("t::f", 1, one, &PROGRAM)]);
+        let patch = [desc("t::f", 2, two, &V2_F), desc("t::new", 3, three, &V2_NEW)];
+        let effect = |desc: &ItemDesc| {
+            crate::cell::slot_of(desc).effect.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let plan = Plan::new(&registry, &patch, &[]).expect("a valid patch");
+        plan.prepare(&registry);
+        let prepared: Vec<u32> = patch.iter().map(effect).collect();
+        let version = registry.new_version(Release::default(), Default::default(), 2);
+        plan.commit(&mut registry, version, &[]);
+        let committed: Vec<u32> = plan
+            .replaced
+            .iter()
+            .chain(&plan.added)
+            .map(|keyed| registry.item(&keyed.key).expect("live").effect)
+            .collect();
+        assert_eq!(prepared, committed, "the commit gives no cell another id");
+        assert_ne!(committed[0], committed[1]);
+    }
+
+    #[test]
     fn an_unchanged_item_in_a_patch_calls_the_running_code() {
         static PROGRAM: Slot<fn() -> u32> = Slot::new(one);
         static V2: Slot<fn() -> u32> = Slot::new(two);
