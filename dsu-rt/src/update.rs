@@ -260,8 +260,8 @@ fn rollback_in(
 }
 
 /// The skeleton of every switch, an update's or a rollback's: hold the gate on `effects`,
-/// `convert` while no transaction can reach what changes, `commit` (the pause), release the
-/// gate, publish the status, `report` with the timings. A failure of the hold or of `convert`
+/// `convert` while no transaction can reach what changes, `commit` (the pause), publish the
+/// status, release the gate, `report` with the timings. A failure of the hold or of `convert`
 /// leaves the program as it was.
 fn switch<C, D>(
     registry: &mut Registry,
@@ -278,9 +278,11 @@ fn switch<C, D>(
     let commit_started = Instant::now();
     let done = commit(registry, converted);
     let pause = commit_started.elapsed();
+    // Published before the gate opens: a transaction it held goes on in the new version, and
+    // must not read the status of the old one.
+    registry.publish_status();
     let (waited, waited_for) = Held::release(gate);
     let held = holding.elapsed();
-    registry.publish_status();
     let report = report(registry, done);
     Ok(UpdateReport { pause, held, total: started.elapsed(), waited, waited_for, ..report })
 }
