@@ -161,3 +161,22 @@ fn an_update_that_times_out_runs_no_initialiser() {
     assert_eq!(liveapp::FRAGILE_MADE.load(Ordering::Relaxed), made, "no initialiser ran");
     assert_eq!(observed(), before);
 }
+
+#[test]
+fn two_globals_of_one_path_stay_two_and_refuse_a_patch_that_has_them() {
+    let _turn = turn();
+    three_names();
+    // Each function has its own `liveapp::TALLY`, of its own type.
+    assert_eq!(liveapp::tally_words(2), 2);
+    assert_eq!(liveapp::tally_bytes(3), 3);
+    assert_eq!(liveapp::tally_words(2), 4);
+    let ambiguous = support::build("liveapp/v2", &["ambiguous"]);
+    let before = observed();
+    let error = within_a_minute(move || dsu::update(ambiguous)).expect_err("ambiguous");
+    assert!(
+        matches!(&error, UpdateError::AmbiguousItem { item } if item == "liveapp::TALLY"),
+        "{error}"
+    );
+    assert_eq!(observed(), before);
+    assert_eq!(liveapp::tally_bytes(3), 6);
+}

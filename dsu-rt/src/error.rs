@@ -430,7 +430,7 @@ impl fmt::Display for UpdateError {
             }
             AmbiguousItem { item } => write!(
                 f,
-                "two updateable items of the program are both `{item}` (functions declared \
+                "two updateable items or globals of the program are both `{item}` (declared \
                  inside function bodies, or an associated function marked alone), so the \
                  patch's cannot be matched to one; rename one of them, or mark its impl block"
             ),

@@ -65,6 +65,9 @@ impl<'m> Plan<'m> {
         let mut seen_globals = HashSet::with_capacity(globals.len());
         for desc in globals {
             let path = desc.path.as_str();
+            if registry.is_ambiguous_global(path) {
+                return Err(UpdateError::AmbiguousItem { item: path.to_owned() });
+            }
             if !seen_globals.insert(path) {
                 return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }

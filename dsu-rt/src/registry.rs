@@ -178,6 +178,8 @@ pub(crate) struct Registry {
     items: HashMap<Key, Item>,
     /// Keys that two items of the program share: which one a patch replaces cannot be told.
     ambiguous: HashSet<Key>,
+    /// Paths that two globals of the program share.
+    ambiguous_globals: HashSet<&'static str>,
     /// Every live global, by path.
     globals: HashMap<&'static str, GlobalEntry>,
     /// The id of the next version.
@@ -201,17 +203,7 @@ impl Registry {
         {
             use crate::slices::{GLOBALS, ITEMS, PROGRAMS};
             let mut registry = Registry::with_items(PROGRAMS.first(), &ITEMS);
-            for desc in GLOBALS.iter() {
-                // Two globals of one path (declared in two function bodies) share the entry
-                // of the first, whose instance both reach.
-                match registry.globals.get_mut(desc.path.as_str()) {
-                    Some(entry) => {
-                        global_of(desc).set_effect(entry.effect);
-                        entry.cells.push(global_of(desc));
-                    }
-                    None => registry.insert_global(desc, 0),
-                }
-            }
+            registry.add_own_globals(&GLOBALS);
             registry
         }
     }
@@ -229,6 +221,7 @@ impl Registry {
             versions: Vec::new(),
             items: HashMap::with_capacity(own.len()),
             ambiguous: HashSet::new(),
+            ambiguous_globals: HashSet::new(),
             globals: HashMap::new(),
             next_id: 0,
             next_effect: 0,
@@ -257,6 +250,24 @@ impl Registry {
     pub(crate) fn next_effects(&self) -> impl Iterator<Item = u32> {
         let next = self.next_effect;
         (0..).map(move |n| next.wrapping_add(n))
+    }
+
+    /// Registers the program's own globals. Two of one path (declared in two function bodies)
+    /// are two globals, perhaps of two types: the second keeps its own instance, with an
+    /// effect id of its own, and no patch can tell which one its global of that path is
+    /// (`AmbiguousItem`).
+    #[cfg_attr(miri, allow(dead_code))]
+    fn add_own_globals(&mut self, globals: &[GlobalDesc]) {
+        for desc in globals {
+            let path = desc.path.as_str();
+            if self.globals.contains_key(path) {
+                let effect = self.new_effect();
+                global_of(desc).set_effect(effect);
+                self.ambiguous_globals.insert(path);
+            } else {
+                self.insert_global(desc, 0);
+            }
+        }
     }
 
     fn new_effect(&mut self) -> u32 {
@@ -300,6 +311,10 @@ impl Registry {
 
     pub(crate) fn is_ambiguous(&self, key: &Key) -> bool {
         self.ambiguous.contains(key)
+    }
+
+    pub(crate) fn is_ambiguous_global(&self, path: &str) -> bool {
+        self.ambiguous_globals.contains(path)
     }
 
     pub(crate) fn global(&self, path: &str) -> Option<&GlobalEntry> {
