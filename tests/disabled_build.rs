@@ -1,5 +1,6 @@
 //! The `disabled` feature compiles every attribute away: no slots, no registrations, no
-//! manifest, so the build is plain code and cannot be applied as a patch.
+//! manifest, so the build is plain code and cannot be applied as a patch, and a program built
+//! so refuses every patch.
 
 mod support;
 
@@ -31,4 +32,19 @@ fn disabled_build_compiles_transactions_and_globals_away() {
         let error = dsu::update(&plain).expect_err("a disabled build is no patch");
         assert!(matches!(error, dsu::UpdateError::NotAPatch { .. }), "{error:?}");
     }
+}
+
+#[test]
+fn disabled_program_refuses_every_patch() {
+    let program = support::build_program_with("app/v1", &["dsu/disabled"]);
+    let patch = support::build("app/v2", &[]);
+    let output = std::process::Command::new(&program)
+        .args(["update".as_ref(), patch.as_os_str(), "version".as_ref()])
+        .output()
+        .expect("the program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("refused disabled: "), "{stdout}");
+    assert_eq!(lines[1], "1", "v1 still runs: {stdout}");
 }

@@ -300,6 +300,9 @@ pub enum UpdateError {
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
+    /// The program was built with dsu's `disabled` feature: its updateable items were compiled
+    /// into plain code, which no patch can replace.
+    Disabled,
     /// `update` or `rollback` was called by code that an update or rollback runs (a
     /// transformer, an initialiser), which would wait for itself.
     InsideUpdate,
@@ -580,6 +583,11 @@ impl fmt::Display for UpdateError {
                  have to wait for; call them outside any transaction (an admin handler that is \
                  not marked #[dsu::transaction])"
             ),
+            Disabled => write!(
+                f,
+                "this program was built with dsu's `disabled` feature, so nothing in it can be \
+                 updated; build it without that feature to update it"
+            ),
             InsideUpdate => write!(
                 f,
                 "dsu::update and dsu::rollback cannot run inside an update or rollback (from a \
@@ -651,6 +659,7 @@ impl UpdateError {
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::Unfingerprinted { .. } => "unfingerprinted",
             UpdateError::InsideTransaction => "inside_transaction",
+            UpdateError::Disabled => "disabled",
             UpdateError::InsideUpdate => "inside_update",
             UpdateError::Busy { .. } => "busy",
             UpdateError::Timeout { .. } => "timeout",

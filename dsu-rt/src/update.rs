@@ -181,12 +181,15 @@ pub(crate) fn rollback_here(options: &UpdateOptions) -> Result<UpdateReport, Upd
 }
 
 /// Marks this thread as the updater and takes the registry, for one update or rollback at a
-/// time, from reading the file to the commit; or says why not: called by code an update runs
-/// (it would wait for itself), inside a transaction (which it may have to wait for), or while
+/// time, from reading the file to the commit; or says why not: the program was built with
+/// `dsu/disabled`, called by code an update runs (it would wait for itself), inside a transaction (which it may have to wait for), or while
 /// another update stayed under way for the whole timeout.
 fn begin(
     options: &UpdateOptions,
 ) -> Result<(gate::Updater, MutexGuard<'static, Registry>), UpdateError> {
+    if cfg!(feature = "disabled") {
+        return Err(UpdateError::Disabled);
+    }
     let updater = gate::Updater::mark().ok_or(UpdateError::InsideUpdate)?;
     if transaction::in_transaction() {
         return Err(UpdateError::InsideTransaction);

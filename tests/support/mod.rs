@@ -268,6 +268,25 @@ pub(crate) fn build_program(fixture: &str) -> PathBuf {
     target.join("debug").join(lib_name(&dir))
 }
 
+/// Builds the program of `tests/fixtures/<fixture>` with `features` (`cargo build --features`)
+/// and returns a copy of its binary named after the fixture and features: another test may run
+/// the binary `build_program` wrote.
+pub(crate) fn build_program_with(fixture: &str, features: &[&str]) -> PathBuf {
+    let dir = fixture_dir(fixture);
+    let target = fixture_target();
+    let _lock = build_lock();
+    touch_sources(&dir);
+    let features = features.join(",");
+    cargo_build(&dir, &target, &["--features", &features], &[]);
+    let name = format!("{}+{}", fixture.replace('/', "-"), features.replace(['/', ','], "+"));
+    let copy = target.join("programs").join(name);
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let partial = copy.with_extension("partial");
+    fs::copy(target.join("debug").join(lib_name(&dir)), &partial).unwrap();
+    fs::rename(&partial, &copy).unwrap();
+    copy
+}
+
 /// The file the constructor of `tests/fixtures/marker` writes as process `pid` maps a library
 /// that declares the marker `name`.
 pub(crate) fn marker(name: &str, pid: u32) -> PathBuf {
