@@ -300,6 +300,10 @@ pub enum UpdateError {
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
+    /// The kernel's `membarrier`, which worked when the process started, failed (a seccomp
+    /// filter installed since would do it): without it the update cannot tell which items
+    /// open transactions have called.
+    BarrierFailed,
     /// The program was built with dsu's `disabled` feature: its updateable items were compiled
     /// into plain code, which no patch can replace.
     Disabled,
@@ -583,6 +587,13 @@ impl fmt::Display for UpdateError {
                  have to wait for; call them outside any transaction (an admin handler that is \
                  not marked #[dsu::transaction])"
             ),
+            BarrierFailed => write!(
+                f,
+                "the kernel's membarrier, which dsu registered when the process started, failed, \
+                 so the update cannot tell which items open transactions have called; nothing \
+                 changed. Retry; if it keeps failing, allow the membarrier system call to the \
+                 process again (a seccomp filter) or restart it"
+            ),
             Disabled => write!(
                 f,
                 "this program was built with dsu's `disabled` feature, so nothing in it can be \
@@ -659,6 +670,7 @@ impl UpdateError {
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::Unfingerprinted { .. } => "unfingerprinted",
             UpdateError::InsideTransaction => "inside_transaction",
+            UpdateError::BarrierFailed => "barrier_failed",
             UpdateError::Disabled => "disabled",
             UpdateError::InsideUpdate => "inside_update",
             UpdateError::Busy { .. } => "busy",

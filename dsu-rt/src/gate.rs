@@ -88,22 +88,30 @@ pub(crate) struct Held {
 }
 
 /// Why an update could not take the gate.
-pub(crate) struct TimedOut {
-    pub(crate) waited: Duration,
-    /// Where the conflicting transactions still open began.
-    pub(crate) open: Vec<String>,
+pub(crate) enum Refused {
+    /// Conflicting transactions stayed open for the whole timeout.
+    TimedOut {
+        waited: Duration,
+        /// Where the conflicting transactions still open began.
+        open: Vec<String>,
+    },
+    /// The kernel barrier, which worked when the process registered it, failed.
+    NoBarrier,
 }
 
 /// Closes the gate on `changed` and waits until no open transaction has called any of those
 /// items, for at most `timeout`. `open_conflicting` scans the open transactions: where those
 /// that have called any of `changed` began (`record::open_conflicting`). On success the gate
-/// stays closed until the `Held` is dropped; on a timeout it is open again and nothing changed.
+/// stays closed until the `Held` is dropped; on a timeout, or if the barrier failed, it is open
+/// again and nothing changed.
 pub(crate) fn hold(
     changed: Effects,
     timeout: Duration,
     open_conflicting: impl Fn(&Effects) -> Vec<String>,
-) -> Result<Held, TimedOut> {
-    gate().pending.close(&changed);
+) -> Result<Held, Refused> {
+    if !gate().pending.close(&changed) {
+        return Err(Refused::NoBarrier);
+    }
     let started = Instant::now();
     let mut waited_for: Vec<String> = Vec::new();
     let mut pause = Duration::from_micros(20);
@@ -130,7 +138,7 @@ pub(crate) fn hold(
         let waited = started.elapsed();
         if waited >= timeout {
             GATE.pending.open();
-            return Err(TimedOut { waited, open: conflicts });
+            return Err(Refused::TimedOut { waited, open: conflicts });
         }
         std::thread::sleep(pause.min(timeout - waited));
         pause = (pause * 2).min(Duration::from_millis(2));
@@ -207,7 +215,7 @@ pub(crate) mod tests {
     use crate::record::open_conflicting;
     use crate::transaction::{enter, note_call as note};
 
-    fn hold(changed: Effects, timeout: Duration) -> Result<Held, TimedOut> {
+    fn hold(changed: Effects, timeout: Duration) -> Result<Held, Refused> {
         super::hold(changed, timeout, open_conflicting)
     }
 
@@ -267,11 +275,13 @@ pub(crate) mod tests {
     fn an_update_gives_up_after_its_timeout_and_opens_the_gate() {
         let _turn = exclusive();
         let (end, thread) = open_transaction(&[121]);
-        let Err(timed_out) = hold(effects_of([121]), Duration::from_millis(30)) else {
+        let Err(Refused::TimedOut { waited, open }) =
+            hold(effects_of([121]), Duration::from_millis(30))
+        else {
             panic!("the transaction stays open");
         };
-        assert!(timed_out.waited >= Duration::from_millis(30));
-        assert_eq!(timed_out.open.len(), 1);
+        assert!(waited >= Duration::from_millis(30));
+        assert_eq!(open.len(), 1);
         assert!(!GATE.pending.is_closed(), "the gate is open again");
         end.send(()).unwrap();
         thread.join().unwrap();
@@ -304,6 +314,17 @@ pub(crate) mod tests {
         COMMITTED.store(true, Ordering::Relaxed);
         drop(held);
         assert!(thread.join().unwrap(), "the call went on after the commit");
+    }
+
+    #[test]
+    fn a_kernel_barrier_that_fails_after_it_worked_refuses_the_close() {
+        let pending = Pending::new(|| false);
+        pending.use_kernel_barrier();
+        assert!(!pending.close(&effects_of([161])), "a fence alone does not pair");
+        assert!(!pending.is_closed(), "the gate is open again");
+        let fenced = Pending::new(|| false);
+        assert!(fenced.close(&effects_of([161])), "both sides fence without a kernel barrier");
+        fenced.open();
     }
 
     #[test]

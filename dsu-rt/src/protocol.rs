@@ -182,22 +182,36 @@ impl Pending {
         fence(Ordering::SeqCst);
     }
 
-    fn heavy_barrier(&self) {
-        if !(self.kernel.load(Ordering::Relaxed) && (self.kernel_barrier)()) {
-            fence(Ordering::SeqCst);
+    /// The updater's side of the barrier pair; false if the kernel barrier failed. A fence here
+    /// would not do then: since the kernel barrier worked, transactions' side is a compiler
+    /// fence only, which pairs with nothing but the kernel's (`tests/loom.rs` finds the
+    /// interleaving that splits a transaction). Nor can transactions be switched to fences:
+    /// one that read the mode before the switch may still be past its compiler fence.
+    fn heavy_barrier(&self) -> bool {
+        if self.kernel.load(Ordering::Relaxed) {
+            return (self.kernel_barrier)();
         }
+        fence(Ordering::SeqCst);
+        true
     }
 
     /// Closes the gate on `changed`: from now on, a transaction's first call of one of them
-    /// either is seen by `Footprint::conflicts_with` or goes through `held`.
-    pub(crate) fn close(&self, changed: &Effects) {
+    /// either is seen by `Footprint::conflicts_with` or goes through `held`. False, with the
+    /// gate open again, if the barrier failed: then the update cannot tell which items open
+    /// transactions have called, and must give up.
+    #[must_use]
+    pub(crate) fn close(&self, changed: &Effects) -> bool {
         {
             let _guard = self.lock.lock();
             for (word, bits) in self.words.iter().zip(changed) {
                 word.store(*bits, Ordering::Relaxed);
             }
         }
-        self.heavy_barrier();
+        if self.heavy_barrier() {
+            return true;
+        }
+        self.open();
+        false
     }
 
     /// Whether an update waits.

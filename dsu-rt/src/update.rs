@@ -297,8 +297,13 @@ fn hold(effects: Vec<u32>, options: &UpdateOptions) -> Result<Option<Held>, Upda
         return Ok(None);
     }
     let changed = protocol::effects_of(effects);
-    gate::hold(changed, options.timeout, record::open_conflicting).map(Some).map_err(|timed_out| {
-        UpdateError::Timeout { waited: timed_out.waited, transactions: timed_out.open }
+    gate::hold(changed, options.timeout, record::open_conflicting).map(Some).map_err(|refused| {
+        match refused {
+            gate::Refused::TimedOut { waited, open } => {
+                UpdateError::Timeout { waited, transactions: open }
+            }
+            gate::Refused::NoBarrier => UpdateError::BarrierFailed,
+        }
     })
 }
 
