@@ -180,3 +180,16 @@ fn two_globals_of_one_path_stay_two_and_refuse_a_patch_that_has_them() {
     assert_eq!(observed(), before);
     assert_eq!(liveapp::tally_bytes(3), 6);
 }
+
+#[test]
+fn lifetimes_and_whole_paths_leave_a_signature_the_same() {
+    let _turn = turn();
+    three_names();
+    // v2's `serve` names a lifetime v1's leaves out; `fragile` and `FRAGILE` spell their types
+    // out with whole paths. The plan matches them: the update gets as far as the probe.
+    let spelled_out = support::build("liveapp/v2", &["spelled-out", "probe-converted"]);
+    let before = observed();
+    let error = within_a_minute(move || dsu::update(spelled_out)).expect_err("the probe panics");
+    assert_eq!(transform_failed(error, "liveapp::NAMES"), "saw 3");
+    assert_eq!(observed(), before);
+}

@@ -90,8 +90,9 @@ pub struct ItemDesc {
     /// Where the item lives in its crate, e.g. `kvstore::handlers::get` or
     /// `kvstore::Store::insert` or `<kvstore::Counter as core::fmt::Display>::fmt`.
     pub path: RStr<'static>,
-    /// The signature as written, with `Self` and lifetimes normalised, for messages and as
-    /// a second check beside `signature`.
+    /// The signature as written, with `Self` written as the implementing type: for messages,
+    /// and, compared without lifetimes and the paths before names, as a second check beside
+    /// `signature`.
     pub signature_text: RStr<'static>,
     /// The shape of the signature, whose parts are the parameter and return types: the item's
     /// fingerprint is the runtime's fingerprint of it.

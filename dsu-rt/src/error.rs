@@ -142,7 +142,8 @@ pub enum UpdateError {
         version: String,
     },
     /// The patch describes an item with the running item's path and signature fingerprint but
-    /// another signature: the fingerprints collided or the manifest is corrupt.
+    /// writes its signature otherwise (beyond lifetimes and paths): a type spelled another way
+    /// (an alias spelled out or renamed), or a corrupt manifest.
     SignatureMismatch {
         /// The item.
         item: String,
@@ -429,8 +430,10 @@ impl fmt::Display for UpdateError {
             ),
             SignatureMismatch { item, running, patch } => write!(
                 f,
-                "the patch's `{item}` claims the running signature `{running}` but declares \
-                 `{patch}`; the patch is corrupt, rebuild it"
+                "the patch's `{item}` has the running signature `{running}` but is written \
+                 `{patch}`: write it as the running program does (an alias spelled out or \
+                 renamed counts, lifetimes and paths do not); if the patch's source says \
+                 `{running}`, the patch is corrupt, rebuild it"
             ),
             DuplicateItem { item } => {
                 write!(f, "the patch lists `{item}` twice; the patch is corrupt, rebuild it")

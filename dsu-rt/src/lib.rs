@@ -29,6 +29,7 @@ mod report;
 mod shape;
 mod slices;
 mod slot;
+mod spelling;
 mod symbols;
 mod tls;
 mod transaction;

@@ -8,11 +8,11 @@ use std::collections::{HashMap, HashSet};
 use dsu_abi::{GlobalDesc, ItemDesc};
 
 use crate::cell::{global_of, slot_of};
-use crate::convert;
 use crate::error::UpdateError;
 use crate::registry::{Key, Registry, Version};
 use crate::report::{ItemRef, UpdateReport};
 use crate::tls;
+use crate::{convert, spelling};
 
 /// A patch's item with its key, worked out once, in `Plan::new`: the commit, during which
 /// calls may see the switch, works nothing out.
@@ -88,7 +88,7 @@ impl<'m> Plan<'m> {
             match registry.global(path) {
                 Some(live) if live.fingerprint == shape => {
                     // The fingerprint is the type; the text is checked as a signature's is.
-                    if live.type_text != desc.type_text.as_str() {
+                    if !spelling::same(live.type_text, desc.type_text.as_str()) {
                         return Err(UpdateError::GlobalTypeMismatch {
                             global: path.to_owned(),
                             running: live.type_text.to_owned(),
@@ -138,7 +138,7 @@ impl<'m> Plan<'m> {
             }
             match registry.item(&key) {
                 Some(item) => {
-                    if item.signature_text != desc.signature_text.as_str() {
+                    if !spelling::same(item.signature_text, desc.signature_text.as_str()) {
                         return Err(UpdateError::SignatureMismatch {
                             item: key.path.to_owned(),
                             running: item.signature_text.to_owned(),
