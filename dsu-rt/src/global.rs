@@ -186,26 +186,15 @@ impl<T: 'static> Global<T> {
 #[doc(hidden)]
 pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out: *mut ()) {
     let ((), ()) = (Instance::<T>::FINGERPRINT_FIRST, Instance::<O>::FINGERPRINT_FIRST);
-    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let result = crate::unwind::quietly(|| {
         // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
         let old = unsafe { &(*old.cast::<Instance<O>>()).value };
-        T::transform(old)
-    }));
-    let result = match made {
-        Ok(value) => {
-            // The runtime refused the update if the shape reaches a type it cannot see.
-            let fingerprint = crate::shape::fingerprint_or_unique(shape, old as usize);
-            let made: *mut Instance<T> = Box::leak(Box::new(Instance { fingerprint, value }));
-            Ok(made.cast_const().cast::<()>())
-        }
-        Err(payload) => {
-            let message = crate::unwind::message(&*payload);
-            // Dropping a payload can panic in its turn, which would abort here, in an
-            // `extern "C"` function: it is leaked instead.
-            std::mem::forget(payload);
-            Err(message)
-        }
-    };
+        let value = T::transform(old);
+        // The runtime refused the update if the shape reaches a type it cannot see.
+        let fingerprint = crate::shape::fingerprint_or_unique(shape, old as *const O as usize);
+        let made: *mut Instance<T> = Box::leak(Box::new(Instance { fingerprint, value }));
+        made.cast_const().cast::<()>()
+    });
     // SAFETY: `out` points to a `Result<*const (), String>` to write (the caller's contract).
     unsafe { out.cast::<Result<*const (), String>>().write(result) };
 }
@@ -255,13 +244,7 @@ impl<T: Sync + 'static> Global<T> {
     /// `out` must point to a `Result<*const (), String>` to write.
     #[doc(hidden)]
     pub unsafe fn instance_into(&'static self, out: *mut ()) {
-        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.own_instance()));
-        let result = made.map_err(|payload| {
-            let message = crate::unwind::message(&*payload);
-            // As in `transformed`: a payload whose drop panics would abort here.
-            std::mem::forget(payload);
-            message
-        });
+        let result = crate::unwind::quietly(|| self.own_instance());
         // SAFETY: `out` points to a `Result<*const (), String>` to write (the contract).
         unsafe { out.cast::<Result<*const (), String>>().write(result) };
     }

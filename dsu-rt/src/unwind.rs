@@ -46,6 +46,44 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+std::thread_local! {
+    /// How many `quietly` calls this thread is inside.
+    static QUIET: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Where the last panic `quietly` caught was raised.
+    static RAISED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` for an update (a transformer, an initialiser): its panic comes back as its
+/// message, with where it was raised, and is not printed, since the update reports it as its
+/// error. Other panics, on other threads or on this one outside `work`, go to the hook the
+/// program had when this image first ran this.
+pub(crate) fn quietly<R>(work: impl FnOnce() -> R) -> Result<R, String> {
+    static HOOKED: std::sync::Once = std::sync::Once::new();
+    HOOKED.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if QUIET.try_with(std::cell::Cell::get).unwrap_or(0) == 0 {
+                return previous(info);
+            }
+            let at = info.location().map(ToString::to_string);
+            let _ = RAISED_AT.try_with(|raised_at| *raised_at.borrow_mut() = at);
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(quiet.get() + 1));
+    let caught = panic::catch_unwind(AssertUnwindSafe(work));
+    QUIET.with(|quiet| quiet.set(quiet.get() - 1));
+    caught.map_err(|payload| {
+        let text = message(&*payload);
+        // Dropping a payload can panic in its turn, which would abort in the `extern "C"`
+        // functions that call this: it is leaked instead.
+        std::mem::forget(payload);
+        match RAISED_AT.with(|raised_at| raised_at.borrow_mut().take()) {
+            Some(at) => format!("{text} (at {at})"),
+            None => text,
+        }
+    })
+}
+
 #[cold]
 #[inline(never)]
 fn resume(payload: Box<dyn Any + Send>) -> ! {
