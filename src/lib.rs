@@ -33,9 +33,9 @@ pub use dsu_macros::{fingerprint_of, transaction, transform, updateable, Fingerp
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     inspect, inspect_with, rollback, rollback_with, status, transaction, trust, update,
-    update_with, BuildDifference, DependencyChange, Fingerprint, Global, GlobalStatus, ItemRef,
-    ItemStatus, PatchInfo, SharedAllocator, Status, Transaction, Transform, Trust, TrustError,
-    UpdateError, UpdateOptions, UpdateReport, VersionInfo,
+    update_with, BuildDifference, ConvertedGlobal, DependencyChange, Fingerprint, Global,
+    GlobalStatus, ItemRef, ItemStatus, PatchInfo, SharedAllocator, Status, Transaction, Transform,
+    Trust, TrustError, UpdateError, UpdateOptions, UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

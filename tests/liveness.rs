@@ -79,10 +79,35 @@ fn a_transformer_calls_updateable_code_and_the_update_applies() {
     let v2 = support::build("liveapp/v2", &[]);
     let report = within_a_minute(move || dsu::update(v2)).expect("v2 applies");
     assert_eq!(report.replaced.len(), 4, "{report}");
+    // The report and the status say what was converted, from what, and how many values.
+    let converted = |converted: &[dsu::ConvertedGlobal]| -> Vec<(String, String, u64)> {
+        let mut seen: Vec<(String, String, u64)> =
+            converted.iter().map(|c| (c.global.to_string(), c.from.clone(), c.values)).collect();
+        seen.sort();
+        seen
+    };
+    let forward = [
+        ("liveapp::COUNT Mutex<Count>".to_owned(), "Mutex<u64>".to_owned(), 1),
+        ("liveapp::NAMES Mutex<Vec<Name>>".to_owned(), "Mutex<Vec<String>>".to_owned(), 3),
+    ];
+    assert_eq!(converted(&report.converted), forward, "{report}");
+    assert!(report.to_string().contains("converted         liveapp::NAMES"), "{report}");
+    let status = dsu::status();
+    let in_status: Vec<dsu::ConvertedGlobal> =
+        status.globals.iter().filter_map(|g| g.converted.clone()).collect();
+    assert_eq!(converted(&in_status), forward, "{status}");
+    assert!(in_status.iter().all(|c| c.version == report.version.id));
+    assert!(status.to_string().contains("(converted by #"), "{status}");
     assert_eq!(liveapp::version(), 2);
     assert_eq!(liveapp::names(), ["ada (v2) at 3", "bob (v2) at 3", "cy (v2) at 3"]);
     assert_eq!(liveapp::serve("dee"), 4, "the converted count goes on");
-    within_a_minute(dsu::rollback).expect("back to v1");
+    let back = within_a_minute(dsu::rollback).expect("back to v1");
+    let backward = [
+        ("liveapp::COUNT Mutex<u64>".to_owned(), "Mutex<Count>".to_owned(), 1),
+        ("liveapp::NAMES Mutex<Vec<String>>".to_owned(), "Mutex<Vec<Name>>".to_owned(), 4),
+    ];
+    assert_eq!(converted(&back.converted), backward, "{back}");
+    assert!(dsu::status().globals.iter().all(|g| g.converted.is_none()), "back as it started");
     assert_eq!(liveapp::names(), ["ada (v2)", "bob (v2)", "cy (v2)", "dee"]);
     assert_eq!(liveapp::COUNT.with(|count| *count.lock().unwrap()), 4);
     // Back to three names, as every other test expects.

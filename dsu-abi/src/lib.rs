@@ -140,7 +140,8 @@ pub struct GlobalDesc {
     /// That type as written.
     pub was_text: RStr<'static>,
     /// Makes this version's instance from the running instance of the `was` type. Writes a
-    /// `Result<*const (), String>` (the new instance, or the transformer's panic) to `out`.
+    /// `Result<(*const (), u64), String>` (the new instance and how many values of the
+    /// program's types the transformers made, or the transformer's panic) to `out`.
     pub transform: Option<unsafe extern "C" fn(old: *const (), out: *mut ())>,
     /// Makes an instance of the `was` type back from this version's instance, for a rollback
     /// (`reversible`); as `transform` otherwise.

@@ -48,6 +48,7 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
                 // default: the borrow is not needless.
                 #[allow(clippy::needless_borrow)]
                 fn transform(old: &#was) -> Self {
+                    __dsu_alias::__private::counted();
                     #[allow(unused_imports)]
                     use __dsu_alias::__private::{FromDefault as _, FromOld as _};
                     #name { #(#fields),* }
@@ -111,6 +112,7 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
             #(#variants)*
             impl __dsu_alias::Transform<#was> for #name {
                 fn transform(old: &#was) -> Self {
+                    __dsu_alias::__private::counted();
                     #to_new
                 }
             }

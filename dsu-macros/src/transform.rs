@@ -39,6 +39,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
             #alias
             impl __dsu_alias::Transform<#old> for #new {
                 fn transform(old: &#old) -> Self {
+                    __dsu_alias::__private::counted();
                     #body
                 }
             }

@@ -12,6 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::time::{Duration, Instant};
 
 use crate::cell::{DemandFn, GlobalCell, InstanceFn};
 use crate::error::UpdateError;
@@ -29,6 +30,16 @@ pub(crate) struct Global {
     pub(crate) transform: Option<unsafe extern "C" fn(*const (), *mut ())>,
 }
 
+/// A new instance the conversion made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Made {
+    pub(crate) instance: *const (),
+    /// How many values of the program's types its transformers made.
+    pub(crate) values: u64,
+    /// How long it took, conversions its transformers asked for included.
+    pub(crate) took: Duration,
+}
+
 #[derive(Clone, Copy)]
 enum State {
     Waiting,
@@ -43,6 +54,8 @@ struct Conversion<'a> {
     states: Vec<Cell<State>>,
     /// The first failure: the update's error.
     failure: RefCell<Option<UpdateError>>,
+    /// What was made of each converted global.
+    made: RefCell<Vec<Option<Made>>>,
 }
 
 thread_local! {
@@ -54,10 +67,11 @@ thread_local! {
 /// Makes the patch's instance of every global in `globals` that has a transformer, in order,
 /// and of every other one a transformer reads. Returns those of the converted globals, in the
 /// order of `globals`, or the first failure. Runs on the updater's thread, with the gate held.
-pub(crate) fn run(globals: &[Global]) -> Result<Vec<*const ()>, UpdateError> {
+pub(crate) fn run(globals: &[Global]) -> Result<Vec<Made>, UpdateError> {
     let conversion = Conversion {
         globals,
         states: globals.iter().map(|_| Cell::new(State::Waiting)).collect(),
+        made: RefCell::new(vec![None; globals.len()]),
         failure: RefCell::new(None),
     };
     struct Ending<'a>(&'a [Global]);
@@ -76,19 +90,21 @@ pub(crate) fn run(globals: &[Global]) -> Result<Vec<*const ()>, UpdateError> {
     for global in globals {
         global.cell.set_demand(Some(demand as DemandFn));
     }
-    let mut made = Vec::new();
     for (index, global) in globals.iter().enumerate() {
-        if global.transform.is_some() {
-            match conversion.make(index) {
-                Ok(instance) => made.push(instance),
-                Err(_) => break,
-            }
+        if global.transform.is_some() && conversion.make(index).is_err() {
+            break;
         }
     }
-    match conversion.failure.into_inner() {
-        Some(failure) => Err(failure),
-        None => Ok(made),
+    if let Some(failure) = conversion.failure.into_inner() {
+        return Err(failure);
     }
+    let made = conversion.made.into_inner();
+    Ok(globals
+        .iter()
+        .zip(made)
+        .filter(|(global, _)| global.transform.is_some())
+        .map(|(_, made)| made.expect("made, or the conversion failed"))
+        .collect())
 }
 
 impl Conversion<'_> {
@@ -113,13 +129,14 @@ impl Conversion<'_> {
             State::Waiting => {}
         }
         state.set(State::Running);
+        let started = Instant::now();
         let made = global::instance(global.live)
             .map_err(|message| UpdateError::InitialiserFailed {
                 global: global.path.to_owned(),
                 message,
             })
             .and_then(|live| match global.transform {
-                None => Ok(live),
+                None => Ok((live, 0)),
                 // SAFETY: the planner checked that the live instance's type has the
                 // fingerprint of the type the patch's transformer reads (`was`).
                 Some(transform) => unsafe { global::convert(transform, live) }.map_err(|message| {
@@ -127,7 +144,9 @@ impl Conversion<'_> {
                 }),
             });
         match made {
-            Ok(instance) => {
+            Ok((instance, values)) => {
+                let took = started.elapsed();
+                self.made.borrow_mut()[index] = Some(Made { instance, values, took });
                 state.set(State::Made(instance));
                 global.cell.set_live(instance);
                 Ok(instance)

@@ -174,6 +174,22 @@ impl<T: 'static> Global<T> {
     }
 }
 
+std::thread_local! {
+    /// How many values of the program's types this thread's transformers made.
+    static COUNTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one value a `Transform` impl that `#[dsu::transform]` or a derive wrote makes: the
+/// values an update converted, for its report.
+#[doc(hidden)]
+#[inline]
+pub fn counted() {
+    COUNTED.with(|counted| counted.set(counted.get() + 1));
+}
+
+/// What a transformer writes: the new instance and how many values it made, or its panic.
+pub(crate) type Transformed = Result<(*const (), u64), String>;
+
 /// Makes an instance of `T`, whose global's shape is `shape`, from `old`, an instance of `O`,
 /// catching the transformer's panic: what the function a patch exports to convert a global
 /// calls (`#[dsu::updateable(was = O)]`), and the one back for a rollback.
@@ -182,10 +198,12 @@ impl<T: 'static> Global<T> {
 ///
 /// `shape` must be the shape of a global of `T` (`Fingerprinted::shape`), `old` must point to a
 /// live `Instance<O>` (the runtime checked its fingerprint against `O`'s) and `out` to a
-/// `Result<*const (), String>` to write, both of this build's layout.
+/// `Transformed` to write, both of this build's layout.
 #[doc(hidden)]
 pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out: *mut ()) {
     let ((), ()) = (Instance::<T>::FINGERPRINT_FIRST, Instance::<O>::FINGERPRINT_FIRST);
+    // The values another conversion counts meanwhile (one this transformer reads) are its own.
+    let before = COUNTED.with(std::cell::Cell::get);
     let result = crate::unwind::quietly(|| {
         // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
         let old = unsafe { &(*old.cast::<Instance<O>>()).value };
@@ -195,8 +213,10 @@ pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out
         let made: *mut Instance<T> = Box::leak(Box::new(Instance { fingerprint, value }));
         made.cast_const().cast::<()>()
     });
-    // SAFETY: `out` points to a `Result<*const (), String>` to write (the caller's contract).
-    unsafe { out.cast::<Result<*const (), String>>().write(result) };
+    let values = COUNTED.with(|counted| counted.replace(before)) - before;
+    let result: Transformed = result.map(|made| (made, values));
+    // SAFETY: `out` points to a `Transformed` to write (the caller's contract).
+    unsafe { out.cast::<Transformed>().write(result) };
 }
 
 /// The instance a global's descriptor gives (`GlobalDesc::instance`), made by its initialiser
@@ -213,7 +233,8 @@ pub(crate) fn instance(instance: crate::cell::InstanceFn) -> Result<*const (), S
 }
 
 /// Runs a transformer a patch exports (`Global::transformer`, the other way for a rollback) on
-/// `instance`: the new instance, or the message of the transformer's panic. An instance made
+/// `instance`: the new instance and how many values it made, or the message of the
+/// transformer's panic. An instance made
 /// before a later failure is left unreachable: patches are never unloaded either, and a failed
 /// update is rare.
 ///
@@ -223,8 +244,8 @@ pub(crate) fn instance(instance: crate::cell::InstanceFn) -> Result<*const (), S
 pub(crate) unsafe fn convert(
     transformer: unsafe extern "C" fn(*const (), *mut ()),
     instance: *const (),
-) -> Result<*const (), String> {
-    let mut out = MaybeUninit::<Result<*const (), String>>::uninit();
+) -> Transformed {
+    let mut out = MaybeUninit::<Transformed>::uninit();
     // SAFETY: `instance` as the caller says; `out` is a `Result` of this build's layout (the
     // patch's build fingerprint equals ours), written before the transformer returns, unwinding
     // or not (it catches the transformation's panic).

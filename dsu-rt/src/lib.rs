@@ -44,7 +44,9 @@ pub use error::{BuildDifference, DependencyChange, UpdateError};
 pub use fingerprint::Fingerprint;
 pub use global::Global;
 pub use inspect::PatchInfo;
-pub use report::{GlobalStatus, ItemRef, ItemStatus, Status, UpdateReport, VersionInfo};
+pub use report::{
+    ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, UpdateReport, VersionInfo,
+};
 pub use transaction::{transaction, Transaction};
 pub use transform::Transform;
 pub use trust::{trust, Trust, TrustError};
@@ -57,7 +59,7 @@ pub mod __private {
         combine, node_of, of_str, shape, shape_of, Checked, ShapeOf, Unchecked, FN,
     };
     pub use crate::foreign::{name_of, Foreign, Parameters, Probe};
-    pub use crate::global::{fingerprinted, transformed, Fingerprinted};
+    pub use crate::global::{counted, fingerprinted, transformed, Fingerprinted};
     pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};
     pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};

@@ -10,7 +10,7 @@ use dsu_abi::{GlobalDesc, ItemDesc};
 use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
 use crate::registry::{Key, Registry, Version};
-use crate::report::{ItemRef, UpdateReport};
+use crate::report::{ConvertedGlobal, ItemRef, UpdateReport};
 use crate::tls;
 use crate::{convert, spelling};
 
@@ -232,7 +232,7 @@ impl<'m> Plan<'m> {
     /// The new instance of every global whose type changes, made by the patch's transformers
     /// from the live instances, or why one could not be made (`convert.rs`). The old instances
     /// are only read.
-    pub(crate) fn convert(&self, registry: &Registry) -> Result<Vec<*const ()>, UpdateError> {
+    pub(crate) fn convert(&self, registry: &Registry) -> Result<Vec<convert::Made>, UpdateError> {
         if self.transformed_globals.is_empty() {
             return Ok(Vec::new());
         }
@@ -251,7 +251,7 @@ impl<'m> Plan<'m> {
     }
 
     /// Switches every cell the plan changes, `converted` being what `convert` made, and
-    /// records the version. Nothing here can fail.
+    /// records the version. Returns the conversions, for the report. Nothing here can fail.
     ///
     /// The patch's code becomes reachable at the first cell `replace` switches, and a call that
     /// runs outside any transaction is not held: so every other cell of the patch is complete
@@ -261,8 +261,8 @@ impl<'m> Plan<'m> {
         &self,
         registry: &mut Registry,
         mut version: Version,
-        converted: &[*const ()],
-    ) {
+        converted: &[convert::Made],
+    ) -> Vec<ConvertedGlobal> {
         for desc in &self.unchanged {
             registry.share_item(desc.key, desc);
         }
@@ -275,18 +275,24 @@ impl<'m> Plan<'m> {
         for desc in &self.added_globals {
             registry.add_global(&mut version, desc);
         }
-        for (desc, &new) in self.transformed_globals.iter().zip(converted) {
-            registry.convert_global(&mut version, desc, new);
+        let mut conversions = Vec::with_capacity(converted.len());
+        for (desc, made) in self.transformed_globals.iter().zip(converted) {
+            conversions.push(registry.convert_global(&mut version, desc, made));
         }
         for desc in &self.replaced {
             registry.replace(&mut version, desc.key, desc);
         }
         registry.push(version);
+        conversions
     }
 
-    /// What the commit did, for the operator, with no timings yet. Built after the commit,
-    /// outside the pause.
-    pub(crate) fn report(&self, registry: &Registry) -> UpdateReport {
+    /// What the commit did, for the operator, with no timings yet: `converted` as the commit
+    /// returned it. Built after the commit, outside the pause.
+    pub(crate) fn report(
+        &self,
+        registry: &Registry,
+        converted: Vec<ConvertedGlobal>,
+    ) -> UpdateReport {
         let refs = |keys: &mut dyn Iterator<Item = Key>| -> Vec<ItemRef> {
             keys.map(|key| registry.item(&key).expect("live").item_ref(&key)).collect()
         };
@@ -304,6 +310,7 @@ impl<'m> Plan<'m> {
                     signature: desc.type_text.as_str().to_owned(),
                 })
                 .collect(),
+            converted,
             ..UpdateReport::empty(registry.running().clone())
         }
     }

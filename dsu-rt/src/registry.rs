@@ -15,8 +15,9 @@ use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
+use crate::convert::Made;
 use crate::manifest::Manifest;
-use crate::report::{GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
+use crate::report::{ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
 
 /// An item's identity: its path plus its signature's fingerprint.
@@ -159,6 +160,33 @@ pub(crate) struct Converted {
     before: (Hash128, &'static str, InstanceFn),
     /// Makes an instance of the type before from the current one, if the patch gave one.
     pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
+    /// The type it was converted to.
+    pub(crate) to: &'static str,
+    /// What the conversion made: how many values, in how long.
+    pub(crate) made: (u64, std::time::Duration),
+}
+
+impl Converted {
+    /// The type before.
+    pub(crate) fn from(&self) -> &'static str {
+        self.before.1
+    }
+
+    /// The conversion, as reports show it: by `version`, from `from` to `to`.
+    pub(crate) fn describe(
+        &self,
+        version: u64,
+        (from, to): (&str, &str),
+        (values, took): (u64, std::time::Duration),
+    ) -> ConvertedGlobal {
+        ConvertedGlobal {
+            global: ItemRef { path: self.path.to_owned(), signature: to.to_owned() },
+            from: from.to_owned(),
+            version,
+            values,
+            took,
+        }
+    }
 }
 
 /// What `undo_last` took back: the version, and the items it had added.
@@ -398,20 +426,27 @@ impl Registry {
         version.added_globals.push(desc.path.as_str());
     }
 
-    /// Switches every cell of the global `desc` converts to `new`, an instance of `desc`'s
-    /// type made from the live one, the patch's cell included.
+    /// Switches every cell of the global `desc` converts to `made`, an instance of `desc`'s
+    /// type made from the live one, the patch's cell included. Returns the conversion, for the
+    /// report.
     pub(crate) fn convert_global(
         &mut self,
         version: &mut Version,
         desc: &GlobalDesc,
-        new: *const (),
-    ) {
+        made: &Made,
+    ) -> ConvertedGlobal {
+        let new = made.instance;
         let live = self.globals.get_mut(desc.path.as_str()).expect("planned against this");
-        version.transformed.push(Converted {
+        let converted = Converted {
             path: desc.path.as_str(),
             before: (live.fingerprint, live.type_text, live.instance),
             reverse: desc.reverse,
-        });
+            to: desc.type_text.as_str(),
+            made: (made.values, made.took),
+        };
+        let described =
+            converted.describe(version.info.id, (converted.from(), converted.to), converted.made);
+        version.transformed.push(converted);
         for cell in &live.cells {
             cell.set_live(new);
         }
@@ -420,6 +455,7 @@ impl Registry {
         live.fingerprint = global_fingerprint(desc);
         live.type_text = desc.type_text.as_str();
         live.instance = desc.instance;
+        described
     }
 
     /// Records `version`, made by `new_version` and switched in by the calls above, as the
@@ -479,6 +515,11 @@ impl Registry {
                     signature: global.type_text.to_owned(),
                 },
                 since: global.since,
+                converted: self.versions.iter().rev().find_map(|version| {
+                    let converted = version.transformed.iter().find(|c| c.path == *path)?;
+                    let types = (converted.from(), converted.to);
+                    Some(converted.describe(version.info.id, types, converted.made))
+                }),
             })
             .collect();
         globals.sort_by(|a, b| a.global.path.cmp(&b.global.path));

@@ -59,6 +59,9 @@ pub struct UpdateReport {
     /// Globals the patch adds, with their types: their first use makes their value. (The
     /// globals the program has already keep their live value: the patch's code reaches it.)
     pub added_globals: Vec<ItemRef>,
+    /// Globals whose value the update converted to a new type (a rollback: back to the type
+    /// before).
+    pub converted: Vec<ConvertedGlobal>,
     /// How long the commit (every slot switched) took.
     pub pause: Duration,
     /// How long a transaction about to call a changed item (or to use a converted global)
@@ -76,7 +79,7 @@ pub struct UpdateReport {
 }
 
 crate::fingerprint::dsu_types! {
-    UpdateReport, Status, VersionInfo, ItemRef, ItemStatus, GlobalStatus,
+    UpdateReport, Status, VersionInfo, ItemRef, ItemStatus, GlobalStatus, ConvertedGlobal,
 }
 
 impl UpdateReport {
@@ -90,6 +93,7 @@ impl UpdateReport {
             removed: Vec::new(),
             unchanged: 0,
             added_globals: Vec::new(),
+            converted: Vec::new(),
             pause: Duration::ZERO,
             held: Duration::ZERO,
             total: Duration::ZERO,
@@ -118,6 +122,9 @@ impl fmt::Display for UpdateReport {
             for transaction in &self.waited_for {
                 writeln!(f, "    {transaction}")?;
             }
+        }
+        for converted in &self.converted {
+            writeln!(f, "  converted         {converted}")?;
         }
         for (what, items) in [
             ("replaced", &self.replaced),
@@ -150,6 +157,32 @@ pub struct GlobalStatus {
     pub global: ItemRef,
     /// The version whose declaration made it live: 0 for the program as started.
     pub since: u64,
+    /// The last conversion of its value to the type it has now, if an update converted it.
+    pub converted: Option<ConvertedGlobal>,
+}
+
+/// A global whose value an update converted to a new type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertedGlobal {
+    /// The global, with its new type.
+    pub global: ItemRef,
+    /// Its type before.
+    pub from: String,
+    /// The version that converted it (for a rollback, the version it went back to).
+    pub version: u64,
+    /// How many values of the program's types the transformers made: one for each call of a
+    /// `#[dsu::transform]` function or a derived transformer (a map of 1,000 entries whose
+    /// entry changed counts 1,000).
+    pub values: u64,
+    /// How long the conversion took, the conversions of other globals its transformers read
+    /// included.
+    pub took: Duration,
+}
+
+impl fmt::Display for ConvertedGlobal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} from {}: {} values in {:?}", self.global, self.from, self.values, self.took)
+    }
 }
 
 /// What the program runs now: see [`status`](crate::status).
@@ -171,7 +204,13 @@ impl fmt::Display for Status {
             writeln!(f, "  #{:<3} {}", item.version, item.item)?;
         }
         for global in &self.globals {
-            writeln!(f, "  #{:<3} static {}", global.since, global.global)?;
+            write!(f, "  #{:<3} static {}", global.since, global.global)?;
+            match &global.converted {
+                Some(converted) => {
+                    writeln!(f, " (converted by #{} from {})", converted.version, converted.from)?
+                }
+                None => writeln!(f)?,
+            }
         }
         Ok(())
     }

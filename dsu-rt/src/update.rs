@@ -170,7 +170,7 @@ fn apply(
         started,
         |registry| plan.convert(registry),
         |registry, converted| plan.commit(registry, version, &converted),
-        |registry, ()| plan.report(registry),
+        |registry, converted| plan.report(registry, converted),
     )
 }
 
@@ -238,17 +238,31 @@ fn rollback_in(
                 let now = global::instance(live).map_err(|message| {
                     UpdateError::InitialiserFailed { global: converted.path.to_owned(), message }
                 })?;
+                let converting = Instant::now();
                 // SAFETY: `now` is the instance the update made, of the type the reverse reads
                 // (the patch wrote both from the same two types).
-                let old = unsafe { global::convert(reverse, now) }.map_err(|message| {
-                    UpdateError::TransformFailed { global: converted.path.to_owned(), message }
-                })?;
-                restored.push(old);
+                let (old, values) =
+                    unsafe { global::convert(reverse, now) }.map_err(|message| {
+                        UpdateError::TransformFailed { global: converted.path.to_owned(), message }
+                    })?;
+                restored.push((old, (values, converting.elapsed())));
             }
             Ok(restored)
         },
-        |registry, restored| registry.undo_last(&restored),
-        |registry, undone| UpdateReport {
+        |registry, restored| {
+            let instances: Vec<*const ()> = restored.iter().map(|(old, _)| *old).collect();
+            let undone = registry.undo_last(&instances);
+            let back = registry.running().id;
+            let converted = undone
+                .version
+                .transformed
+                .iter()
+                .zip(restored)
+                .map(|(c, (_, made))| c.describe(back, (c.to, c.from()), made))
+                .collect();
+            (undone, converted)
+        },
+        |registry, (undone, converted)| UpdateReport {
             version: registry.running().clone(),
             replaced: undone
                 .version
@@ -257,6 +271,7 @@ fn rollback_in(
                 .map(|key| registry.item(key).expect("stays live").item_ref(key))
                 .collect(),
             removed: undone.removed.iter().map(|(key, item)| item.item_ref(key)).collect(),
+            converted,
             ..UpdateReport::empty(registry.running().clone())
         },
     )
