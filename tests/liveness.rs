@@ -78,7 +78,7 @@ fn a_transformer_calls_updateable_code_and_the_update_applies() {
     three_names();
     let v2 = support::build("liveapp/v2", &[]);
     let report = within_a_minute(move || dsu::update(v2)).expect("v2 applies");
-    assert_eq!(report.replaced.len(), 4, "{report}");
+    assert_eq!(report.replaced.len(), 5, "{report}");
     // The report and the status say what was converted, from what, and how many values.
     let converted = |converted: &[dsu::ConvertedGlobal]| -> Vec<(String, String, u64)> {
         let mut seen: Vec<(String, String, u64)> =
@@ -101,6 +101,21 @@ fn a_transformer_calls_updateable_code_and_the_update_applies() {
     assert_eq!(liveapp::version(), 2);
     assert_eq!(liveapp::names(), ["ada (v2) at 3", "bob (v2) at 3", "cy (v2) at 3"]);
     assert_eq!(liveapp::serve("dee"), 4, "the converted count goes on");
+    // A transaction begun in v2's code holds the rollback back: the error says which
+    // release's code began it.
+    let lingering = liveapp::LINGERING.with(|lingering| lingering.load(Ordering::Relaxed));
+    let linger = thread::spawn(|| liveapp::linger(2_000));
+    while liveapp::LINGERING.with(|lingering| lingering.load(Ordering::Relaxed)) == lingering {
+        thread::sleep(Duration::from_millis(1));
+    }
+    let options = UpdateOptions::default().timeout(Duration::from_millis(100));
+    let error = within_a_minute(move || dsu::rollback_with(&options)).expect_err("held back");
+    let UpdateError::Timeout { transactions, .. } = &error else {
+        panic!("refused for another reason than the transaction: {error}");
+    };
+    assert_eq!(transactions.len(), 1, "{error}");
+    assert!(transactions[0].ends_with(" in liveapp@2.0.0"), "{error}");
+    assert_eq!(linger.join().unwrap(), 2);
     let back = within_a_minute(dsu::rollback).expect("back to v1");
     let backward = [
         ("liveapp::COUNT Mutex<u64>".to_owned(), "Mutex<Count>".to_owned(), 1),

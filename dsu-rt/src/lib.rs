@@ -14,6 +14,7 @@ mod foreign;
 mod gate;
 mod global;
 mod host;
+mod images;
 mod inspect;
 mod linkage;
 mod loader;

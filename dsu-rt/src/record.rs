@@ -61,10 +61,15 @@ impl Record {
 
     /// Where the transaction on the record began, for messages.
     pub(crate) fn origin(&self) -> String {
+        let origin = self.origin.load(Ordering::Relaxed);
         // SAFETY: `origin` is null or a `&'static Location`.
-        match unsafe { self.origin.load(Ordering::Relaxed).as_ref() } {
-            Some(location) => format!("transaction begun at {location}"),
-            None => "transaction".to_owned(),
+        let Some(location) = (unsafe { origin.as_ref() }) else {
+            return "transaction".to_owned();
+        };
+        // The `Location` is a static of the image whose code began the transaction.
+        match crate::images::release_of(origin.cast_const().cast()) {
+            Some(release) => format!("transaction begun at {location} in {release}"),
+            None => format!("transaction begun at {location}"),
         }
     }
 }

@@ -232,6 +232,12 @@ impl Registry {
             use crate::slices::{GLOBALS, ITEMS, PROGRAMS};
             let mut registry = Registry::with_items(PROGRAMS.first(), &ITEMS);
             registry.add_own_globals(&GLOBALS);
+            // The program's crate is in the image its descriptors are in.
+            let own = PROGRAMS.first().map(|p| std::ptr::from_ref(p).cast::<()>());
+            let own = own.or_else(|| ITEMS.first().map(|d| std::ptr::from_ref(d).cast::<()>()));
+            if let Some(own) = own {
+                crate::images::name(own, &registry.running().label);
+            }
             registry
         }
     }

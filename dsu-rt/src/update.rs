@@ -20,7 +20,8 @@ use crate::manifest::Manifest;
 use crate::plan::Plan;
 use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
-use crate::{copies, files, fingerprint, global, loader, protocol, record, transaction, trust};
+use crate::trust;
+use crate::{copies, files, fingerprint, global, images, loader, protocol, record, transaction};
 use parking_lot::MutexGuard;
 
 /// How `update_with` and `rollback_with` wait for open transactions.
@@ -105,7 +106,9 @@ pub(crate) fn update_here(
         running_record.as_ref(),
     )?;
     attach(path, &file, image, context)?;
-    let version = registry.new_version(Release::of(&manifest), path.to_owned(), file_hash);
+    let release = Release::of(&manifest);
+    images::name(image.attach() as *const (), &release.label);
+    let version = registry.new_version(release, path.to_owned(), file_hash);
     apply(&mut registry, &plan, version, options, started)
 }
 
