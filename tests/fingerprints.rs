@@ -472,6 +472,10 @@ fn patches_that_change_a_type_out_of_sight() {
     assert_eq!(global, "shapes::SEEN");
     let text = "Mutex<HashMap<String, u64, Hasher>>";
     assert_eq!((running.as_str(), patch.as_str()), (text, text));
+    // Said once, and no `was =` the patch's own type.
+    let message = error.to_string();
+    assert_eq!(message.matches(text).count(), 1, "{message}");
+    assert!(!message.contains("was = Mutex"), "{message}");
     assert_eq!(shapes::see("a"), 2, "the program's map is the one it had");
 
     // The same type, written out: the text is compared too, as a signature's is.
