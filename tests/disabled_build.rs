@@ -36,7 +36,7 @@ fn disabled_build_compiles_transactions_and_globals_away() {
 
 #[test]
 fn disabled_program_refuses_every_patch() {
-    let program = support::build_program_with("app/v1", &["dsu/disabled"]);
+    let program = support::build_program_with("app/v1", &["dsu/disabled"], &[]);
     let patch = support::build("app/v2", &[]);
     let output = std::process::Command::new(&program)
         .args(["update".as_ref(), patch.as_os_str(), "version".as_ref()])

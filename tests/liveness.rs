@@ -249,3 +249,39 @@ fn a_panic_dsu_catches_is_reported_once_with_where_it_was_raised() {
     assert_eq!(lines[1], "ada, bob, cy", "v1's names, as they were");
     assert!(!stderr.contains("panicked"), "the caught panic was printed: {stderr}");
 }
+
+#[test]
+fn a_program_built_to_abort_on_panic_converts_only_when_told_to() {
+    use std::os::unix::process::ExitStatusExt;
+    let abort = [("CARGO_PROFILE_DEV_PANIC", "abort")];
+    let program = support::build_program_with("liveapp/v1", &[], &abort);
+    let v2 = support::build_with("liveapp/v2", &[], &abort);
+    let probe = support::build_with("liveapp/v2", &["probe-converted"], &abort);
+    let run = |patch: &std::path::Path, accept: bool| {
+        let mut command = std::process::Command::new(&program);
+        command.arg(patch);
+        if accept {
+            command.env("LIVEAPP_ACCEPT_ABORT", "1");
+        }
+        let output = command.output().expect("it runs");
+        (output.status, String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+
+    // A panic in a transformer could not be caught: refused, unless the caller accepts that.
+    let (status, stdout) = run(&v2, false);
+    assert!(status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("refused aborts_on_panic: "), "{stdout}");
+    assert!(lines[0].contains("liveapp::NAMES"), "{stdout}");
+    assert_eq!(lines[1], "ada, bob, cy");
+
+    let (status, stdout) = run(&v2, true);
+    assert!(status.success(), "{stdout}");
+    assert_eq!(stdout, "ok liveapp@2.0.0\nada (v2) at 3, bob (v2) at 3, cy (v2) at 3\n");
+
+    // Accepted, a transformer that panics ends the process, as the option says.
+    let (status, stdout) = run(&probe, true);
+    // `panic = "abort"` raises SIGABRT.
+    assert_eq!(status.signal(), Some(6), "{status:?}: {stdout}");
+    assert!(!stdout.contains("ok"), "{stdout}");
+}

@@ -301,6 +301,12 @@ pub enum UpdateError {
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
+    /// The program is built with `panic = "abort"` and the update converts globals: a panic in
+    /// a transformer could not be caught, and would end the process.
+    AbortsOnPanic {
+        /// The globals it would convert.
+        globals: Vec<String>,
+    },
     /// The kernel's `membarrier`, which worked when the process started, failed (a seccomp
     /// filter installed since would do it): without it the update cannot tell which items
     /// open transactions have called.
@@ -590,6 +596,14 @@ impl fmt::Display for UpdateError {
                  have to wait for; call them outside any transaction (an admin handler that is \
                  not marked #[dsu::transaction])"
             ),
+            AbortsOnPanic { globals } => write!(
+                f,
+                "the program is built with panic = \"abort\", so a panic in the transformers of \
+                 {} (or in an initialiser they run) could not be caught and would end the \
+                 process; nothing changed. Build with panic = \"unwind\", or accept the risk \
+                 with dsu::update_with and UpdateOptions::accept_abort(true)",
+                globals.join(", ")
+            ),
             BarrierFailed => write!(
                 f,
                 "the kernel's membarrier, which dsu registered when the process started, failed, \
@@ -673,6 +687,7 @@ impl UpdateError {
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::Unfingerprinted { .. } => "unfingerprinted",
             UpdateError::InsideTransaction => "inside_transaction",
+            UpdateError::AbortsOnPanic { .. } => "aborts_on_panic",
             UpdateError::BarrierFailed => "barrier_failed",
             UpdateError::Disabled => "disabled",
             UpdateError::InsideUpdate => "inside_update",

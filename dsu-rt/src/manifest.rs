@@ -269,6 +269,12 @@ impl Manifest {
         self.sequence
     }
 
+    /// Whether the crate was compiled with `panic = "abort"`: then no panic in its code can be
+    /// caught.
+    pub(crate) fn aborts_on_panic(&self) -> bool {
+        self.value("panic") == "abort"
+    }
+
     /// `name@version`, how reports name the release.
     pub(crate) fn label(&self) -> String {
         format!("{}@{}", self.name(), self.version())

@@ -38,13 +38,18 @@ pub struct UpdateOptions {
     /// Where the patch's minisign signature is, when the program trusts signing keys
     /// (`dsu::trust`); `<patch>.minisig` unless set.
     pub signature: Option<PathBuf>,
+    /// Whether to convert globals in a program built with `panic = "abort"`, where a
+    /// transformer's panic (or that of an initialiser the conversion runs) cannot be caught
+    /// and ends the process. Unless set, such an update or rollback is refused with
+    /// [`UpdateError::AbortsOnPanic`]; updates that convert nothing never need it.
+    pub accept_abort: bool,
 }
 
 crate::fingerprint::dsu_types! { UpdateOptions, }
 
 impl Default for UpdateOptions {
     fn default() -> Self {
-        UpdateOptions { timeout: Duration::from_secs(1), signature: None }
+        UpdateOptions { timeout: Duration::from_secs(1), signature: None, accept_abort: false }
     }
 }
 
@@ -52,6 +57,13 @@ impl UpdateOptions {
     /// Sets how long to wait for conflicting transactions.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets whether to convert globals in a program built with `panic = "abort"`
+    /// ([`accept_abort`](Self::accept_abort)).
+    pub fn accept_abort(mut self, accept: bool) -> Self {
+        self.accept_abort = accept;
         self
     }
 
@@ -105,6 +117,8 @@ pub(crate) fn update_here(
         Record::of_image(&file).as_ref(),
         running_record.as_ref(),
     )?;
+    let converted = plan.transformed_globals.iter().map(|desc| desc.path.as_str());
+    check_catchable(&registry, converted.collect(), options)?;
     attach(path, &file, image, context)?;
     let release = Release::of(&manifest);
     images::name(image.attach() as *const (), &release.label);
@@ -219,6 +233,7 @@ fn rollback_in(
     if !irreversible.is_empty() {
         return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
     }
+    check_catchable(registry, undone.transformed.iter().map(|c| c.path).collect(), options)?;
     // A transaction that has run an item the version added runs that version's code: it
     // holds the rollback back as one that ran an item the version replaced does.
     let item = |key| registry.item(key).expect("an updated item stays live").effect;
@@ -323,6 +338,20 @@ fn hold(effects: Vec<u32>, options: &UpdateOptions) -> Result<Option<Held>, Upda
             gate::Refused::NoBarrier => UpdateError::BarrierFailed,
         }
     })
+}
+
+/// Refuses to convert `globals` in a program built with `panic = "abort"`, where a panic of
+/// the code the conversion runs would end the process, unless `options` accept that.
+fn check_catchable(
+    registry: &Registry,
+    globals: Vec<&str>,
+    options: &UpdateOptions,
+) -> Result<(), UpdateError> {
+    // The patch was built with the program's panic strategy (`check_manifest`).
+    if globals.is_empty() || options.accept_abort || !registry.manifest().aborts_on_panic() {
+        return Ok(());
+    }
+    Err(UpdateError::AbortsOnPanic { globals: globals.into_iter().map(str::to_owned).collect() })
 }
 
 /// Refuses a patch built differently, from another crate, on another release than the one

@@ -269,17 +269,30 @@ pub(crate) fn build_program(fixture: &str) -> PathBuf {
 }
 
 /// Builds the program of `tests/fixtures/<fixture>` with `features` (`cargo build --features`)
-/// and returns a copy of its binary named after the fixture and features: another test may run
-/// the binary `build_program` wrote.
-pub(crate) fn build_program_with(fixture: &str, features: &[&str]) -> PathBuf {
+/// and extra environment for cargo, as `build_with` does, and returns a copy of its binary named
+/// after the fixture, features and variables: another test may run the binary `build_program`
+/// wrote.
+pub(crate) fn build_program_with(
+    fixture: &str,
+    features: &[&str],
+    env: &[(&str, &str)],
+) -> PathBuf {
     let dir = fixture_dir(fixture);
-    let target = fixture_target();
+    let flags: Vec<&str> = env.iter().map(|(key, _)| *key).collect();
+    let flags = flags.join("+");
+    let target = if env.is_empty() {
+        fixture_target()
+    } else {
+        fixture_target().join("other-flags").join(&flags)
+    };
     let _lock = build_lock();
     touch_sources(&dir);
     let features = features.join(",");
-    cargo_build(&dir, &target, &["--features", &features], &[]);
-    let name = format!("{}+{}", fixture.replace('/', "-"), features.replace(['/', ','], "+"));
-    let copy = target.join("programs").join(name);
+    let args: &[&str] = if features.is_empty() { &[] } else { &["--features", &features] };
+    cargo_build(&dir, &target, args, env);
+    let name =
+        format!("{}+{}-{flags}", fixture.replace('/', "-"), features.replace(['/', ','], "+"));
+    let copy = fixture_target().join("programs").join(name);
     fs::create_dir_all(copy.parent().unwrap()).unwrap();
     let partial = copy.with_extension("partial");
     fs::copy(target.join("debug").join(lib_name(&dir)), &partial).unwrap();
