@@ -213,6 +213,8 @@ named! {
 
 macro_rules! generic {
     ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
+        /// The names of the std generics whose node is made of their parameters' nodes.
+        const GENERIC_NAMES: &[&str] = &[$($name),*];
         $(
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
@@ -254,6 +256,8 @@ generic! {
 
 macro_rules! generic_sized {
     ($($name:literal => [$($param:ident),+] $ty:ty,)*) => {
+        /// The names of the std generics whose node is made of their parameters' nodes.
+        const GENERIC_SIZED_NAMES: &[&str] = &[$($name),*];
         $(
             // SAFETY: a std type's layout is fixed by the compiler, which the build fingerprint
             // pins; its name and its parameters' fingerprints tell it from every other type.
@@ -396,6 +400,25 @@ unsafe impl<T: Fingerprint + std::io::Write> Fingerprint for std::io::BufWriter<
 unsafe impl<T: Fingerprint, const N: usize> Fingerprint for [T; N] {
     const SHAPE: Shape =
         shape(combine(&[of_str("[;]"), node_of::<T>(), N as u128]), &[ShapeOf(shape_of::<T>)]);
+}
+
+/// Whether `old` and `new`, nodes of two versions of a type with parts of the nodes
+/// `old_parts` and `new_parts`, are one node made of its parts' nodes (a reference, a std
+/// generic, a tuple, a slice, a signature): then they differ only because their parts do.
+pub(crate) fn composite_alike(
+    old: Hash128,
+    old_parts: &[Hash128],
+    new: Hash128,
+    new_parts: &[Hash128],
+) -> bool {
+    let made_of = |name: &str, node: Hash128, parts: &[Hash128]| {
+        let mut all = vec![of_str(name)];
+        all.extend(parts.iter().map(|part| part.get()));
+        node.get() == combine(&all)
+    };
+    let names = GENERIC_NAMES.iter().chain(GENERIC_SIZED_NAMES);
+    let names = names.chain(&["tuple", "[]", "Pin", "io::BufWriter", "fn"]);
+    names.into_iter().any(|name| made_of(name, old, old_parts) && made_of(name, new, new_parts))
 }
 
 macro_rules! tuples {

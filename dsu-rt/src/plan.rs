@@ -41,6 +41,10 @@ pub(crate) struct Plan<'m> {
     pub(crate) signature_changed: Vec<Key>,
     /// Items with the running body.
     pub(crate) unchanged: Vec<Keyed<'m>>,
+    /// Items of a converting update whose signature is another only because the types the
+    /// conversion changes are other (a method of a converted type): each live item, by its key,
+    /// and the patch's, which replaces it.
+    pub(crate) retyped: Vec<(Key, Keyed<'m>)>,
     /// Live items the patch does not have.
     pub(crate) removed: Vec<Key>,
     /// The names of the types of other crates in the patch's signatures and global types,
@@ -163,9 +167,11 @@ impl<'m> Plan<'m> {
         plan.crossing.dedup();
         plan.removed = registry.keys().filter(|k| !seen.contains(k)).copied().collect();
         plan.removed.sort_by_key(|k| k.path);
-        if let Some(global) = plan.transformed_globals.first() {
+        if let Some(&global) = plan.transformed_globals.first() {
             // Code compiled against the old type must not stay live. The patch's code is compiled
             // against the new one: switch every item to it, whether its tokens changed or not.
+            // An item whose signature names a converted type is the same item.
+            plan.retype(registry)?;
             // An item the patch removes would stay live with the old type: refused.
             if let Some(removed) = plan.removed.first() {
                 return Err(UpdateError::StaleUser {
@@ -176,6 +182,45 @@ impl<'m> Plan<'m> {
             plan.replaced.append(&mut plan.unchanged);
         }
         Ok(plan)
+    }
+
+    /// Moves to `retyped` each removed item of a converting update that the patch has under
+    /// the same path, written alike, with a signature that differs from the running one only
+    /// in types the conversions change (`shape::changed_between`, `shape::differs_only_in`).
+    fn retype(&mut self, registry: &Registry) -> Result<(), UpdateError> {
+        let mut changed = HashSet::new();
+        for desc in &self.transformed_globals {
+            let was = desc.was.as_ref().into_option().expect("planned with a `was` type");
+            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
+                item: desc.path.as_str().to_owned(),
+                type_name: type_name.to_owned(),
+            };
+            changed.extend(crate::shape::changed_between(was, &desc.shape).map_err(unseen)?);
+        }
+        let mut removed = Vec::with_capacity(self.removed.len());
+        for key in std::mem::take(&mut self.removed) {
+            let live = registry.item(&key).expect("planned against this registry");
+            let same = self.added.iter().position(|added| {
+                added.key.path == key.path
+                    && spelling::same(live.signature_text, added.signature_text.as_str())
+                    && crate::shape::differs_only_in(
+                        &live.signature,
+                        &added.signature,
+                        &changed,
+                        crate::fingerprint::composite_alike,
+                    ) == Ok(true)
+            });
+            match same {
+                Some(index) => {
+                    let added = self.added.remove(index);
+                    self.signature_changed.retain(|changed| *changed != added.key);
+                    self.retyped.push((key, added));
+                }
+                None => removed.push(key),
+            }
+        }
+        self.removed = removed;
+        Ok(())
     }
 
     /// Points the patch's cells at what they must reach from the commit on: the running code
@@ -190,6 +235,11 @@ impl<'m> Plan<'m> {
         }
         for desc in self.replaced.iter().chain(&self.unchanged) {
             let item = registry.item(&desc.key).expect("planned against this registry");
+            slot_of(desc).set_effect(item.effect);
+        }
+        for (old, desc) in &self.retyped {
+            let item = registry.item(old).expect("planned against this registry");
+            slot_of(desc).set_access(access);
             slot_of(desc).set_effect(item.effect);
         }
         for desc in &self.unchanged {
@@ -226,6 +276,8 @@ impl<'m> Plan<'m> {
         let item = |desc: &Keyed<'_>| registry.item(&desc.key).map(|item| item.effect);
         let global = |desc: &&GlobalDesc| registry.global(desc.path.as_str()).map(|g| g.effect);
         let items = self.replaced.iter().filter_map(item);
+        let retyped = self.retyped.iter().filter_map(|(old, _)| registry.item(old));
+        let items = items.chain(retyped.map(|item| item.effect));
         items.chain(self.transformed_globals.iter().filter_map(global)).collect()
     }
 
@@ -282,6 +334,9 @@ impl<'m> Plan<'m> {
         for desc in &self.replaced {
             registry.replace(&mut version, desc.key, desc);
         }
+        for (old, desc) in &self.retyped {
+            registry.retype(&mut version, *old, desc.key, desc);
+        }
         registry.push(version);
         conversions
     }
@@ -297,7 +352,13 @@ impl<'m> Plan<'m> {
             keys.map(|key| registry.item(&key).expect("live").item_ref(&key)).collect()
         };
         UpdateReport {
-            replaced: refs(&mut self.replaced.iter().map(|desc| desc.key)),
+            replaced: refs(
+                &mut self
+                    .replaced
+                    .iter()
+                    .chain(self.retyped.iter().map(|(_, new)| new))
+                    .map(|d| d.key),
+            ),
             added: refs(&mut self.added.iter().map(|desc| desc.key)),
             signature_changed: refs(&mut self.signature_changed.iter().copied()),
             removed: refs(&mut self.removed.iter().copied()),

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use dsu_abi::{GlobalDesc, Hash128, ItemDesc};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc, Shape};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
@@ -55,6 +55,8 @@ pub(crate) struct Implementation {
 #[derive(Debug)]
 pub(crate) struct Item {
     pub(crate) signature_text: &'static str,
+    /// The shape of its signature, as the image that registered it first has it.
+    pub(crate) signature: Shape,
     /// The id transactions record calls of the item under (see `transaction.rs`).
     pub(crate) effect: u32,
     /// The item's cell in every image that has it, program first.
@@ -70,6 +72,7 @@ impl Item {
         cell.set_effect(effect);
         Item {
             signature_text: desc.signature_text.as_str(),
+            signature: desc.signature,
             effect,
             cells: vec![cell],
             history: vec![Implementation { version, code: desc.implementation, body: desc.body }],
@@ -129,6 +132,18 @@ pub(crate) struct Version {
     pub(crate) transformed: Vec<Converted>,
     /// Globals the version added.
     added_globals: Vec<&'static str>,
+    /// Items the version switched under another key (`Registry::retype`); among `replaced`
+    /// by their new keys.
+    pub(crate) retyped: Vec<Retyped>,
+}
+
+/// An item a version switched under another key, and what it had before.
+#[derive(Debug)]
+pub(crate) struct Retyped {
+    pub(crate) old: Key,
+    pub(crate) new: Key,
+    text: &'static str,
+    shape: Shape,
 }
 
 /// What a version's manifest says of the release it is.
@@ -392,6 +407,7 @@ impl Registry {
             added: Vec::new(),
             transformed: Vec::new(),
             added_globals: Vec::new(),
+            retyped: Vec::new(),
         }
     }
 
@@ -405,6 +421,23 @@ impl Registry {
         item.history.push(implementation);
         item.switch_to(desc.implementation);
         version.replaced.push(key);
+    }
+
+    /// Switches the item `old` to `desc`, whose signature is another only because the types a
+    /// conversion of this version changes are other (`Plan::retyped`): the item is known by
+    /// `new` from now on, and `undo_last` gives it its old key back.
+    pub(crate) fn retype(&mut self, version: &mut Version, old: Key, new: Key, desc: &ItemDesc) {
+        let mut item = self.items.remove(&old).expect("planned against this registry");
+        version.retyped.push(Retyped {
+            old,
+            new,
+            text: item.signature_text,
+            shape: item.signature,
+        });
+        item.signature_text = desc.signature_text.as_str();
+        item.signature = desc.signature;
+        self.items.insert(new, item);
+        self.replace(version, new, desc);
     }
 
     /// Registers a patch's cell of an item it leaves alone (which points at the running code).
@@ -492,6 +525,11 @@ impl Registry {
             let item = self.items.get_mut(key).expect("a replaced item stays live");
             item.history.pop();
             item.switch_to(item.current().code);
+        }
+        for retyped in &version.retyped {
+            let mut item = self.items.remove(&retyped.new).expect("a retyped item stays live");
+            (item.signature_text, item.signature) = (retyped.text, retyped.shape);
+            self.items.insert(retyped.old, item);
         }
         let removed = version.added.iter().filter_map(|key| self.items.remove_entry(key)).collect();
         for path in &version.added_globals {

@@ -45,6 +45,86 @@ pub(crate) fn fingerprint_naming(
     Ok((fingerprint, graph.names))
 }
 
+/// The types that a conversion from the type `was` is the shape of to the type `new` is the
+/// shape of changes: the two graphs are walked side by side from their roots, into the parts
+/// of two nodes with as many parts; each place where the two types differ gives the
+/// fingerprints of the old type and of the new one there (`Mutex<HashMap<String,
+/// v1::Session>>` to `Mutex<HashMap<String, Session>>` gives the two maps, the two `Session`s,
+/// and the two whole types).
+pub(crate) fn changed_between(
+    was: &Shape,
+    new: &Shape,
+) -> Result<Vec<(Hash128, Hash128)>, &'static str> {
+    let (old, new) = (Graph::of(was)?, Graph::of(new)?);
+    let (old_classes, new_classes) = (old.bisimulation(), new.bisimulation());
+    let mut changed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut pairs = vec![(0, 0)];
+    while let Some((at_old, at_new)) = pairs.pop() {
+        if !seen.insert((at_old, at_new)) {
+            continue;
+        }
+        let old_fingerprint = old.canonical_hash_from(at_old, &old_classes);
+        let new_fingerprint = new.canonical_hash_from(at_new, &new_classes);
+        if old_fingerprint == new_fingerprint {
+            continue;
+        }
+        // A std generic's node names its parameters' nodes: `HashMap<String, Session>` changes
+        // with `Session`, and both pairs count.
+        changed.push((old_fingerprint, new_fingerprint));
+        let (old_parts, new_parts) = (old.parts_of(at_old), new.parts_of(at_new));
+        if old_parts.len() == new_parts.len() {
+            pairs.extend(old_parts.iter().copied().zip(new_parts.iter().copied()));
+        }
+    }
+    Ok(changed)
+}
+
+/// Whether the type `new` is the shape of differs from the type `old` is the shape of only
+/// where a conversion changes types: walking the two side by side from their roots, every
+/// place where they differ is one of `changed` (`changed_between`), or a node made of its
+/// parts' nodes alike on both sides (`composite`: a reference, a std generic, a signature),
+/// whose parts are walked in turn.
+pub(crate) fn differs_only_in(
+    old: &Shape,
+    new: &Shape,
+    changed: &std::collections::HashSet<(Hash128, Hash128)>,
+    composite: impl Fn(Hash128, &[Hash128], Hash128, &[Hash128]) -> bool,
+) -> Result<bool, &'static str> {
+    let (old, new) = (Graph::of(old)?, Graph::of(new)?);
+    let (old_classes, new_classes) = (old.bisimulation(), new.bisimulation());
+    let mut seen = std::collections::HashSet::new();
+    let mut pairs = vec![(0, 0)];
+    while let Some((at_old, at_new)) = pairs.pop() {
+        if !seen.insert((at_old, at_new)) {
+            continue;
+        }
+        let old_fingerprint = old.canonical_hash_from(at_old, &old_classes);
+        let new_fingerprint = new.canonical_hash_from(at_new, &new_classes);
+        if old_fingerprint == new_fingerprint
+            || changed.contains(&(old_fingerprint, new_fingerprint))
+        {
+            continue;
+        }
+        let (old_parts, new_parts) = (old.parts_of(at_old), new.parts_of(at_new));
+        let nodes = |graph: &Graph, parts: &[usize]| -> Vec<Hash128> {
+            parts.iter().map(|&part| graph.nodes[part]).collect()
+        };
+        let alike = old.nodes[at_old] == new.nodes[at_new]
+            || composite(
+                old.nodes[at_old],
+                &nodes(&old, old_parts),
+                new.nodes[at_new],
+                &nodes(&new, new_parts),
+            );
+        if !alike || old_parts.len() != new_parts.len() {
+            return Ok(false);
+        }
+        pairs.extend(old_parts.iter().copied().zip(new_parts.iter().copied()));
+    }
+    Ok(true)
+}
+
 /// The fingerprint of `root` as the image that has it keeps one in any case: where `root`
 /// reaches a refused shape, a value made of `unique`, an address of the image, so that it
 /// equals no other image's fingerprint and no update matches it.
@@ -144,8 +224,13 @@ impl Graph {
 
     /// The hash of the classes reached from the root, in breadth-first order (step 3).
     fn canonical_hash(&self, classes: &[usize]) -> Hash128 {
-        let mut numbers: HashMap<usize, u64> = HashMap::from([(classes[0], 0)]);
-        let mut order = vec![0];
+        self.canonical_hash_from(0, classes)
+    }
+
+    /// The fingerprint of the type node `root` is the shape of (step 3 from there).
+    fn canonical_hash_from(&self, root: usize, classes: &[usize]) -> Hash128 {
+        let mut numbers: HashMap<usize, u64> = HashMap::from([(classes[root], 0)]);
+        let mut order = vec![root];
         let mut hash = Sha256::new().update(b"dsu shape\0");
         let mut next = 0;
         while let Some(&node) = order.get(next) {

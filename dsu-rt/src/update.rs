@@ -286,7 +286,12 @@ fn rollback_in(
                 .version
                 .replaced
                 .iter()
-                .map(|key| registry.item(key).expect("stays live").item_ref(key))
+                .map(|key| {
+                    // A retyped item has its old key back.
+                    let retyped = undone.version.retyped.iter().find(|r| r.new == *key);
+                    let key = retyped.map_or(key, |retyped| &retyped.old);
+                    registry.item(key).expect("stays live").item_ref(key)
+                })
                 .collect(),
             removed: undone.removed.iter().map(|(key, item)| item.item_ref(key)).collect(),
             converted,
