@@ -280,6 +280,7 @@ impl<T: Sync + 'static> Global<T> {
     /// by an update that changed the global's type (dsu refuses such updates; this is the
     /// last line of defence).
     #[track_caller]
+    #[inline]
     pub fn with<R>(&'static self, access: impl FnOnce(&T) -> R) -> R {
         let transaction = crate::transaction::enter(Location::caller());
         transaction.note(&self.cell.effect);
@@ -312,7 +313,9 @@ impl<T: Sync + 'static> Global<T> {
     /// The live instance, which this image makes from its initialiser if no image has made
     /// one yet. Once the runtime has pointed the cell at another image's instance (or at a
     /// converted one), or told a patch's cell where the program's is, the initialiser never
-    /// runs.
+    /// runs. Out of line: `with` reaches it only before the first instance is made.
+    #[cold]
+    #[inline(never)]
     fn own_instance(&'static self) -> *const () {
         // Acquire: as in `live_instance`.
         let live = self.cell.live.load(Ordering::Acquire);
