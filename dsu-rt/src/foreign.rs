@@ -84,6 +84,17 @@ pub fn name_of<T: ?Sized>() -> &'static str {
 #[doc(hidden)]
 extern "C" fn foreign<T: ?Sized, P: Parameters>() -> Shape {
     let name = std::any::type_name::<T>();
+    // A panic must not unwind out of an `extern "C"` function, which would abort: a shape
+    // that could not be made is refused, and the update that meets it says so.
+    std::panic::catch_unwind(|| foreign_shape::<P>(name)).unwrap_or(Shape {
+        name: RStr::from_str(name),
+        refused: true,
+        ..crate::fingerprint::shape(0, &[])
+    })
+}
+
+/// The shape `foreign` gives the type named `name`, whose written parameters `P` lists.
+fn foreign_shape<P: Parameters>(name: &'static str) -> Shape {
     let parameters: Vec<&str> = P::NAMES.iter().map(|name| name()).collect();
     let outline = cut_out(name, &parameters);
     let named = Shape { name: RStr::from_str(name), ..crate::fingerprint::shape(0, &[]) };
