@@ -329,7 +329,8 @@ impl<'m> Plan<'m> {
         }
         let mut conversions = Vec::with_capacity(converted.len());
         for (desc, made) in self.transformed_globals.iter().zip(converted) {
-            conversions.push(registry.convert_global(&mut version, desc, made));
+            let counted = (made.values, made.took);
+            conversions.push(registry.convert_global(&mut version, desc, made.instance, counted));
         }
         for desc in &self.replaced {
             registry.replace(&mut version, desc.key, desc);

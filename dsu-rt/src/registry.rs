@@ -15,7 +15,6 @@ use dsu_abi::{GlobalDesc, Hash128, ItemDesc, Shape};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
-use crate::convert::Made;
 use crate::manifest::Manifest;
 use crate::report::{ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
@@ -465,23 +464,23 @@ impl Registry {
         version.added_globals.push(desc.path.as_str());
     }
 
-    /// Switches every cell of the global `desc` converts to `made`, an instance of `desc`'s
-    /// type made from the live one, the patch's cell included. Returns the conversion, for the
-    /// report.
+    /// Switches every cell of the global `desc` converts to `new`, an instance of `desc`'s
+    /// type made from the live one, the patch's cell included; `made` is how many values the
+    /// conversion made, in how long. Returns the conversion, for the report.
     pub(crate) fn convert_global(
         &mut self,
         version: &mut Version,
         desc: &GlobalDesc,
-        made: &Made,
+        new: *const (),
+        made: (u64, std::time::Duration),
     ) -> ConvertedGlobal {
-        let new = made.instance;
         let live = self.globals.get_mut(desc.path.as_str()).expect("planned against this");
         let converted = Converted {
             path: desc.path.as_str(),
             before: (live.fingerprint, live.type_text, live.instance),
             reverse: desc.reverse,
             to: desc.type_text.as_str(),
-            made: (made.values, made.took),
+            made,
         };
         let described =
             converted.describe(version.info.id, (converted.from(), converted.to), converted.made);
