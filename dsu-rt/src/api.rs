@@ -14,8 +14,10 @@ use crate::update::{self, UpdateOptions};
 /// Loads the patch at `path` and switches the program to it.
 ///
 /// Returns what changed and how long the switch took, or why the patch was refused; then
-/// nothing in the program changed. Updates from several threads run one after another; calls
-/// go on running on every thread meanwhile, each in exactly one version's code.
+/// nothing in the program changed. Updates from several threads run one after another (one
+/// that waits longer than its timeout for another is refused with [`UpdateError::Busy`]);
+/// calls go on running on every thread meanwhile, each in exactly one version's code. Called
+/// by code an update runs (a transformer), it is refused with [`UpdateError::InsideUpdate`].
 ///
 /// The switch happens when no open transaction has called an item the update changes; the
 /// update waits for such transactions for up to a second (see [`update_with`]). Called inside
