@@ -59,16 +59,11 @@ std::thread_local! {
 /// program had when this image first ran this.
 pub(crate) fn quietly<R>(work: impl FnOnce() -> R) -> Result<R, String> {
     static HOOKED: std::sync::Once = std::sync::Once::new();
-    HOOKED.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if QUIET.try_with(std::cell::Cell::get).unwrap_or(0) == 0 {
-                return previous(info);
-            }
-            let at = info.location().map(ToString::to_string);
-            let _ = RAISED_AT.try_with(|raised_at| *raised_at.borrow_mut() = at);
-        }));
-    });
+    // `set_hook` panics on a thread that is panicking (a destructor that reaches a global for
+    // the first time while unwinding): the hook is installed on a later call then.
+    if !std::thread::panicking() {
+        HOOKED.call_once(install_quiet_hook);
+    }
     QUIET.with(|quiet| quiet.set(quiet.get() + 1));
     let caught = panic::catch_unwind(AssertUnwindSafe(work));
     QUIET.with(|quiet| quiet.set(quiet.get() - 1));
@@ -82,6 +77,19 @@ pub(crate) fn quietly<R>(work: impl FnOnce() -> R) -> Result<R, String> {
             None => text,
         }
     })
+}
+
+/// Wraps the panic hook the image has: a panic on a thread inside `quietly` is recorded, not
+/// printed; every other goes to the hook as before.
+fn install_quiet_hook() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if QUIET.try_with(std::cell::Cell::get).unwrap_or(0) == 0 {
+            return previous(info);
+        }
+        let at = info.location().map(ToString::to_string);
+        let _ = RAISED_AT.try_with(|raised_at| *raised_at.borrow_mut() = at);
+    }));
 }
 
 #[cold]
