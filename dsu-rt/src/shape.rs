@@ -55,28 +55,16 @@ pub(crate) fn changed_between(
     was: &Shape,
     new: &Shape,
 ) -> Result<Vec<(Hash128, Hash128)>, &'static str> {
-    let (old, new) = (Graph::of(was)?, Graph::of(new)?);
-    let (old_classes, new_classes) = (old.bisimulation(), new.bisimulation());
     let mut changed = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut pairs = vec![(0, 0)];
-    while let Some((at_old, at_new)) = pairs.pop() {
-        if !seen.insert((at_old, at_new)) {
-            continue;
-        }
-        let old_fingerprint = old.canonical_hash_from(at_old, &old_classes);
-        let new_fingerprint = new.canonical_hash_from(at_new, &new_classes);
-        if old_fingerprint == new_fingerprint {
-            continue;
-        }
+    side_by_side(was, new, |old, new| {
         // A std generic's node names its parameters' nodes: `HashMap<String, Session>` changes
         // with `Session`, and both pairs count.
-        changed.push((old_fingerprint, new_fingerprint));
-        let (old_parts, new_parts) = (old.parts_of(at_old), new.parts_of(at_new));
-        if old_parts.len() == new_parts.len() {
-            pairs.extend(old_parts.iter().copied().zip(new_parts.iter().copied()));
+        changed.push((old.fingerprint, new.fingerprint));
+        match old.parts.len() == new.parts.len() {
+            true => Step::Parts,
+            false => Step::Done,
         }
-    }
+    })?;
     Ok(changed)
 }
 
@@ -91,6 +79,50 @@ pub(crate) fn differs_only_in(
     changed: &std::collections::HashSet<(Hash128, Hash128)>,
     composite: impl Fn(Hash128, &[Hash128], Hash128, &[Hash128]) -> bool,
 ) -> Result<bool, &'static str> {
+    side_by_side(old, new, |old, new| {
+        if changed.contains(&(old.fingerprint, new.fingerprint)) {
+            return Step::Done;
+        }
+        let alike = old.node == new.node
+            || composite(old.node, &old.part_nodes(), new.node, &new.part_nodes());
+        match alike && old.parts.len() == new.parts.len() {
+            true => Step::Parts,
+            false => Step::Differs,
+        }
+    })
+}
+
+/// One place of a walk of two shapes side by side (`side_by_side`): a node of one graph.
+struct Place<'g> {
+    graph: &'g Graph,
+    node: Hash128,
+    fingerprint: Hash128,
+    parts: &'g [usize],
+}
+
+impl Place<'_> {
+    fn part_nodes(&self) -> Vec<Hash128> {
+        self.parts.iter().map(|&part| self.graph.nodes[part]).collect()
+    }
+}
+
+/// What a walk does at a place where the two types differ.
+enum Step {
+    /// Nothing more here.
+    Done,
+    /// Walk the parts, pairwise (there are as many on both sides).
+    Parts,
+    /// The walk ends: the two differ in a way the caller does not accept.
+    Differs,
+}
+
+/// Walks the graphs of `old` and `new` side by side from their roots, each pair of places
+/// once, calling `step` where the two types differ. False if a step said `Differs`.
+fn side_by_side(
+    old: &Shape,
+    new: &Shape,
+    mut step: impl FnMut(Place<'_>, Place<'_>) -> Step,
+) -> Result<bool, &'static str> {
     let (old, new) = (Graph::of(old)?, Graph::of(new)?);
     let (old_classes, new_classes) = (old.bisimulation(), new.bisimulation());
     let mut seen = std::collections::HashSet::new();
@@ -99,28 +131,25 @@ pub(crate) fn differs_only_in(
         if !seen.insert((at_old, at_new)) {
             continue;
         }
-        let old_fingerprint = old.canonical_hash_from(at_old, &old_classes);
-        let new_fingerprint = new.canonical_hash_from(at_new, &new_classes);
-        if old_fingerprint == new_fingerprint
-            || changed.contains(&(old_fingerprint, new_fingerprint))
-        {
+        fn place<'g>(graph: &'g Graph, at: usize, classes: &[usize]) -> Place<'g> {
+            Place {
+                graph,
+                node: graph.nodes[at],
+                fingerprint: graph.canonical_hash_from(at, classes),
+                parts: graph.parts_of(at),
+            }
+        }
+        let (old_place, new_place) =
+            (place(&old, at_old, &old_classes), place(&new, at_new, &new_classes));
+        if old_place.fingerprint == new_place.fingerprint {
             continue;
         }
-        let (old_parts, new_parts) = (old.parts_of(at_old), new.parts_of(at_new));
-        let nodes = |graph: &Graph, parts: &[usize]| -> Vec<Hash128> {
-            parts.iter().map(|&part| graph.nodes[part]).collect()
-        };
-        let alike = old.nodes[at_old] == new.nodes[at_new]
-            || composite(
-                old.nodes[at_old],
-                &nodes(&old, old_parts),
-                new.nodes[at_new],
-                &nodes(&new, new_parts),
-            );
-        if !alike || old_parts.len() != new_parts.len() {
-            return Ok(false);
+        let (old_parts, new_parts) = (old_place.parts, new_place.parts);
+        match step(old_place, new_place) {
+            Step::Done => {}
+            Step::Parts => pairs.extend(old_parts.iter().copied().zip(new_parts.iter().copied())),
+            Step::Differs => return Ok(false),
         }
-        pairs.extend(old_parts.iter().copied().zip(new_parts.iter().copied()));
     }
     Ok(true)
 }
@@ -277,6 +306,67 @@ mod tests {
     }
     extern "C" fn other_node() -> Shape {
         shape(2, &[ShapeOf(two_step)])
+    }
+
+    #[test]
+    fn a_signature_differs_only_in_what_a_conversion_changes() {
+        use super::{changed_between, differs_only_in};
+        use crate::fingerprint::{composite_alike, of_str, shape_of};
+        use std::collections::HashSet;
+        use std::sync::Mutex;
+        struct OldSession;
+        struct NewSession;
+        struct Wrapper<S>(S);
+        struct Repr<S>(S);
+        // SAFETY: a test type, never made; only its shape is compared.
+        unsafe impl Fingerprint for OldSession {
+            const SHAPE: Shape = shape(of_str("Session 1"), &[ShapeOf(shape_of::<u32>)]);
+        }
+        // SAFETY: as above.
+        unsafe impl Fingerprint for NewSession {
+            const SHAPE: Shape = shape(
+                of_str("Session 2"),
+                &[ShapeOf(shape_of::<u32>), ShapeOf(shape_of::<String>)],
+            );
+        }
+        // SAFETY: as above. A user type around the session: its own node stays.
+        unsafe impl<S: Fingerprint> Fingerprint for Wrapper<S> {
+            const SHAPE: Shape = shape(of_str("Wrapper"), &[ShapeOf(shape_of::<S>)]);
+        }
+        // SAFETY: as above. The same, but its own node changes with the session (a `repr`).
+        unsafe impl<S: Fingerprint> Fingerprint for Repr<S> {
+            const SHAPE: Shape = shape(
+                crate::fingerprint::combine(&[of_str("Repr"), crate::fingerprint::node_of::<S>()]),
+                &[ShapeOf(shape_of::<S>)],
+            );
+        }
+        let changed: HashSet<_> = changed_between(
+            &shape_of::<Mutex<Vec<OldSession>>>(),
+            &shape_of::<Mutex<Vec<NewSession>>>(),
+        )
+        .unwrap()
+        .into_iter()
+        .collect();
+        let only = |old: Shape, new: Shape| {
+            differs_only_in(&old, &new, &changed, composite_alike).unwrap()
+        };
+        type Method<S> = fn(&'static mut S, u8) -> Option<String>;
+        assert!(only(shape_of::<Method<OldSession>>(), shape_of::<Method<NewSession>>()));
+        assert!(only(
+            shape_of::<fn(&'static Wrapper<OldSession>)>(),
+            shape_of::<fn(&'static Wrapper<NewSession>)>()
+        ));
+        // Anything else that changed beside the session counts.
+        assert!(!only(
+            shape_of::<fn(&'static mut OldSession, u8)>(),
+            shape_of::<fn(&'static mut NewSession, u16)>()
+        ));
+        assert!(!only(shape_of::<fn(Wrapper<u8>)>(), shape_of::<fn(Wrapper<u16>)>()));
+        // A node that is not a std generic's may not differ: its difference is its own.
+        assert!(!only(
+            shape_of::<fn(&'static Repr<OldSession>)>(),
+            shape_of::<fn(&'static Repr<NewSession>)>()
+        ));
     }
 
     #[test]

@@ -29,15 +29,7 @@ pub(crate) fn build(fixture: &str, features: &[&str]) -> PathBuf {
 /// As `build`, with extra environment for cargo (and so for rustc).
 pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)]) -> PathBuf {
     let dir = fixture_dir(fixture);
-    // Other flags rebuild every dependency: keep those builds apart, each set of variables in
-    // a directory of its own, so that two tests do not rebuild each other's.
-    let flags: Vec<&str> = env.iter().map(|(key, _)| *key).collect();
-    let flags = flags.join("+");
-    let target = if env.is_empty() {
-        fixture_target()
-    } else {
-        fixture_target().join("other-flags").join(&flags)
-    };
+    let (target, flags) = target_for(env);
     let _lock = build_lock();
     touch_sources(&dir);
     let features = features.join(",");
@@ -58,6 +50,19 @@ pub(crate) fn build_with(fixture: &str, features: &[&str], env: &[(&str, &str)])
         .join("patches")
         .join(format!("{label}{}{flags}.so", if env.is_empty() { "" } else { "-" }));
     copy_library(&target.join("debug"), &dir, &copy)
+}
+
+/// The target directory of a build with extra environment `env`, and the names of its
+/// variables joined, which the copies' names carry. Other flags rebuild every dependency: such
+/// builds are kept apart, each set of variables in a directory of its own, so that two tests do
+/// not rebuild each other's.
+fn target_for(env: &[(&str, &str)]) -> (PathBuf, String) {
+    let flags: Vec<&str> = env.iter().map(|(key, _)| *key).collect();
+    let flags = flags.join("+");
+    match env.is_empty() {
+        true => (fixture_target(), flags),
+        false => (fixture_target().join("other-flags").join(&flags), flags),
+    }
 }
 
 /// Builds `tests/fixtures/<fixture>` as a cdylib in release mode (`cargo build --release
@@ -278,13 +283,7 @@ pub(crate) fn build_program_with(
     env: &[(&str, &str)],
 ) -> PathBuf {
     let dir = fixture_dir(fixture);
-    let flags: Vec<&str> = env.iter().map(|(key, _)| *key).collect();
-    let flags = flags.join("+");
-    let target = if env.is_empty() {
-        fixture_target()
-    } else {
-        fixture_target().join("other-flags").join(&flags)
-    };
+    let (target, flags) = target_for(env);
     let _lock = build_lock();
     touch_sources(&dir);
     let features = features.join(",");
