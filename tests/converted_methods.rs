@@ -1,7 +1,8 @@
 //! The README's pattern through two conversions: a global of sessions whose type has updateable
 //! methods. A change of `Session` changes its methods' signatures, so they would count as
 //! removed items beside new ones; a converting update switches them as the same items instead,
-//! and only them: a signature that changed for any other reason stays refused.
+//! and only them: a signature that changed for any other reason stays refused. Code compiled
+//! against the old type that still calls them panics instead of misreading a value.
 
 mod support;
 
@@ -49,6 +50,18 @@ fn methods_of_a_converted_type_switch_with_it_through_two_conversions() {
     assert_eq!(report.converted.len(), 1, "{report}");
     assert_eq!(report.converted[0].values, 1, "one session: {report}");
     assert_eq!(sessionapp::line("ada", "yo").as_deref(), Some("v2 #2: yo (after )"));
+    // This test's code was compiled against v1's `Session`: its call of a method that now
+    // takes v2's panics, instead of handing the new code a value of the old layout.
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let stale = std::panic::catch_unwind(sessionapp::Session::new).map(|_| ());
+    std::panic::set_hook(quiet);
+    let message = stale.expect_err("a stale call panics");
+    let message = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("`sessionapp::Session::new` was called with the signature"),
+        "{message}"
+    );
     sessionapp::open("bob");
     assert_eq!(sessionapp::line("bob", "hey").as_deref(), Some("v2 #1: hey (after )"));
 
@@ -72,6 +85,8 @@ fn methods_of_a_converted_type_switch_with_it_through_two_conversions() {
     assert_eq!(sessionapp::line("ada", "again").as_deref(), Some("v2 #4: again (after two words)"));
     dsu::rollback().expect("back to v1");
     assert_eq!(sessionapp::line("bob", "bye").as_deref(), Some("v1 #2: bye"));
+    let mut session = sessionapp::Session::new();
+    assert_eq!(session.on_line("v1 again").as_deref(), Some("v1 #1: v1 again"), "back in v1");
     let status = dsu::status();
     let on_line: Vec<_> =
         status.items.iter().filter(|i| i.item.path == "sessionapp::Session::on_line").collect();

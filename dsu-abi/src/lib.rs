@@ -106,6 +106,10 @@ pub struct ItemDesc {
     /// which holds the code the image's stub calls. Only the runtime of the same build (checked
     /// by the build fingerprint) reads it; here it is an address.
     pub slot: *const (),
+    /// Code of the slot's type that panics, saying that the item's signature changed: what
+    /// the slot holds while the running implementation has another signature (a method of a
+    /// type an update converted, reached by code compiled against the old type).
+    pub stale: *const (),
 }
 
 // SAFETY: the two pointers are a code address and the address of a `static` atomic; neither

@@ -315,6 +315,7 @@ fn registration(
     let private = quote!(__dsu_alias::__private);
     let bridge_pointer = shape.bridge_pointer(&private);
     let bridge = shape.bridge(&private, &implementation);
+    let stale = shape.stale(&private, &path);
     let text = shape.text();
     let mut probes = Probes::new(private.clone(), None);
     let types = shape.fingerprinted_types();
@@ -328,6 +329,7 @@ fn registration(
         use __dsu_alias::__private::linkme;
         #probes
         #bridge
+        #stale
         static __DSU_SLOT: #private::Slot<#bridge_pointer> = #private::Slot::new(__dsu_bridge as #bridge_pointer);
         #[linkme::distributed_slice(#private::ITEMS)]
         #[linkme(crate = #private::linkme)]
@@ -341,6 +343,7 @@ fn registration(
             body: #private::Hash128::new(#body),
             implementation: __dsu_bridge as #bridge_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),
+            stale: __dsu_stale as #bridge_pointer as *const (),
         };
         &__DSU_SLOT
     }}

@@ -83,6 +83,19 @@ impl Shape {
     ///     catch(move || implementation(__dsu_arg0))
     /// }
     /// ```
+    /// The stale bridge, of the bridge's type: it panics, saying that `path`'s signature changed
+    /// under the code that called it (see `ItemDesc::stale`).
+    pub(crate) fn stale(&self, private: &TokenStream, path: &TokenStream) -> TokenStream {
+        let Shape { inputs, output, lifetimes, unsafety, .. } = self;
+        let names: Vec<_> = (0..inputs.len()).map(|i| format_ident!("__dsu_arg{}", i)).collect();
+        quote! {
+            #[allow(clippy::too_many_arguments, unused_variables)]
+            #unsafety fn __dsu_stale<#(#lifetimes),*>(#(#names: #inputs),*) -> #private::Returned<#output> {
+                #private::catch(move || -> #output { #private::stale_call(#path) })
+            }
+        }
+    }
+
     pub(crate) fn bridge(
         &self,
         private: &TokenStream,

@@ -7,7 +7,7 @@
 //! that what a transformer reads is the live value (converted first if this update converts
 //! it), whatever order the patch declares the globals in. A transformer that reads a global
 //! whose conversion is under way (its own, or one that reads it back) fails, and so does the
-//! update. Nothing here is reachable by the running program: the patch's cells become
+//! update. The running program reaches none of this: the patch's cells become
 //! reachable at the commit.
 
 use std::cell::{Cell, RefCell};

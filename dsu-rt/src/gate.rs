@@ -192,7 +192,8 @@ mod barrier {
         false
     }
 
-    /// Runs the barrier; false if it could not (the caller then fences).
+    /// Runs the barrier; false if it could not (the update then gives up, see
+    /// `Pending::heavy_barrier`).
     pub(super) fn membarrier() -> bool {
         #[cfg(all(target_os = "linux", not(miri)))]
         return linux::membarrier();

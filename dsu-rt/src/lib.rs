@@ -67,7 +67,7 @@ pub mod __private {
     pub use crate::slot::Slot;
     pub use crate::transaction::{enter, Entered};
     pub use crate::transform::{Field, FieldOf, FromDefault, FromOld, Variant, VariantsOf};
-    pub use crate::unwind::{catch, Returned};
+    pub use crate::unwind::{catch, stale_call, Returned};
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::ROption;
     pub use abi_stable::std_types::RStr;

@@ -195,7 +195,12 @@ impl<'m> Plan<'m> {
                 item: desc.path.as_str().to_owned(),
                 type_name: type_name.to_owned(),
             };
-            changed.extend(crate::shape::changed_between(was, &desc.shape).map_err(unseen)?);
+            let pairs = crate::shape::changed_between(
+                was,
+                &desc.shape,
+                crate::fingerprint::composite_alike,
+            );
+            changed.extend(pairs.map_err(unseen)?);
         }
         let mut removed = Vec::with_capacity(self.removed.len());
         for key in std::mem::take(&mut self.removed) {
@@ -211,6 +216,10 @@ impl<'m> Plan<'m> {
                     ) == Ok(true)
             });
             match same {
+                // Two items of the program share the old key: which one this is cannot be told.
+                Some(_) if registry.is_ambiguous(&key) => {
+                    return Err(UpdateError::AmbiguousItem { item: key.path.to_owned() });
+                }
                 Some(index) => {
                     let added = self.added.remove(index);
                     self.signature_changed.retain(|changed| *changed != added.key);
@@ -226,8 +235,8 @@ impl<'m> Plan<'m> {
     /// Points the patch's cells at what they must reach from the commit on: the running code
     /// of the items it leaves alone, the effect ids of everything (those the commit will give
     /// to what it adds too), the program's thread state, and the live instances of the globals
-    /// it shares. Nothing reaches the
-    /// patch's code before the commit, so this changes nothing the program runs.
+    /// it shares. The running program reaches no cell of the patch before the commit (only the
+    /// patch's own transformers do, on the updater's thread), so this changes nothing it runs.
     pub(crate) fn prepare(&self, registry: &Registry) {
         let access = tls::patch_access();
         for desc in self.replaced.iter().chain(&self.added).chain(&self.unchanged) {
@@ -258,11 +267,14 @@ impl<'m> Plan<'m> {
         }
         // The patch's code finds the live instance through the image that has it, which makes
         // it on first use if nothing has: no initialiser runs for the update.
+        // An instance the patch made of its own before this (a constructor of the patch that
+        // ran at load) is dropped from its cell: the live one is the only one.
         for desc in &self.shared_globals {
             let live = registry.global(desc.path.as_str()).expect("planned against this");
             let cell = global_of(desc);
             cell.set_effect(live.effect);
             cell.forward_to(live.instance);
+            cell.set_live(live.made().unwrap_or(std::ptr::null()));
         }
         for desc in &self.transformed_globals {
             let live = registry.global(desc.path.as_str()).expect("planned against this");
@@ -278,7 +290,14 @@ impl<'m> Plan<'m> {
         let items = self.replaced.iter().filter_map(item);
         let retyped = self.retyped.iter().filter_map(|(old, _)| registry.item(old));
         let items = items.chain(retyped.map(|item| item.effect));
-        items.chain(self.transformed_globals.iter().filter_map(global)).collect()
+        let globals = self.transformed_globals.iter().filter_map(global);
+        // A converting update runs transformers, which may lock a shared global: no open
+        // transaction may be inside one then, or both would wait for good.
+        let shared = match self.transformed_globals.is_empty() {
+            true => [].iter(),
+            false => self.shared_globals.iter(),
+        };
+        items.chain(globals).chain(shared.filter_map(global)).collect()
     }
 
     /// The new instance of every global whose type changes, made by the patch's transformers
@@ -410,6 +429,7 @@ pub(crate) mod tests {
             body: dsu_abi::Hash128::new(body),
             implementation: code as *const (),
             slot: slot.as_erased(),
+            stale: code as *const (),
         }
     }
 

@@ -61,16 +61,21 @@ impl Record {
 
     /// Where the transaction on the record began, for messages.
     pub(crate) fn origin(&self) -> String {
-        let origin = self.origin.load(Ordering::Relaxed);
-        // SAFETY: `origin` is null or a `&'static Location`.
-        let Some(location) = (unsafe { origin.as_ref() }) else {
-            return "transaction".to_owned();
-        };
-        // The `Location` is a static of the image whose code began the transaction.
-        match crate::images::release_of(origin.cast_const().cast()) {
-            Some(release) => format!("transaction begun at {location} in {release}"),
-            None => format!("transaction begun at {location}"),
-        }
+        describe(self.origin.load(Ordering::Relaxed))
+    }
+}
+
+/// Where a transaction began, from its record's `origin`: the place, and the release whose
+/// image holds it.
+fn describe(origin: *mut Location<'static>) -> String {
+    // SAFETY: `origin` is null or a `&'static Location`.
+    let Some(location) = (unsafe { origin.as_ref() }) else {
+        return "transaction".to_owned();
+    };
+    // The `Location` is a static of the image whose code began the transaction.
+    match crate::images::release_of(origin.cast_const().cast()) {
+        Some(release) => format!("transaction begun at {location} in {release}"),
+        None => format!("transaction begun at {location}"),
     }
 }
 
@@ -100,11 +105,15 @@ pub(crate) fn free(record: &'static Record) {
 
 /// Where the open transactions that have called any of `changed` began.
 pub(crate) fn open_conflicting(changed: &Effects) -> Vec<String> {
-    let records = RECORDS.lock();
-    records
+    // The release of each origin is looked up after the lock is released: `dladdr` takes the
+    // loader's lock, which a thread inside a library's constructor holds while it may start a
+    // transaction, and so take this one.
+    let origins: Vec<*mut Location<'static>> = RECORDS
+        .lock()
         .all
         .iter()
         .filter(|record| record.footprint.conflicts_with(changed))
-        .map(|record| record.origin())
-        .collect()
+        .map(|record| record.origin.load(Ordering::Relaxed))
+        .collect();
+    origins.into_iter().map(describe).collect()
 }

@@ -48,6 +48,18 @@ pub(crate) struct Implementation {
     pub(crate) version: u64,
     pub(crate) code: *const (),
     pub(crate) body: Hash128,
+    /// The fingerprint of the signature it was compiled with (the item's key's).
+    signature: Hash128,
+}
+
+/// An item's cell in one image, and what that image's code calls it with.
+#[derive(Debug)]
+struct ItemCell {
+    slot: &'static SlotCell,
+    /// The fingerprint of the signature the image's code calls the item with.
+    signature: Hash128,
+    /// The image's stale bridge (`ItemDesc::stale`), of that signature.
+    stale: *const (),
 }
 
 /// A live item. Read-only outside the registry, which hands out only shared references.
@@ -59,22 +71,28 @@ pub(crate) struct Item {
     /// The id transactions record calls of the item under (see `transaction.rs`).
     pub(crate) effect: u32,
     /// The item's cell in every image that has it, program first.
-    cells: Vec<&'static SlotCell>,
+    cells: Vec<ItemCell>,
     /// Its implementations, oldest first; the last one runs.
     history: Vec<Implementation>,
 }
 
 impl Item {
-    fn new(desc: &ItemDesc, effect: u32, version: u64) -> Item {
-        let cell = slot_of(desc);
+    fn new(key: &Key, desc: &ItemDesc, effect: u32, version: u64) -> Item {
+        let slot = slot_of(desc);
         // A patch's cell has it already (`Plan::prepare`); the program's gets it here.
-        cell.set_effect(effect);
+        slot.set_effect(effect);
+        let implementation = Implementation {
+            version,
+            code: desc.implementation,
+            body: desc.body,
+            signature: key.signature,
+        };
         Item {
             signature_text: desc.signature_text.as_str(),
             signature: desc.signature,
             effect,
-            cells: vec![cell],
-            history: vec![Implementation { version, code: desc.implementation, body: desc.body }],
+            cells: vec![ItemCell { slot, signature: key.signature, stale: desc.stale }],
+            history: vec![implementation],
         }
     }
 
@@ -86,17 +104,27 @@ impl Item {
         ItemRef { path: key.path.to_owned(), signature: self.signature_text.to_owned() }
     }
 
-    fn switch_to(&self, code: *const ()) {
+    /// Points every cell at the current implementation; a cell of an image whose code calls
+    /// the item with another signature (a method of a type a conversion changed, before or
+    /// after it) at that image's stale bridge, which panics instead of passing values of one
+    /// layout to code compiled for another.
+    fn switch(&self) {
+        let current = self.current();
         for cell in &self.cells {
-            cell.set(code);
+            match cell.signature == current.signature {
+                true => cell.slot.set(current.code),
+                false => cell.slot.set(cell.stale),
+            }
         }
     }
 
-    /// Adds a patch's cell of the item, which calls through it only after the commit. The cell
-    /// has the item's effect id already: `Plan::prepare` gives it, before any cell switches.
-    fn add_cell(&mut self, cell: &'static SlotCell) {
-        debug_assert_eq!(cell.effect.load(std::sync::atomic::Ordering::Relaxed), self.effect);
-        self.cells.push(cell);
+    /// Adds a patch's cell of the item, called with the signature of `key`, which calls
+    /// through it only after the commit. The cell has the item's effect id already:
+    /// `Plan::prepare` gives it, before any cell switches.
+    fn add_cell(&mut self, key: &Key, desc: &ItemDesc) {
+        let slot = slot_of(desc);
+        debug_assert_eq!(slot.effect.load(std::sync::atomic::Ordering::Relaxed), self.effect);
+        self.cells.push(ItemCell { slot, signature: key.signature, stale: desc.stale });
     }
 }
 
@@ -113,6 +141,15 @@ pub(crate) struct GlobalEntry {
     cells: Vec<&'static GlobalCell>,
     /// The version that declared it first.
     since: u64,
+}
+
+impl GlobalEntry {
+    /// The live instance, if an image has made it yet.
+    pub(crate) fn made(&self) -> Option<*const ()> {
+        // Acquire: pairs with the Release that published the instance.
+        let live = self.cells[0].live.load(std::sync::atomic::Ordering::Acquire);
+        (!live.is_null()).then_some(live.cast_const())
+    }
 }
 
 /// One applied version.
@@ -284,7 +321,7 @@ impl Registry {
                     registry.ambiguous.insert(key);
                 }
                 None => {
-                    let item = Item::new(desc, registry.new_effect(), 0);
+                    let item = Item::new(&key, desc, registry.new_effect(), 0);
                     registry.items.insert(key, item);
                 }
             }
@@ -411,14 +448,18 @@ impl Registry {
     }
 
     /// Switches every cell of the item `desc` replaces to `desc`'s code, the patch's cell
-    /// included.
+    /// included (those of another signature to their stale bridges, see `Item::switch`).
     pub(crate) fn replace(&mut self, version: &mut Version, key: Key, desc: &ItemDesc) {
         let item = self.items.get_mut(&key).expect("planned against this registry");
-        item.add_cell(slot_of(desc));
-        let implementation =
-            Implementation { version: version.info.id, code: desc.implementation, body: desc.body };
+        item.add_cell(&key, desc);
+        let implementation = Implementation {
+            version: version.info.id,
+            code: desc.implementation,
+            body: desc.body,
+            signature: key.signature,
+        };
         item.history.push(implementation);
-        item.switch_to(desc.implementation);
+        item.switch();
         version.replaced.push(key);
     }
 
@@ -442,12 +483,12 @@ impl Registry {
     /// Registers a patch's cell of an item it leaves alone (which points at the running code).
     pub(crate) fn share_item(&mut self, key: Key, desc: &ItemDesc) {
         let item = self.items.get_mut(&key).expect("planned against this registry");
-        item.add_cell(slot_of(desc));
+        item.add_cell(&key, desc);
     }
 
     /// Registers an item a patch adds, which later patches can replace.
     pub(crate) fn add_item(&mut self, version: &mut Version, key: Key, desc: &ItemDesc) {
-        let item = Item::new(desc, self.new_effect(), version.info.id);
+        let item = Item::new(&key, desc, self.new_effect(), version.info.id);
         self.items.insert(key, item);
         version.added.push(key);
     }
@@ -523,7 +564,7 @@ impl Registry {
         for key in &version.replaced {
             let item = self.items.get_mut(key).expect("a replaced item stays live");
             item.history.pop();
-            item.switch_to(item.current().code);
+            item.switch();
         }
         for retyped in &version.retyped {
             let mut item = self.items.remove(&retyped.new).expect("a retyped item stays live");

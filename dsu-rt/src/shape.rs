@@ -47,20 +47,26 @@ pub(crate) fn fingerprint_naming(
 
 /// The types that a conversion from the type `was` is the shape of to the type `new` is the
 /// shape of changes: the two graphs are walked side by side from their roots, into the parts
-/// of two nodes with as many parts; each place where the two types differ gives the
-/// fingerprints of the old type and of the new one there (`Mutex<HashMap<String,
-/// v1::Session>>` to `Mutex<HashMap<String, Session>>` gives the two maps, the two `Session`s,
-/// and the two whole types).
+/// of two nodes alike or made of their parts' nodes alike (`composite`); each place where the
+/// two types differ gives the fingerprints of the old type and of the new one there
+/// (`Mutex<HashMap<String, v1::Session>>` to `Mutex<HashMap<String, Session>>` gives the two
+/// maps, the two `Session`s, and the two whole types).
 pub(crate) fn changed_between(
     was: &Shape,
     new: &Shape,
+    composite: impl Fn(Hash128, &[Hash128], Hash128, &[Hash128]) -> bool,
 ) -> Result<Vec<(Hash128, Hash128)>, &'static str> {
     let mut changed = Vec::new();
     side_by_side(was, new, |old, new| {
-        // A std generic's node names its parameters' nodes: `HashMap<String, Session>` changes
-        // with `Session`, and both pairs count.
         changed.push((old.fingerprint, new.fingerprint));
-        match old.parts.len() == new.parts.len() {
+        // Into the parts only through a node that is the same on both sides, or made of its
+        // parts' nodes alike (a std generic's names its parameters' nodes: `HashMap<String,
+        // Session>` changes with `Session`): a user type whose own node changed is converted
+        // whole, and its fields, perhaps reordered, pair nothing.
+        let into = old.parts.len() == new.parts.len()
+            && (old.node == new.node
+                || composite(old.node, &old.part_nodes(), new.node, &new.part_nodes()));
+        match into {
             true => Step::Parts,
             false => Step::Done,
         }
@@ -343,6 +349,7 @@ mod tests {
         let changed: HashSet<_> = changed_between(
             &shape_of::<Mutex<Vec<OldSession>>>(),
             &shape_of::<Mutex<Vec<NewSession>>>(),
+            composite_alike,
         )
         .unwrap()
         .into_iter()

@@ -137,8 +137,9 @@ pub(crate) fn program_offset() -> Option<isize> {
 
 /// Makes this image, a patch being attached, reach the program's thread state.
 pub(crate) fn attach(program_offset: Option<isize>) {
-    // Relaxed: no code of this image runs before the commit, whose Release store of the slots
-    // (Acquire-loaded by every call) publishes this too.
+    // Relaxed: no thread of the program runs this image's code before the commit, whose
+    // Release store of the slots (Acquire-loaded by every call) publishes this too; before it,
+    // only the updater's thread does (the patch's transformers), which stored this itself.
     ACCESS.store(program_offset.unwrap_or(BY_HOST), Ordering::Relaxed);
 }
 

@@ -61,18 +61,29 @@ pub(crate) fn quietly<R>(work: impl FnOnce() -> R) -> Result<R, String> {
     static HOOKED: std::sync::Once = std::sync::Once::new();
     // `set_hook` panics on a thread that is panicking (a destructor that reaches a global for
     // the first time while unwinding): the hook is installed on a later call then.
-    if !std::thread::panicking() {
+    // Where a panic aborts, the hook's message is all the operator gets: it stays.
+    let quiet = cfg!(panic = "unwind");
+    if quiet && !std::thread::panicking() {
         HOOKED.call_once(install_quiet_hook);
     }
-    QUIET.with(|quiet| quiet.set(quiet.get() + 1));
+    // `try_with`: during the thread's teardown the thread-locals may be gone; the panic is
+    // then printed, and still caught.
+    let count = |by: i32| {
+        let _ = QUIET.try_with(|q| q.set(q.get().wrapping_add_signed(by)));
+    };
+    if quiet {
+        count(1);
+    }
     let caught = panic::catch_unwind(AssertUnwindSafe(work));
-    QUIET.with(|quiet| quiet.set(quiet.get() - 1));
+    if quiet {
+        count(-1);
+    }
     caught.map_err(|payload| {
         let text = message(&*payload);
         // Dropping a payload can panic in its turn, which would abort in the `extern "C"`
         // functions that call this: it is leaked instead.
         std::mem::forget(payload);
-        match RAISED_AT.with(|raised_at| raised_at.borrow_mut().take()) {
+        match RAISED_AT.try_with(|raised_at| raised_at.borrow_mut().take()).ok().flatten() {
             Some(at) => format!("{text} (at {at})"),
             None => text,
         }
@@ -90,6 +101,18 @@ fn install_quiet_hook() {
         let at = info.location().map(ToString::to_string);
         let _ = RAISED_AT.try_with(|raised_at| *raised_at.borrow_mut() = at);
     }));
+}
+
+/// What a stale bridge runs (`ItemDesc::stale`): the item `path` now runs code of another
+/// signature, and the caller was compiled against the old one.
+#[doc(hidden)]
+#[cold]
+#[inline(never)]
+pub fn stale_call(path: &str) -> ! {
+    panic!(
+        "`{path}` was called with the signature it had before an update converted a type it \
+         names: this code was compiled against the old type and cannot call the new code"
+    )
 }
 
 #[cold]
