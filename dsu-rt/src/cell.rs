@@ -84,6 +84,20 @@ pub(crate) struct GlobalCell {
 /// `Result<*const (), String>` to its argument.
 pub(crate) type InstanceFn = unsafe extern "C" fn(out: *mut ());
 
+/// The instance a global's descriptor gives (`GlobalDesc::instance`), made by its initialiser
+/// if no image made it yet, or the initialiser's panic (also when an earlier panic poisoned
+/// it).
+pub(crate) fn instance(instance: InstanceFn) -> Result<*const (), String> {
+    let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
+    // SAFETY: `out` is a `Result` of this build's layout (an image's build fingerprint equals
+    // the program's), which `instance` writes before it returns: it catches the initialiser's
+    // panic.
+    unsafe {
+        instance(out.as_mut_ptr().cast());
+        out.assume_init()
+    }
+}
+
 /// The function a patch's cell asks for its instance while an update converts globals
 /// (`convert::demand`): the cell's address, and a `Result<*const (), String>` to write.
 pub(crate) type DemandFn = unsafe extern "C" fn(cell: *const GlobalCell, out: *mut ());
@@ -114,13 +128,13 @@ impl GlobalCell {
     /// it sent it nowhere (the image makes its own), else the instance or why it could not be
     /// made. Kept in `live` once made.
     pub(crate) fn elsewhere(&self) -> Option<Result<*const (), String>> {
-        let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
         // Acquire: pairs with the Release of `set_demand` and `forward_to`.
         let demand = self.demand.load(Ordering::Acquire);
         if !demand.is_null() {
             // SAFETY: only `set_demand` stores here, a `DemandFn`; it writes the result to
             // `out` before it returns (it catches every panic).
             let demand = unsafe { std::mem::transmute::<*mut (), DemandFn>(demand) };
+            let mut out = std::mem::MaybeUninit::<Result<*const (), String>>::uninit();
             // SAFETY: `demand`'s contract: this cell, and a result of this build's layout.
             return Some(unsafe {
                 demand(self, out.as_mut_ptr().cast());
@@ -132,12 +146,9 @@ impl GlobalCell {
             return None;
         }
         // SAFETY: only `forward_to` stores here, an `InstanceFn` of an image that is never
-        // unloaded, built as this one (the build check), which writes the result to `out`.
-        let made = unsafe {
-            std::mem::transmute::<*mut (), InstanceFn>(forward)(out.as_mut_ptr().cast());
-            out.assume_init()
-        };
-        Some(made.map(|instance| {
+        // unloaded, built as this one (the build check).
+        let forward = unsafe { std::mem::transmute::<*mut (), InstanceFn>(forward) };
+        Some(instance(forward).map(|instance| {
             // Only if the runtime did not point the cell at an instance meanwhile (a conversion
             // that committed), which then stays the live one.
             let _ = self.live.compare_exchange(

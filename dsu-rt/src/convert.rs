@@ -130,7 +130,7 @@ impl Conversion<'_> {
         }
         state.set(State::Running);
         let started = Instant::now();
-        let made = global::instance(global.live)
+        let made = crate::cell::instance(global.live)
             .map_err(|message| UpdateError::InitialiserFailed {
                 global: global.path.to_owned(),
                 message,

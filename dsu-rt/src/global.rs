@@ -219,19 +219,6 @@ pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out
     unsafe { out.cast::<Transformed>().write(result) };
 }
 
-/// The instance a global's descriptor gives (`GlobalDesc::instance`), made by its initialiser
-/// if no image made it yet, or the initialiser's panic (also when an earlier panic poisoned
-/// it).
-pub(crate) fn instance(instance: crate::cell::InstanceFn) -> Result<*const (), String> {
-    let mut out = MaybeUninit::<Result<*const (), String>>::uninit();
-    // SAFETY: `out` is a `Result` of this build's layout (the patch's build fingerprint equals
-    // ours), which `instance` writes before it returns: it catches the initialiser's panic.
-    unsafe {
-        instance(out.as_mut_ptr().cast());
-        out.assume_init()
-    }
-}
-
 /// Runs a transformer a patch exports (`Global::transformer`, the other way for a rollback) on
 /// `instance`: the new instance and how many values it made, or the message of the
 /// transformer's panic. An instance made

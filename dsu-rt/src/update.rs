@@ -253,7 +253,7 @@ fn rollback_in(
                 let reverse = converted.reverse.expect("checked above");
                 let live = registry.global(converted.path).expect("live").instance;
                 // The instance the update made: made, so its initialiser does not run.
-                let now = global::instance(live).map_err(|message| {
+                let now = crate::cell::instance(live).map_err(|message| {
                     UpdateError::InitialiserFailed { global: converted.path.to_owned(), message }
                 })?;
                 let converting = Instant::now();
