@@ -52,6 +52,16 @@ fn three_names() {
     });
 }
 
+/// Updates to v2 built with `features`, which must be refused, and returns why, after checking
+/// that nothing the program shows changed.
+fn refused(features: &[&str]) -> UpdateError {
+    let patch = support::build("liveapp/v2", features);
+    let before = observed();
+    let error = within_a_minute(move || dsu::update(patch)).expect_err("the update is refused");
+    assert_eq!(observed(), before, "a refused update changes nothing");
+    error
+}
+
 fn transform_failed(error: UpdateError, global: &str) -> String {
     match error {
         UpdateError::TransformFailed { global: failed, message } if failed == global => message,
@@ -63,13 +73,9 @@ fn transform_failed(error: UpdateError, global: &str) -> String {
 fn a_transformer_reads_another_global_this_update_converts() {
     let _turn = turn();
     three_names();
-    let probe = support::build("liveapp/v2", &["probe-converted"]);
-    let before = observed();
     // `NAMES`'s transformer reads `COUNT` with its new type, then panics with what it saw.
-    let error = within_a_minute(move || dsu::update(probe)).expect_err("the probe panics");
-    let message = transform_failed(error, "liveapp::NAMES");
+    let message = transform_failed(refused(&["probe-converted"]), "liveapp::NAMES");
     assert!(message.starts_with("saw 3 (at src/lib.rs:"), "the live count, converted: {message}");
-    assert_eq!(observed(), before);
 }
 
 #[test]
@@ -136,12 +142,8 @@ fn a_transformer_calls_updateable_code_and_the_update_applies() {
 fn an_update_or_rollback_inside_an_update_is_refused() {
     let _turn = turn();
     three_names();
-    let nested = support::build("liveapp/v2", &["nested-update"]);
-    let before = observed();
-    let error = within_a_minute(move || dsu::update(nested)).expect_err("the transformer panics");
-    let message = transform_failed(error, "liveapp::NAMES");
+    let message = transform_failed(refused(&["nested-update"]), "liveapp::NAMES");
     assert!(message.starts_with("rollback: inside_update, update: inside_update"), "{message}");
-    assert_eq!(observed(), before);
 }
 
 #[test]
@@ -210,14 +212,11 @@ fn two_globals_of_one_path_stay_two_and_refuse_a_patch_that_has_them() {
     assert_eq!(liveapp::tally_words(2), 2);
     assert_eq!(liveapp::tally_bytes(3), 3);
     assert_eq!(liveapp::tally_words(2), 4);
-    let ambiguous = support::build("liveapp/v2", &["ambiguous"]);
-    let before = observed();
-    let error = within_a_minute(move || dsu::update(ambiguous)).expect_err("ambiguous");
+    let error = refused(&["ambiguous"]);
     assert!(
         matches!(&error, UpdateError::AmbiguousItem { item } if item == "liveapp::TALLY"),
         "{error}"
     );
-    assert_eq!(observed(), before);
     assert_eq!(liveapp::tally_bytes(3), 6);
 }
 
@@ -227,11 +226,8 @@ fn lifetimes_and_whole_paths_leave_a_signature_the_same() {
     three_names();
     // v2's `serve` names a lifetime v1's leaves out; `fragile` and `FRAGILE` spell their types
     // out with whole paths. The plan matches them: the update gets as far as the probe.
-    let spelled_out = support::build("liveapp/v2", &["spelled-out", "probe-converted"]);
-    let before = observed();
-    let error = within_a_minute(move || dsu::update(spelled_out)).expect_err("the probe panics");
+    let error = refused(&["spelled-out", "probe-converted"]);
     assert!(transform_failed(error, "liveapp::NAMES").starts_with("saw 3"));
-    assert_eq!(observed(), before);
 }
 
 #[test]
