@@ -7,7 +7,12 @@ use sha2_const_stable::Sha256;
 
 /// The first 128 bits of the SHA-256 of the token text.
 pub(crate) fn of_tokens(tokens: &TokenStream) -> u128 {
-    let full = Sha256::new().update(tokens.to_string().as_bytes()).finalize();
+    of_bytes(tokens.to_string().as_bytes())
+}
+
+/// The first 128 bits of the SHA-256 of `bytes`.
+pub(crate) fn of_bytes(bytes: &[u8]) -> u128 {
+    let full = Sha256::new().update(bytes).finalize();
     u128::from_le_bytes(full[..16].try_into().expect("a SHA-256 has 32 bytes"))
 }
 

@@ -8,12 +8,14 @@ mod errors;
 mod expand;
 mod fingerprint_derive;
 mod global;
+mod graph;
 mod hash;
 mod krate;
 mod lock_record;
 mod model;
 mod probe;
 mod signature;
+mod sources;
 mod transaction;
 mod transform;
 mod valid;
@@ -257,10 +259,6 @@ pub fn derive_fingerprint(input: TokenStream) -> TokenStream {
     fingerprint_derive::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
-/// The image's build record, for `dsu::patch!()`: the packages of the `Cargo.lock` it was
-/// built with, a line each, in a static of the `.dsu.lock` section, and the library names of
-/// its path packages in one of `.dsu.paths`. Not a public API.
-#[doc(hidden)]
 /// The fingerprint an update compares for a type of any crate, as an `Option<u128>`: the
 /// type's own, from its `Fingerprint`, or, for a type of another crate, the one made of its
 /// name, its crate's release and the types written in it (`None` for a type whose shape cannot
@@ -288,7 +286,20 @@ pub fn fingerprint_of(input: TokenStream) -> TokenStream {
     quote::quote!({ #items ::dsu::fingerprint::of_part(#shape) }).into()
 }
 
+/// The image's build record, for `dsu::patch!()`: the packages of the `Cargo.lock` it was
+/// built with, a line each, in a static of the `.dsu.lock` section, and the library names of
+/// its path packages in one of `.dsu.paths`. Not a public API.
+#[doc(hidden)]
 #[proc_macro]
 pub fn __lock_record(input: TokenStream) -> TokenStream {
     lock_record::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// The crate's graph, for `dsu::patch!()`: its functions, methods, consts, statics and macros
+/// with their fingerprints and what each one's code names, in a static of the section given.
+/// Not a public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __crate_graph(input: TokenStream) -> TokenStream {
+    graph::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

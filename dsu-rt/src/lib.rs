@@ -72,6 +72,7 @@ pub mod __private {
     pub use abi_stable::std_types::ROption;
     pub use abi_stable::std_types::RStr;
     pub use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape};
+    pub use dsu_macros::__crate_graph as crate_graph;
     pub use dsu_macros::__lock_record as lock_record;
     pub use linkme;
 

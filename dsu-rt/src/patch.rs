@@ -139,12 +139,16 @@ macro_rules! patch {
         // The sections are `lock::LOCK_SECTION` and `lock::PATHS_SECTION`.
         $crate::__private::lock_record!(__DSU_LOCK in ".dsu.lock", __DSU_PATHS in ".dsu.paths");
 
+        // The section is `reach::GRAPH_SECTION`.
+        $crate::__private::crate_graph!(__DSU_GRAPH in ".dsu.graph");
+
         #[$crate::__private::linkme::distributed_slice($crate::__private::PROGRAMS)]
         #[linkme(crate = $crate::__private::linkme)]
         static __DSU_PROGRAM: $crate::__private::ProgramInfo = $crate::__private::ProgramInfo {
             manifest: &__DSU_MANIFEST,
             lock: &__DSU_LOCK,
             path_crates: &__DSU_PATHS,
+            graph: &__DSU_GRAPH,
         };
     };
 }

@@ -26,4 +26,7 @@ pub struct ProgramInfo {
     pub lock: &'static [u8],
     /// The library names of the path packages the crate depends on, one per line.
     pub path_crates: &'static [u8],
+    /// The crate's graph (see `reach.rs`): its items, their fingerprints and what each one's
+    /// code names.
+    pub graph: &'static [u8],
 }

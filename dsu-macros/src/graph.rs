@@ -1,0 +1,442 @@
+//! `__crate_graph!(NAME in "section")`: the graph of `dsu::patch!()`, a static in a section of
+//! its own that the runtime reads from a patch's file before loading it, and from the program's
+//! `ProgramInfo` (`dsu-rt`'s `reach.rs`).
+//!
+//! It has every function, method, `const`, `static` and macro of the crate (plain ones
+//! included), the fingerprint of each, and the items each one's code calls or names, found by
+//! walking the crate's sources from its root (`sources.rs`); the package's binaries are walked
+//! too, as code no update replaces. The compiler decides the `cfg`s: each item under one carries
+//! a byte that `cfg!` of its predicates sets, so that an item the build leaves out is not in
+//! the graph.
+//!
+//! The text, a line per item:
+//!
+//! ```text
+//! dsu-graph 1
+//! <present 1|0> \t <kind> \t <u|-> \t <path> \t <fingerprint, 32 hex> \t <edges: indices,> \t <root> \t <file>
+//! ```
+//!
+//! A crate whose root cannot be found (a doctest, a build without cargo) gets the header
+//! `dsu-graph 1 none`: the runtime then cannot tell what a patch's changes reach.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token};
+use toml::{Table, Value};
+
+use crate::sources::{Crate, Kind, Ref};
+
+/// `NAME in "section"`.
+struct Input {
+    name: Ident,
+    section: LitStr,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Input> {
+        let name = input.parse()?;
+        input.parse::<Token![in]>()?;
+        Ok(Input { name, section: input.parse()? })
+    }
+}
+
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let Input { name, section } = syn::parse2(input)?;
+    let walked = walk();
+    let (text, conditional) = match &walked {
+        Some(walked) => encode(walked),
+        None => ("dsu-graph 1 none\n".to_owned(), Vec::new()),
+    };
+    // The binaries are not modules of the library: `include_bytes!` makes the library depend
+    // on them, so that an edited binary rebuilds the graph. (The compiler tracks the modules and
+    // included files itself.)
+    let track = walked.iter().flat_map(|walked| &walked.binaries).filter_map(|file| {
+        let file = file.to_str()?;
+        Some(quote!(
+            const _: &[u8] = ::core::include_bytes!(#file);
+        ))
+    });
+    let bytes = proc_macro2::Literal::byte_string(text.as_bytes());
+    let presence = conditional.iter().map(|(offset, cfg)| {
+        quote!(bytes[#offset] = if ::core::cfg!(all(#(#cfg),*)) { b'1' } else { b'0' };)
+    });
+    // SAFETY (of `link_section`): the section is one of dsu's own `.dsu.*`, plain bytes that no
+    // linker or loader gives a meaning to.
+    Ok(quote! {
+        #(#track)*
+        #[doc(hidden)]
+        #[used]
+        #[unsafe(link_section = #section)]
+        static #name: [u8; #bytes.len()] = {
+            let mut bytes = *#bytes;
+            #(#presence)*
+            bytes
+        };
+    })
+}
+
+/// The crate's walk, and the binaries it read.
+struct Walked {
+    krate: Crate,
+    binaries: Vec<PathBuf>,
+}
+
+/// Walks the library being compiled and the package's binaries, or `None` if what is being
+/// compiled is not the package's library found from its manifest.
+fn walk() -> Option<Walked> {
+    let package = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let crate_name = std::env::var("CARGO_CRATE_NAME").ok()?;
+    if std::env::var_os("UNSTABLE_RUSTDOC_TEST_PATH").is_some() {
+        return None;
+    }
+    let manifest: Table = fs::read_to_string(package.join("Cargo.toml")).ok()?.parse().ok()?;
+    let library = manifest.get("lib").and_then(Value::as_table);
+    let package_name = manifest.get("package")?.get("name")?.as_str()?.replace('-', "_");
+    let library_name = library
+        .and_then(|lib| lib.get("name"))
+        .and_then(Value::as_str)
+        .map_or(package_name, str::to_owned);
+    if library_name != crate_name {
+        return None;
+    }
+    let root = library
+        .and_then(|lib| lib.get("path"))
+        .and_then(Value::as_str)
+        .map_or_else(|| package.join("src/lib.rs"), |path| package.join(path));
+    let mut krate = Crate::default();
+    krate.walk_root(&package, &root, &crate_name, false);
+    let binaries = binaries(&package, &manifest);
+    for binary in &binaries {
+        // A binary names the library by its crate name, and its own items by another.
+        krate.walk_root(&package, binary, "{binary}", true);
+    }
+    Some(Walked { krate, binaries })
+}
+
+/// The source files of the package's binaries: `[[bin]]` targets, and those cargo finds
+/// unless `autobins = false` (`src/main.rs`, `src/bin/*.rs`, `src/bin/*/main.rs`).
+fn binaries(package: &Path, manifest: &Table) -> Vec<PathBuf> {
+    let mut found = BTreeSet::new();
+    let targets = manifest.get("bin").and_then(Value::as_array).into_iter().flatten();
+    for target in targets {
+        match (
+            target.get("path").and_then(Value::as_str),
+            target.get("name").and_then(Value::as_str),
+        ) {
+            (Some(path), _) => {
+                found.insert(package.join(path));
+            }
+            (None, Some(name)) => {
+                for candidate in [
+                    package.join(format!("src/bin/{name}.rs")),
+                    package.join(format!("src/bin/{name}/main.rs")),
+                    package.join("src/main.rs"),
+                ] {
+                    if candidate.is_file() {
+                        found.insert(candidate);
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let automatic = manifest
+        .get("package")
+        .and_then(|p| p.get("autobins"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if automatic {
+        found.insert(package.join("src/main.rs"));
+        if let Ok(entries) = fs::read_dir(package.join("src/bin")) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                match path.is_dir() {
+                    true => found.insert(path.join("main.rs")),
+                    false => path.extension().is_some_and(|e| e == "rs") && found.insert(path),
+                };
+            }
+        }
+    }
+    found.into_iter().filter(|file| file.is_file()).collect()
+}
+
+/// The graph's text, and the offset of the presence byte of each item under a `cfg`, with its
+/// predicates.
+fn encode(walked: &Walked) -> (String, Vec<(usize, Vec<TokenStream>)>) {
+    let krate = &walked.krate;
+    let mut roots: Vec<Option<String>> = krate.nodes.iter().map(|node| node.root.clone()).collect();
+    let edges = link(krate, &mut roots);
+    let mut text = String::from("dsu-graph 1\n");
+    let mut conditional = Vec::new();
+    for (index, node) in krate.nodes.iter().enumerate() {
+        if !node.cfg.is_empty() {
+            conditional.push((text.len(), node.cfg.clone()));
+        }
+        let edges: Vec<String> = edges[index].iter().map(usize::to_string).collect();
+        text.push_str(&format!(
+            "1\t{}\t{}\t{}\t{:032x}\t{}\t{}\t{}\n",
+            node.kind.letter(),
+            if node.updateable { 'u' } else { '-' },
+            clean(&node.path),
+            node.fingerprint,
+            edges.join(","),
+            clean(roots[index].as_deref().unwrap_or("")),
+            clean(&node.site),
+        ));
+    }
+    (text, conditional)
+}
+
+/// The graph's text holds no tabs or line ends inside a field.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+/// The items each item's names may mean (every item of the name, narrowed by the qualifier
+/// where that leaves any), and the roots that follow from them: a function whose address is
+/// taken, a trait impl's method of a trait the crate does not define (std or a dependency calls
+/// it), and a binary's code.
+fn link(krate: &Crate, roots: &mut [Option<String>]) -> Vec<BTreeSet<usize>> {
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, node) in krate.nodes.iter().enumerate() {
+        by_name.entry(node.name.as_str()).or_default().push(index);
+        for defined in &node.defines {
+            by_name.entry(defined.as_str()).or_default().push(index);
+        }
+    }
+    for (index, node) in krate.nodes.iter().enumerate() {
+        let foreign = node.trait_name.as_ref().is_some_and(|t| !krate.traits.contains(t));
+        if node.kind == Kind::Method && foreign && roots[index].is_none() {
+            let trait_name = node.trait_name.as_deref().unwrap_or_default();
+            roots[index] = Some(format!("called through `{trait_name}` by std or a dependency"));
+        }
+    }
+    let named = |name: &str| -> Vec<usize> {
+        let mut names = vec![name.to_owned()];
+        names.extend(krate.renames.get(name).into_iter().flatten().cloned());
+        names
+            .iter()
+            .flat_map(|name| by_name.get(name.as_str()).into_iter().flatten().copied())
+            .collect()
+    };
+    let mut edges = vec![BTreeSet::new(); krate.nodes.len()];
+    let mut taken = Vec::new();
+    for (index, node) in krate.nodes.iter().enumerate() {
+        for reference in &node.refs {
+            let (name, qualifier, kinds): (&str, Option<&String>, &[Kind]) = match reference {
+                Ref::Call { name, qualifier } | Ref::Value { name, qualifier } => (
+                    name,
+                    qualifier.as_ref(),
+                    &[
+                        Kind::Fn,
+                        Kind::Method,
+                        Kind::Const,
+                        Kind::Static,
+                        Kind::State,
+                        Kind::Global,
+                        Kind::Invocation,
+                    ],
+                ),
+                Ref::Method(name) => (name, None, &[Kind::Method, Kind::Invocation]),
+                Ref::Macro(name) => (name, None, &[Kind::Macro, Kind::Invocation]),
+                Ref::Any(name) => (name, None, &[]),
+            };
+            let candidates: Vec<usize> = named(name)
+                .into_iter()
+                .filter(|&target| target != index)
+                .filter(|&target| kinds.is_empty() || kinds.contains(&krate.nodes[target].kind))
+                .filter(|&target| krate.nodes[target].kind != Kind::Escape)
+                .collect();
+            let narrowed: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&target| {
+                    qualifier.is_some() && krate.nodes[target].qualifier.as_ref() == qualifier
+                })
+                .collect();
+            let targets = if narrowed.is_empty() { candidates } else { narrowed };
+            if matches!(reference, Ref::Value { .. }) {
+                let functions = targets
+                    .iter()
+                    .filter(|&&t| matches!(krate.nodes[t].kind, Kind::Fn | Kind::Method));
+                taken.extend(functions.map(|&target| (target, index)));
+            }
+            edges[index].extend(targets);
+        }
+    }
+    for (target, by) in taken {
+        if roots[target].is_none() {
+            roots[target] = Some(format!("its address is taken in `{}`", krate.nodes[by].path));
+        }
+    }
+    edges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The graph of a crate whose root is `lib` (and other files of `files`), as lines without
+    /// the fingerprints.
+    fn graph(files: &[(&str, &str)]) -> (Crate, Vec<String>) {
+        let dir = std::env::temp_dir().join(format!(
+            "dsu-graph-{}-{:x}",
+            std::process::id(),
+            crate::hash::of_bytes(format!("{files:?}").as_bytes())
+        ));
+        for (name, text) in files {
+            let path = dir.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let mut krate = Crate::default();
+        krate.walk_root(&dir, &dir.join("src/lib.rs"), "app", false);
+        if dir.join("src/main.rs").is_file() {
+            krate.walk_root(&dir, &dir.join("src/main.rs"), "{binary}", true);
+        }
+        let walked = Walked { krate, binaries: Vec::new() };
+        let (text, _) = encode(&walked);
+        let _ = fs::remove_dir_all(&dir);
+        let lines = text
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                let edges: Vec<&str> = fields[5]
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(|e| walked.krate.nodes[e.parse::<usize>().unwrap()].path.as_str())
+                    .collect();
+                format!(
+                    "{} {} {} -> [{}] {}",
+                    fields[1],
+                    fields[2],
+                    fields[3],
+                    edges.join(" "),
+                    fields[6]
+                )
+                .trim_end()
+                .to_owned()
+            })
+            .collect();
+        (walked.krate, lines)
+    }
+
+    fn line<'a>(lines: &'a [String], path: &str) -> &'a str {
+        lines
+            .iter()
+            .find(|line| line.get(4..).is_some_and(|rest| rest.starts_with(&format!("{path} ->"))))
+            .unwrap_or_else(|| panic!("no item {path} in {lines:#?}"))
+    }
+
+    #[test]
+    fn calls_methods_consts_and_macros_are_edges() {
+        let (_, lines) = graph(&[(
+            "src/lib.rs",
+            "const LIMIT: u32 = 3;\n\
+             macro_rules! twice { ($e:expr) => { helper($e) + helper($e) } }\n\
+             fn helper(x: u32) -> u32 { x.min(LIMIT) }\n\
+             pub struct Entry;\n\
+             impl Entry { fn size(&self) -> u32 { twice!(1) } }\n\
+             #[dsu::updateable]\n\
+             pub fn handle(e: &Entry) -> u32 { e.size() + Entry::size(e) }\n",
+        )]);
+        assert_eq!(line(&lines, "app::handle"), "f u app::handle -> [app::Entry::size]");
+        assert_eq!(line(&lines, "app::Entry::size"), "m - app::Entry::size -> [app::twice!]");
+        assert_eq!(line(&lines, "app::twice!"), "M - app::twice! -> [app::helper]");
+        assert_eq!(line(&lines, "app::helper"), "f - app::helper -> [app::LIMIT]");
+    }
+
+    #[test]
+    fn trait_impls_of_foreign_traits_and_taken_addresses_are_roots() {
+        let (_, lines) = graph(&[(
+            "src/lib.rs",
+            "pub struct Entry;\n\
+             trait Own { fn own(&self); }\n\
+             impl Own for Entry { fn own(&self) {} }\n\
+             impl std::fmt::Display for Entry {\n\
+                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { Ok(()) }\n\
+             }\n\
+             fn worker() {}\n\
+             fn start() { std::thread::spawn(worker); }\n\
+             fn count() -> u32 { 1 }\n\
+             fn twice(count: u32) -> u32 { let doubled = count * 2; doubled }\n",
+        )]);
+        assert_eq!(
+            line(&lines, "<app::Entry as Display>::fmt"),
+            "m - <app::Entry as Display>::fmt -> [] called through `Display` by std or a dependency"
+        );
+        assert_eq!(line(&lines, "<app::Entry as Own>::own"), "m - <app::Entry as Own>::own -> []");
+        assert_eq!(
+            line(&lines, "app::worker"),
+            "f - app::worker -> [] its address is taken in `app::start`"
+        );
+        assert_eq!(line(&lines, "app::count"), "f - app::count -> []", "a variable of its name");
+    }
+
+    #[test]
+    fn a_closure_that_may_be_stored_is_a_root_and_one_run_now_is_not() {
+        let (_, lines) = graph(&[(
+            "src/lib.rs",
+            "fn helper() -> u32 { 1 }\n\
+             fn other() -> u32 { 2 }\n\
+             pub fn now() -> u32 { [1].iter().map(|_| helper()).sum() }\n\
+             pub fn later() { std::thread::spawn(move || other()); }\n",
+        )]);
+        assert_eq!(line(&lines, "app::now"), "f - app::now -> [app::helper]");
+        assert_eq!(line(&lines, "app::later"), "f - app::later -> [app::other]");
+        assert_eq!(
+            line(&lines, "app::later::{a closure that may be stored#0}"),
+            "x - app::later::{a closure that may be stored#0} -> [app::other] \
+             a closure that may be stored in `app::later`"
+        );
+    }
+
+    #[test]
+    fn modules_statics_and_the_binary_are_walked() {
+        let (krate, lines) = graph(&[
+            (
+                "src/lib.rs",
+                "pub mod store;\n\
+                 #[cfg(test)] mod tests { fn t() {} }\n\
+                 pub static GREETING: &str = \"hi\";\n\
+                 pub static HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n\
+                 thread_local! { static LOCAL: std::cell::Cell<u32> = const { std::cell::Cell::new(0) }; }\n",
+            ),
+            ("src/store.rs", "use crate::GREETING as G;\npub fn get() -> &'static str { G }\n"),
+            ("src/main.rs", "fn main() { app::store::get(); }\n"),
+        ]);
+        assert_eq!(line(&lines, "app::GREETING"), "s - app::GREETING -> []");
+        assert_eq!(line(&lines, "app::HITS"), "S - app::HITS -> []");
+        assert_eq!(line(&lines, "app::LOCAL"), "S - app::LOCAL -> []");
+        assert_eq!(line(&lines, "app::store::get"), "f - app::store::get -> [app::GREETING]");
+        assert_eq!(
+            line(&lines, "{binary}::main"),
+            "f - {binary}::main -> [app::store::get] the program's binary"
+        );
+        let tests = krate.nodes.iter().find(|node| node.path == "app::tests::t").expect("walked");
+        assert_eq!(tests.cfg.len(), 1, "under cfg(test)");
+    }
+
+    #[test]
+    fn included_files_and_environment_variables_are_fingerprinted() {
+        let fingerprint = |banner: &str| {
+            let (krate, _) = graph(&[
+                (
+                    "src/lib.rs",
+                    "pub fn banner() -> &'static str { include_str!(\"banner.txt\") }\n",
+                ),
+                ("src/banner.txt", banner),
+            ]);
+            krate.nodes.iter().find(|node| node.path == "app::banner").unwrap().fingerprint
+        };
+        assert_ne!(fingerprint("hello"), fingerprint("hello again"));
+        assert_eq!(fingerprint("hello"), fingerprint("hello"));
+    }
+}
