@@ -298,6 +298,29 @@ pub enum UpdateError {
         /// The type, as the compiler names it.
         type_name: String,
     },
+    /// Changed plain items that code no update switches still reaches (the program's binary, a
+    /// closure that may have been stored, a trait impl std calls, a function whose address is
+    /// taken), through other plain items: that code would go on running their old versions.
+    Unreached {
+        /// Each change, with the chain of plain callers that keeps it out of reach.
+        changes: Vec<crate::report::Unreached>,
+    },
+    /// Code the update switches names plain state (a `static` with interior mutability, a
+    /// `static mut`, a `thread_local!`) that the running program has too: the patch's code
+    /// would use its own copy, from the initial value, and the running code the old one.
+    ForkedState {
+        /// Each static, with a switched item that names it.
+        states: Vec<crate::report::ForkedState>,
+    },
+    /// The update cannot tell what the patch's changes reach: the running version or the patch
+    /// has no crate graph (`dsu::patch!()` missing from the crate's root, or a build cargo did
+    /// not run).
+    Unanalysed {
+        /// The patch file.
+        path: PathBuf,
+        /// Which side has no graph, and why.
+        reason: String,
+    },
     /// `update` or `rollback` was called inside a transaction, which it might have to wait
     /// for.
     InsideTransaction,
@@ -590,6 +613,50 @@ impl fmt::Display for UpdateError {
                  version instead",
                 globals.join(", ")
             ),
+            Unreached { changes } => {
+                write!(
+                    f,
+                    "{} changed, but code no update switches would go on running the old \
+                     version; nothing changed:",
+                    changes.iter().map(|c| c.item.as_str()).collect::<Vec<_>>().join(", ")
+                )?;
+                for change in changes {
+                    // The binary's own items cannot be updateable.
+                    let plain: Vec<&str> = change
+                        .chain
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|item| !item.starts_with('{'))
+                        .collect();
+                    write!(f, " {} ({}: {})", change.item, change.root, change.chain.join(" -> "))?;
+                    match plain[..] {
+                        [_] => write!(f, ", make it updateable;")?,
+                        _ => write!(f, ", make one of {} updateable;", plain.join(", "))?,
+                    }
+                }
+                write!(
+                    f,
+                    " or accept that these stay old with \
+                     dsu::update_with and UpdateOptions::accept_unreached(true)"
+                )
+            }
+            ForkedState { states } => write!(
+                f,
+                "the update switches code that names plain state the running program has ({}): \
+                 the patch's code would have its own copy, from its initial value, while the \
+                 running code goes on with the old one; nothing changed. Make each a \
+                 #[dsu::updateable] static, whose value the update carries, or accept the fork \
+                 with dsu::update_with and UpdateOptions::accept_forked_state(true)",
+                states.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            ),
+            Unanalysed { path, reason } => write!(
+                f,
+                "{}: the update cannot tell what the patch's changes reach, because {reason}; \
+                 nothing changed. Write dsu::patch!() at the root of the library crate and \
+                 build both with cargo, or apply it unchecked with dsu::update_with and \
+                 UpdateOptions::accept_unreached(true)",
+                path.display()
+            ),
             InsideTransaction => write!(
                 f,
                 "dsu::update and dsu::rollback cannot run inside a transaction, which they may \
@@ -686,6 +753,9 @@ impl UpdateError {
             UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",
             UpdateError::Unfingerprinted { .. } => "unfingerprinted",
+            UpdateError::Unreached { .. } => "unreached",
+            UpdateError::ForkedState { .. } => "forked_state",
+            UpdateError::Unanalysed { .. } => "unanalysed",
             UpdateError::InsideTransaction => "inside_transaction",
             UpdateError::AbortsOnPanic { .. } => "aborts_on_panic",
             UpdateError::BarrierFailed => "barrier_failed",

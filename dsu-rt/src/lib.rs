@@ -24,6 +24,7 @@ mod patch;
 mod plan;
 mod primitive;
 mod protocol;
+mod reach;
 mod record;
 mod registry;
 mod report;
@@ -46,7 +47,8 @@ pub use fingerprint::Fingerprint;
 pub use global::Global;
 pub use inspect::PatchInfo;
 pub use report::{
-    ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, UpdateReport, VersionInfo,
+    ConvertedGlobal, ForkedState, GlobalStatus, ItemRef, ItemStatus, Reached, Status, Unreached,
+    UpdateReport, VersionInfo,
 };
 pub use transaction::{transaction, Transaction};
 pub use transform::Transform;

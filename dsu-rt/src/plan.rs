@@ -9,8 +9,9 @@ use dsu_abi::{GlobalDesc, ItemDesc};
 
 use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
+use crate::reach::{self, Graph};
 use crate::registry::{Key, Registry, Version};
-use crate::report::{ConvertedGlobal, ItemRef, UpdateReport};
+use crate::report::{ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport};
 use crate::tls;
 use crate::{convert, spelling};
 
@@ -28,6 +29,15 @@ impl std::ops::Deref for Keyed<'_> {
     fn deref(&self) -> &ItemDesc {
         self.desc
     }
+}
+
+/// What an update was told to accept of what `Plan::reach` finds.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Accepting {
+    /// Changes that stay old, or graphs that are missing.
+    pub(crate) unreached: bool,
+    /// Plain state the switched code forks.
+    pub(crate) forked_state: bool,
 }
 
 /// What applying a patch would do. Computed without touching anything.
@@ -56,6 +66,15 @@ pub(crate) struct Plan<'m> {
     pub(crate) added_globals: Vec<&'m GlobalDesc>,
     /// Globals whose type changed, with a transformer from the running type.
     pub(crate) transformed_globals: Vec<&'m GlobalDesc>,
+    /// The replaced items whose body is the same, switched because their code reaches a
+    /// changed plain item (`reach`): each by its key, with the plain items on the way.
+    pub(crate) reached: Vec<(Key, Vec<String>)>,
+    /// Changes that stay old, which the update was told to accept.
+    pub(crate) unreached: Vec<Unreached>,
+    /// Plain state the switched code forks, which the update was told to accept.
+    pub(crate) forked: Vec<ForkedState>,
+    /// Whether the crate graphs were compared (`reach`).
+    pub(crate) analysed: bool,
 }
 
 impl<'m> Plan<'m> {
@@ -182,6 +201,73 @@ impl<'m> Plan<'m> {
             plan.replaced.append(&mut plan.unchanged);
         }
         Ok(plan)
+    }
+
+    /// Adds what the changes of plain code reach (`reach.rs`), given the crate graphs of the
+    /// running version and of the patch (and of the program as it started, whose binary is
+    /// what runs): switches each unchanged item whose code reaches a
+    /// changed plain item, and each the graph does not know (made by a macro, or of another
+    /// crate) if anything changed; refuses, unless `options` accept it, a change that code no
+    /// update switches still reaches, plain state the switched code would fork, and graphs
+    /// that are missing (`accepting` says which the caller accepts).
+    pub(crate) fn reach(
+        &mut self,
+        path: &std::path::Path,
+        (program, running): (Option<&Graph>, Option<&Graph>),
+        patch: Option<&Graph>,
+        accepting: Accepting,
+    ) -> Result<(), UpdateError> {
+        let (running, patch) = match (running, patch) {
+            (Some(running), Some(patch)) => (running, patch),
+            (running, _) => {
+                if accepting.unreached {
+                    return Ok(());
+                }
+                let reason = match running {
+                    None => "the running version has no crate graph",
+                    Some(_) => "the patch has no crate graph",
+                };
+                return Err(UpdateError::Unanalysed {
+                    path: path.to_owned(),
+                    reason: reason.to_owned(),
+                });
+            }
+        };
+        let running = match program {
+            Some(program) if !std::ptr::eq(program, running) => running.with_binary_of(program),
+            _ => running.clone(),
+        };
+        let reach = reach::analyse(&running, patch);
+        if !reach.unreached.is_empty() && !accepting.unreached {
+            return Err(UpdateError::Unreached { changes: reach.unreached });
+        }
+        let mut unchanged = Vec::with_capacity(self.unchanged.len());
+        for keyed in std::mem::take(&mut self.unchanged) {
+            let path = keyed.key.path;
+            let through = match reach.switched.get(path) {
+                Some(reaching) => Some(reaching.through.clone()),
+                None if reach.any_change && !patch.has_updateable(path) => Some(Vec::new()),
+                None => None,
+            };
+            match through {
+                Some(through) => {
+                    self.reached.push((keyed.key, through));
+                    self.replaced.push(keyed);
+                }
+                None => unchanged.push(keyed),
+            }
+        }
+        self.unchanged = unchanged;
+        let switched =
+            self.replaced.iter().chain(&self.added).chain(self.retyped.iter().map(|r| &r.1));
+        let forked = reach::forked(&running, patch, &mut switched.map(|keyed| keyed.key.path));
+        if !forked.is_empty() && !accepting.forked_state {
+            return Err(UpdateError::ForkedState { states: forked });
+        }
+        self.unreached = reach.unreached;
+        self.forked = forked;
+        self.analysed = true;
+        Ok(())
     }
 
     /// Moves to `retyped` each removed item of a converting update that the patch has under
@@ -379,6 +465,17 @@ impl<'m> Plan<'m> {
                     .chain(self.retyped.iter().map(|(_, new)| new))
                     .map(|d| d.key),
             ),
+            reached: self
+                .reached
+                .iter()
+                .map(|(key, through)| Reached {
+                    item: registry.item(key).expect("live").item_ref(key),
+                    through: through.clone(),
+                })
+                .collect(),
+            unreached: self.unreached.clone(),
+            forked: self.forked.clone(),
+            analysed: self.analysed,
             added: refs(&mut self.added.iter().map(|desc| desc.key)),
             signature_changed: refs(&mut self.signature_changed.iter().copied()),
             removed: refs(&mut self.removed.iter().copied()),
@@ -459,6 +556,21 @@ pub(crate) mod tests {
         assert_eq!(paths(&plan.added), ["t::new", "t::same"]);
         assert_eq!(plan.signature_changed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::same"]);
         assert_eq!(plan.removed.iter().map(|k| k.path).collect::<Vec<_>>(), ["t::gone"]);
+    }
+
+    #[test]
+    fn a_patch_whose_reach_cannot_be_told_is_refused_unless_accepted() {
+        static SLOT: Slot<fn() -> u32> = Slot::new(one);
+        let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
+        let patch = [desc("t::f", 2, two, &SLOT)];
+        let path = std::path::Path::new("v2.so");
+        let mut plan = Plan::new(&registry, &patch, &[]).expect("valid");
+        let refused = plan.reach(path, (None, None), None, Accepting::default());
+        assert!(matches!(refused, Err(UpdateError::Unanalysed { .. })), "{refused:?}");
+        let accepting = Accepting { unreached: true, forked_state: false };
+        plan.reach(path, (None, None), None, accepting).expect("accepted");
+        assert!(!plan.analysed, "the report says it was not analysed");
+        assert_eq!(plan.replaced.len(), 1, "the plan is as before");
     }
 
     #[test]

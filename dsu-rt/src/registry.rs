@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
 use crate::manifest::Manifest;
+use crate::reach::Graph;
 use crate::report::{ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
 use crate::slices::ProgramInfo;
 
@@ -171,6 +172,8 @@ pub(crate) struct Version {
     /// Items the version switched under another key (`Registry::retype`); among `replaced`
     /// by their new keys.
     pub(crate) retyped: Vec<Retyped>,
+    /// The crate graph of the version's build (`reach.rs`), if it has one.
+    pub(crate) graph: Option<Graph>,
 }
 
 /// An item a version switched under another key, and what it had before.
@@ -326,7 +329,9 @@ impl Registry {
                 }
             }
         }
-        let version = registry.new_version(release, PathBuf::new(), 0);
+        let mut version = registry.new_version(release, PathBuf::new(), 0);
+        // A graph that cannot be read is none: an update then says it cannot tell the reach.
+        version.graph = program.and_then(|program| Graph::parse(program.graph).ok().flatten());
         registry.push(version);
         registry
     }
@@ -415,6 +420,11 @@ impl Registry {
         &self.running_version().info
     }
 
+    /// The crate graph of the program as it started, if it has one.
+    pub(crate) fn program_graph(&self) -> Option<&Graph> {
+        self.versions.first().and_then(|version| version.graph.as_ref())
+    }
+
     /// The version the program runs now.
     pub(crate) fn running_version(&self) -> &Version {
         self.versions.last().expect("the program itself is always in the chain")
@@ -444,6 +454,7 @@ impl Registry {
             transformed: Vec::new(),
             added_globals: Vec::new(),
             retyped: Vec::new(),
+            graph: None,
         }
     }
 

@@ -40,13 +40,85 @@ impl fmt::Display for ItemRef {
     }
 }
 
+/// An updateable item an update switches although its own code is the same, because its code
+/// calls or names a plain item that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    /// The item.
+    pub item: ItemRef,
+    /// The plain items from it to the changed one, which is last: each calls or names the next.
+    pub through: Vec<String>,
+}
+
+impl fmt::Display for Reached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, which reaches {}", self.item, self.through.join(" -> "))
+    }
+}
+
+/// A changed plain item that code no update switches reaches: that code keeps running the
+/// item's old version after the update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreached {
+    /// The changed item.
+    pub item: String,
+    /// The plain items from the code that keeps running to the changed item, which is last:
+    /// making one of them updateable (or the first an updateable item's caller) brings the
+    /// change in.
+    pub chain: Vec<String>,
+    /// Why the first of the chain runs without passing through an updateable item: "the
+    /// program's binary", "called through `Display` by std or a dependency", "a closure that
+    /// may be stored in `..`", "its address is taken in `..`", "exported to foreign code".
+    pub root: String,
+}
+
+impl fmt::Display for Unreached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}: {})", self.item, self.root, self.chain.join(" -> "))
+    }
+}
+
+/// A plain `static` or `thread_local!` that code an update switches names: the patch's code
+/// has its own copy of it, which starts at its initial value, while the running program's code
+/// goes on with the running one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkedState {
+    /// The static.
+    pub state: String,
+    /// A switched item whose code names it.
+    pub by: String,
+}
+
+impl fmt::Display for ForkedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, named by {}", self.state, self.by)
+    }
+}
+
 /// What `update` or `rollback` changed.
 #[derive(Debug, Clone)]
 pub struct UpdateReport {
     /// The version now running.
     pub version: VersionInfo,
-    /// Items whose body changed: every call now runs the new body.
+    /// Items whose code the update switched: every call now runs the patch's code. Those
+    /// whose own tokens did not change are in `reached` too.
     pub replaced: Vec<ItemRef>,
+    /// The replaced items whose own tokens are the same, switched because their code calls or
+    /// names a plain item that changed.
+    pub reached: Vec<Reached>,
+    /// Changes that code no update switches still reaches, which keep running their old code:
+    /// empty unless the update was told to accept them
+    /// ([`UpdateOptions::accept_unreached`](crate::UpdateOptions::accept_unreached)).
+    pub unreached: Vec<Unreached>,
+    /// Plain state the switched code names, whose running value that code does not see:
+    /// empty unless the update was told to accept it
+    /// ([`UpdateOptions::accept_forked_state`](crate::UpdateOptions::accept_forked_state)).
+    pub forked: Vec<ForkedState>,
+    /// Whether the update compared the crate graphs of the running version and the patch, so
+    /// that `reached`, `unreached` and `forked` are complete; `false` only for an update
+    /// accepted without them ([`UpdateError::Unanalysed`](crate::UpdateError::Unanalysed)).
+    /// A rollback, which returns to code that ran before, reports `true`.
+    pub analysed: bool,
     /// Items that did not exist before. Later patches can replace them.
     pub added: Vec<ItemRef>,
     /// Items of the added whose path existed with another signature: code compiled against
@@ -80,6 +152,7 @@ pub struct UpdateReport {
 
 crate::fingerprint::dsu_types! {
     UpdateReport, Status, VersionInfo, ItemRef, ItemStatus, GlobalStatus, ConvertedGlobal,
+    Reached, Unreached, ForkedState,
 }
 
 impl UpdateReport {
@@ -88,6 +161,10 @@ impl UpdateReport {
         UpdateReport {
             version,
             replaced: Vec::new(),
+            reached: Vec::new(),
+            unreached: Vec::new(),
+            forked: Vec::new(),
+            analysed: true,
             added: Vec::new(),
             signature_changed: Vec::new(),
             removed: Vec::new(),
@@ -125,6 +202,18 @@ impl fmt::Display for UpdateReport {
         }
         for converted in &self.converted {
             writeln!(f, "  converted         {converted}")?;
+        }
+        for reached in &self.reached {
+            writeln!(f, "  switched          {reached}")?;
+        }
+        for unreached in &self.unreached {
+            writeln!(f, "  stays old         {unreached}")?;
+        }
+        for forked in &self.forked {
+            writeln!(f, "  forked state      {forked}")?;
+        }
+        if !self.analysed {
+            writeln!(f, "  not analysed: changes of plain code may not have reached")?;
         }
         for (what, items) in [
             ("replaced", &self.replaced),

@@ -17,11 +17,12 @@ use crate::gate::{self, Held};
 use crate::linkage;
 use crate::lock::{self, Record};
 use crate::manifest::Manifest;
-use crate::plan::Plan;
+use crate::plan::{Accepting, Plan};
 use crate::registry::{registry, Registry, Release};
 use crate::report::UpdateReport;
+use crate::transaction;
 use crate::trust;
-use crate::{copies, files, fingerprint, global, images, loader, protocol, record, transaction};
+use crate::{copies, files, fingerprint, global, images, loader, protocol, reach, record};
 use parking_lot::MutexGuard;
 
 /// How `update_with` and `rollback_with` wait for open transactions.
@@ -43,13 +44,28 @@ pub struct UpdateOptions {
     /// and ends the process. Unless set, such an update or rollback is refused with
     /// [`UpdateError::AbortsOnPanic`]; updates that convert nothing never need it.
     pub accept_abort: bool,
+    /// Whether to apply a patch some of whose changes code no update switches still reaches,
+    /// which keeps running their old versions (listed in the report's `unreached`), or whose
+    /// reach cannot be told. Unless set, such an update is refused with
+    /// [`UpdateError::Unreached`] or [`UpdateError::Unanalysed`].
+    pub accept_unreached: bool,
+    /// Whether to apply a patch whose switched code names plain state the running program has,
+    /// which the patch's code would have its own copy of (listed in the report's `forked`).
+    /// Unless set, such an update is refused with [`UpdateError::ForkedState`].
+    pub accept_forked_state: bool,
 }
 
 crate::fingerprint::dsu_types! { UpdateOptions, }
 
 impl Default for UpdateOptions {
     fn default() -> Self {
-        UpdateOptions { timeout: Duration::from_secs(1), signature: None, accept_abort: false }
+        UpdateOptions {
+            timeout: Duration::from_secs(1),
+            signature: None,
+            accept_abort: false,
+            accept_unreached: false,
+            accept_forked_state: false,
+        }
     }
 }
 
@@ -64,6 +80,20 @@ impl UpdateOptions {
     /// ([`accept_abort`](Self::accept_abort)).
     pub fn accept_abort(mut self, accept: bool) -> Self {
         self.accept_abort = accept;
+        self
+    }
+
+    /// Sets whether to apply a patch some of whose changes would not reach the running code
+    /// ([`accept_unreached`](Self::accept_unreached)).
+    pub fn accept_unreached(mut self, accept: bool) -> Self {
+        self.accept_unreached = accept;
+        self
+    }
+
+    /// Sets whether to apply a patch whose switched code names plain state
+    /// ([`accept_forked_state`](Self::accept_forked_state)).
+    pub fn accept_forked_state(mut self, accept: bool) -> Self {
+        self.accept_forked_state = accept;
         self
     }
 
@@ -88,6 +118,8 @@ pub(crate) fn update_here(
     let (bytes, _) = read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
     let (manifest, needed) = check_file(&registry, path, &bytes, &file)?;
+    let graph = reach::Graph::of_image(&file)
+        .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?;
     let file_hash = fingerprint::of_bytes(&bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
@@ -107,8 +139,14 @@ pub(crate) fn update_here(
         });
     }
 
-    // Plan: the delta.
-    let plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
+    // Plan: the delta, and what the changes of plain code reach.
+    let mut plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
+    let accepting = Accepting {
+        unreached: options.accept_unreached,
+        forked_state: options.accept_forked_state,
+    };
+    let running = (registry.program_graph(), registry.running_version().graph.as_ref());
+    plan.reach(path, running, graph.as_ref(), accepting)?;
     // The types of other crates that cross the update, of the releases the program has.
     let running_record = registry.program().and_then(|p| Record::new(p.lock, p.path_crates));
     lock::check_crossing(
@@ -122,7 +160,8 @@ pub(crate) fn update_here(
     attach(path, &file, image, context)?;
     let release = Release::of(&manifest);
     images::name(image.attach() as *const (), &release.label);
-    let version = registry.new_version(release, path.to_owned(), file_hash);
+    let mut version = registry.new_version(release, path.to_owned(), file_hash);
+    version.graph = graph;
     apply(&mut registry, &plan, version, options, started)
 }
 

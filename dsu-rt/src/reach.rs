@@ -1,0 +1,478 @@
+//! What a patch's changes reach: the crate graphs of the running version and of the patch
+//! (every function, method, `const`, `static` and macro, plain ones included, with their
+//! fingerprints and what each one's code names; `dsu-macros`'s `graph.rs` writes them), and
+//! from them:
+//!
+//! - the items that changed: a fingerprint other than the running version's, or new;
+//! - the updateable items to switch although their own tokens are the same, because their
+//!   code reaches a changed plain item without passing through another updateable item (the
+//!   patch's copy of the item calls the patch's copy of the plain one);
+//! - the changes that would not reach the running program: a changed plain item that code no
+//!   update switches (the binary, a closure that may have been stored, a trait impl std calls,
+//!   a function whose address is taken) reaches without passing through an updateable item,
+//!   with that chain of callers;
+//! - the plain state the switched code would fork: a plain `static` or `thread_local!` that a
+//!   switched item's new code names, which is the patch's own copy, not the running value.
+//!
+//! Calls between updateable items go through their slots, so a path from a root stops at the
+//! first updateable item: that item is switched if its own code reaches the change.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::report::{ForkedState, Unreached};
+
+/// The section of an image that holds its crate graph; `dsu::patch!()` names it too.
+pub(crate) const GRAPH_SECTION: &str = ".dsu.graph";
+
+/// The path prefix of a binary's items in a graph: code no update replaces.
+const BINARY: &str = "{binary}::";
+
+/// One item of a crate graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Node {
+    kind: char,
+    updateable: bool,
+    path: String,
+    fingerprint: u128,
+    edges: Vec<usize>,
+    /// Why code no update switches may run it.
+    root: Option<String>,
+}
+
+impl Node {
+    /// Plain state: a static whose value can change, which each image has a copy of.
+    fn is_state(&self) -> bool {
+        self.kind == 'S'
+    }
+
+    /// Whether a change of it is a change of code: not code standing for another's (a closure's
+    /// root, which its item's fingerprint covers) nor the binary's, which no update replaces.
+    fn compared(&self) -> bool {
+        self.kind != 'x' && !self.path.starts_with(BINARY)
+    }
+}
+
+/// A crate graph: the items a build has (those its `cfg`s leave out are not in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Graph {
+    nodes: Vec<Node>,
+    by_path: HashMap<String, usize>,
+}
+
+impl Graph {
+    /// The graph of the section's `bytes`; `Ok(None)` for a crate the build could not walk
+    /// (or an image without the section), and why the bytes are corrupt otherwise.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Option<Graph>, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| "the graph is not UTF-8".to_owned())?;
+        let mut lines = text.lines();
+        match lines.next() {
+            Some("dsu-graph 1") => {}
+            None | Some("dsu-graph 1 none") => return Ok(None),
+            Some(other) => return Err(format!("the graph's header is `{other}`")),
+        }
+        let mut written = Vec::new();
+        for (number, line) in lines.enumerate() {
+            let corrupt = || format!("line {} of the graph is corrupt", number + 2);
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [present, kind, updateable, path, fingerprint, edges, root, _file] = fields[..]
+            else {
+                return Err(corrupt());
+            };
+            let edges: Vec<usize> = edges
+                .split(',')
+                .filter(|edge| !edge.is_empty())
+                .map(|edge| edge.parse().map_err(|_| corrupt()))
+                .collect::<Result<_, _>>()?;
+            let node = Node {
+                kind: kind.chars().next().filter(|_| kind.len() == 1).ok_or_else(corrupt)?,
+                updateable: updateable == "u",
+                path: path.to_owned(),
+                fingerprint: u128::from_str_radix(fingerprint, 16).map_err(|_| corrupt())?,
+                edges,
+                root: (!root.is_empty()).then(|| root.to_owned()),
+            };
+            written.push((present == "1", node));
+        }
+        // Renumber what the build has; edges to what it left out go.
+        let mut index = vec![None; written.len()];
+        let mut next = 0;
+        for (number, (present, _)) in written.iter().enumerate() {
+            if *present {
+                index[number] = Some(next);
+                next += 1;
+            }
+        }
+        let mut nodes = Vec::with_capacity(next);
+        for (present, mut node) in written {
+            if !present {
+                continue;
+            }
+            let edges = node.edges.iter().map(|&edge| index.get(edge).copied().ok_or(edge));
+            let edges: Result<Vec<Option<usize>>, usize> = edges.collect();
+            node.edges = edges
+                .map_err(|edge| format!("the graph has an edge to item {edge}, which it lacks"))?
+                .into_iter()
+                .flatten()
+                .collect();
+            nodes.push(node);
+        }
+        let mut by_path = HashMap::with_capacity(nodes.len());
+        for (index, node) in nodes.iter().enumerate() {
+            // A path twice (code under `cfg`s the parse cannot tell apart): the first stands for
+            // both, and a change of either is a change.
+            by_path.entry(node.path.clone()).or_insert(index);
+        }
+        let mut graph = Graph { nodes, by_path };
+        graph.merge_duplicates();
+        Ok(Some(graph))
+    }
+
+    /// A patch's graph, from the section of its file (`Ok(None)` without one).
+    pub(crate) fn of_image(file: &object::read::File<'_>) -> Result<Option<Graph>, String> {
+        use object::{Object, ObjectSection};
+        match file.section_by_name(GRAPH_SECTION).map(|section| section.data()) {
+            Some(Ok(bytes)) => Graph::parse(bytes),
+            Some(Err(_)) => Err("its graph section cannot be read".to_owned()),
+            None => Ok(None),
+        }
+    }
+
+    /// This graph, of the version running now, with the binary's items of `program`, the graph
+    /// of the program as it started: its binary is the code that runs, whatever the version
+    /// (a patch's graph has the binary of its own build, which never runs). Their edges go to
+    /// the items of this graph of the same path.
+    pub(crate) fn with_binary_of(&self, program: &Graph) -> Graph {
+        let is_binary = |node: &Node| node.path.starts_with(BINARY);
+        // This graph's items but its binary's, renumbered.
+        let mut renumbered = vec![None; self.nodes.len()];
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for (index, node) in self.nodes.iter().enumerate() {
+            if !is_binary(node) {
+                renumbered[index] = Some(nodes.len());
+                nodes.push(node.clone());
+            }
+        }
+        for node in &mut nodes {
+            node.edges = node.edges.iter().filter_map(|&edge| renumbered[edge]).collect();
+        }
+        let mut by_path = HashMap::with_capacity(nodes.len());
+        for (index, node) in nodes.iter().enumerate() {
+            by_path.entry(node.path.clone()).or_insert(index);
+        }
+        // The program's binary's items after them.
+        let binary: Vec<usize> =
+            (0..program.nodes.len()).filter(|&index| is_binary(&program.nodes[index])).collect();
+        let first = nodes.len();
+        let placed: HashMap<usize, usize> =
+            binary.iter().enumerate().map(|(at, &index)| (index, first + at)).collect();
+        for &index in &binary {
+            let mut node = program.nodes[index].clone();
+            node.edges = node
+                .edges
+                .iter()
+                .filter_map(|&edge| {
+                    let path = &program.nodes[edge].path;
+                    placed.get(&edge).or_else(|| by_path.get(path)).copied()
+                })
+                .collect();
+            nodes.push(node);
+        }
+        for (index, node) in nodes.iter().enumerate().skip(first) {
+            by_path.entry(node.path.clone()).or_insert(index);
+        }
+        Graph { nodes, by_path }
+    }
+
+    /// Folds the fingerprints of items of one path into the first's.
+    fn merge_duplicates(&mut self) {
+        for index in 0..self.nodes.len() {
+            let first = self.by_path[&self.nodes[index].path];
+            if first != index {
+                let (fingerprint, edges) =
+                    (self.nodes[index].fingerprint, self.nodes[index].edges.clone());
+                let first = &mut self.nodes[first];
+                first.fingerprint = first.fingerprint.rotate_left(1) ^ fingerprint;
+                first.edges.extend(edges);
+            }
+        }
+    }
+
+    fn node(&self, path: &str) -> Option<&Node> {
+        self.by_path.get(path).map(|&index| &self.nodes[index])
+    }
+
+    /// Whether the graph has the updateable item `path`.
+    pub(crate) fn has_updateable(&self, path: &str) -> bool {
+        self.node(path).is_some_and(|node| node.updateable)
+    }
+
+    /// The items of `self` whose fingerprint differs from `running`'s, or which `running`
+    /// lacks, by path.
+    fn changed_since(&self, running: &Graph) -> Vec<bool> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                node.compared()
+                    && running
+                        .node(&node.path)
+                        .is_none_or(|old| old.fingerprint != node.fingerprint)
+            })
+            .collect()
+    }
+
+    /// For each item, the next item on a path of plain items to a changed plain item
+    /// (`Some(itself)` for a changed plain item), given which items changed.
+    fn toward_changes(&self, changed: &[bool]) -> Vec<Option<usize>> {
+        let mut callers = vec![Vec::new(); self.nodes.len()];
+        for (index, node) in self.nodes.iter().enumerate() {
+            for &edge in &node.edges {
+                callers[edge].push(index);
+            }
+        }
+        let mut next = vec![None; self.nodes.len()];
+        let mut queue = VecDeque::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            if changed[index] && !node.updateable {
+                next[index] = Some(index);
+                queue.push_back(index);
+            }
+        }
+        while let Some(index) = queue.pop_front() {
+            for &caller in &callers[index] {
+                if next[caller].is_none() && !self.nodes[caller].updateable {
+                    next[caller] = Some(index);
+                    queue.push_back(caller);
+                }
+            }
+        }
+        next
+    }
+
+    /// The path from `index` along `next` to the changed item it reaches.
+    fn chain(&self, mut index: usize, next: &[Option<usize>]) -> Vec<String> {
+        let mut chain = vec![self.nodes[index].path.clone()];
+        while let Some(step) = next[index].filter(|&step| step != index) {
+            chain.push(self.nodes[step].path.clone());
+            index = step;
+        }
+        chain
+    }
+}
+
+/// An updateable item the update switches because its code reaches a changed item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reaching {
+    /// The plain items from it to the changed one, the changed one last.
+    pub(crate) through: Vec<String>,
+}
+
+/// What a patch's changes reach.
+#[derive(Debug, Default)]
+pub(crate) struct Reach {
+    /// Whether any item of the crate changed.
+    pub(crate) any_change: bool,
+    /// Updateable items to switch whose own code reaches a changed plain item, by path.
+    pub(crate) switched: BTreeMap<String, Reaching>,
+    /// Changed plain items that code no update switches still reaches.
+    pub(crate) unreached: Vec<Unreached>,
+}
+
+/// What `patch`'s changes reach in the program running `running`.
+pub(crate) fn analyse(running: &Graph, patch: &Graph) -> Reach {
+    let changed = patch.changed_since(running);
+    let mut reach = Reach { any_change: changed.iter().any(|&c| c), ..Reach::default() };
+    // An updateable item reaching a change in either version's code: the running code calls
+    // the old copy of the changed item, the patch's calls the new one.
+    let running_changed: Vec<bool> = running
+        .nodes
+        .iter()
+        .map(|node| patch.node(&node.path).is_some_and(|new| changed[patch.by_path[&new.path]]))
+        .collect();
+    for (graph, changed) in [(running, &running_changed), (patch, &changed)] {
+        let next = graph.toward_changes(changed);
+        for (index, node) in graph.nodes.iter().enumerate() {
+            if !node.updateable || changed[index] || reach.switched.contains_key(&node.path) {
+                continue;
+            }
+            let step = node.edges.iter().copied().find(|&edge| next[edge].is_some());
+            if let Some(step) = step {
+                let through = graph.chain(step, &next);
+                reach.switched.insert(node.path.clone(), Reaching { through });
+            }
+        }
+    }
+    // From each root of the running code, along plain items: a changed one reached keeps
+    // running its old code.
+    let mut parent: Vec<Option<usize>> = vec![None; running.nodes.len()];
+    let mut root_of: Vec<Option<usize>> = vec![None; running.nodes.len()];
+    let mut queue = VecDeque::new();
+    for (index, node) in running.nodes.iter().enumerate() {
+        if node.root.is_some() && !node.updateable {
+            root_of[index] = Some(index);
+            queue.push_back(index);
+        }
+    }
+    while let Some(index) = queue.pop_front() {
+        if running_changed[index] && !running.nodes[index].updateable {
+            let mut chain = vec![running.nodes[index].path.clone()];
+            let mut at = index;
+            while let Some(up) = parent[at] {
+                chain.push(running.nodes[up].path.clone());
+                at = up;
+            }
+            chain.reverse();
+            let root = root_of[index].expect("every item reached has its root");
+            reach.unreached.push(Unreached {
+                item: running.nodes[index].path.clone(),
+                chain,
+                root: running.nodes[root].root.clone().unwrap_or_default(),
+            });
+        }
+        for &edge in &running.nodes[index].edges {
+            if root_of[edge].is_none() && !running.nodes[edge].updateable {
+                root_of[edge] = root_of[index];
+                parent[edge] = Some(index);
+                queue.push_back(edge);
+            }
+        }
+    }
+    reach.unreached.sort_by(|a, b| a.item.cmp(&b.item));
+    reach
+}
+
+/// The plain state that the switched items' new code names (along plain items), which the
+/// running program has too: each is the patch's own copy, so the new code would not see the
+/// running value. `switched` are the paths of the updateable items whose code the update
+/// switches to the patch's.
+pub(crate) fn forked(
+    running: &Graph,
+    patch: &Graph,
+    switched: &mut dyn Iterator<Item = &str>,
+) -> Vec<ForkedState> {
+    let mut forked: BTreeMap<String, String> = BTreeMap::new();
+    for path in switched {
+        let Some(&start) = patch.by_path.get(path) else { continue };
+        let mut seen = vec![false; patch.nodes.len()];
+        let mut queue = VecDeque::from([start]);
+        seen[start] = true;
+        while let Some(index) = queue.pop_front() {
+            let node = &patch.nodes[index];
+            if node.is_state() && running.node(&node.path).is_some_and(Node::is_state) {
+                forked.entry(node.path.clone()).or_insert_with(|| path.to_owned());
+            }
+            for &edge in &node.edges {
+                if !seen[edge] && !patch.nodes[edge].updateable {
+                    seen[edge] = true;
+                    queue.push_back(edge);
+                }
+            }
+        }
+    }
+    forked.into_iter().map(|(state, by)| ForkedState { state, by }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(kind, updateable, path, fingerprint, edges, root)`.
+    type Line<'a> = (&'a str, bool, &'a str, u128, &'a [usize], &'a str);
+
+    /// A graph of `lines`, all present.
+    fn graph(items: &[Line<'_>]) -> Graph {
+        let mut text = String::from("dsu-graph 1\n");
+        for (kind, updateable, path, fingerprint, edges, root) in items {
+            let edges: Vec<String> = edges.iter().map(usize::to_string).collect();
+            let u = if *updateable { "u" } else { "-" };
+            text.push_str(&format!(
+                "1\t{kind}\t{u}\t{path}\t{fingerprint:032x}\t{}\t{root}\tsrc/lib.rs\n",
+                edges.join(",")
+            ));
+        }
+        Graph::parse(text.as_bytes()).expect("valid").expect("walked")
+    }
+
+    /// `main -> run -> helper`, `run -> handle (updateable) -> parse`, `handle -> HITS`; the
+    /// fingerprints of `helper` and `parse` as given.
+    fn program(helper: u128, parse: u128) -> Graph {
+        graph(&[
+            ("f", false, "{binary}::main", 1, &[1], "the program's binary"),
+            ("f", false, "app::run", 2, &[2, 3], ""),
+            ("f", false, "app::helper", helper, &[], ""),
+            ("f", true, "app::handle", 4, &[4, 5], ""),
+            ("f", false, "app::parse", parse, &[], ""),
+            ("S", false, "app::HITS", 6, &[], ""),
+        ])
+    }
+
+    #[test]
+    fn a_change_only_switched_code_reaches_switches_its_caller() {
+        let reach = analyse(&program(3, 5), &program(3, 50));
+        assert!(reach.unreached.is_empty());
+        assert_eq!(reach.switched["app::handle"].through, ["app::parse"]);
+    }
+
+    #[test]
+    fn a_change_the_binary_reaches_through_plain_code_is_unreached() {
+        let reach = analyse(&program(3, 5), &program(30, 5));
+        assert_eq!(reach.unreached.len(), 1);
+        let unreached = &reach.unreached[0];
+        assert_eq!(unreached.chain, ["{binary}::main", "app::run", "app::helper"]);
+        assert_eq!(unreached.root, "the program's binary");
+        assert!(reach.switched.is_empty());
+    }
+
+    #[test]
+    fn nothing_changed_switches_nothing() {
+        let reach = analyse(&program(3, 5), &program(3, 5));
+        assert!(!reach.any_change && reach.switched.is_empty() && reach.unreached.is_empty());
+    }
+
+    #[test]
+    fn switched_code_that_names_plain_state_forks_it() {
+        let (running, patch) = (program(3, 5), program(3, 50));
+        let forked = forked(&running, &patch, &mut ["app::handle"].into_iter());
+        assert_eq!(forked, [ForkedState { state: "app::HITS".into(), by: "app::handle".into() }]);
+        assert!(super::forked(&running, &patch, &mut std::iter::empty()).is_empty());
+    }
+
+    #[test]
+    fn the_binary_that_runs_is_the_programs_whatever_the_version() {
+        // Version 2 has no binary of its own; the program's calls `run`, which calls `helper`.
+        let running = graph(&[
+            ("f", false, "app::run", 2, &[1], ""),
+            ("f", false, "app::helper", 3, &[], ""),
+        ]);
+        let merged = running.with_binary_of(&program(3, 5));
+        let patch = graph(&[
+            ("f", false, "app::run", 2, &[1], ""),
+            ("f", false, "app::helper", 30, &[], ""),
+        ]);
+        let reach = analyse(&merged, &patch);
+        assert_eq!(reach.unreached.len(), 1);
+        assert_eq!(reach.unreached[0].chain, ["{binary}::main", "app::run", "app::helper"]);
+    }
+
+    #[test]
+    fn items_the_build_leaves_out_are_not_in_the_graph() {
+        let text = "dsu-graph 1\n\
+                    1\tf\t-\tapp::a\t1\t1,2\t\tsrc/lib.rs\n\
+                    0\tf\t-\tapp::tests::t\t2\t\t\tsrc/lib.rs\n\
+                    1\tf\t-\tapp::b\t3\t\t\tsrc/lib.rs\n";
+        let graph = Graph::parse(text.as_bytes()).unwrap().unwrap();
+        assert_eq!(graph.nodes.len(), 2);
+        assert_eq!(graph.nodes[0].edges, [1], "the edge to the left-out item went");
+        assert_eq!(graph.node("app::b").map(|n| n.fingerprint), Some(3));
+    }
+
+    #[test]
+    fn corrupt_graphs_are_refused_and_unwalked_ones_are_none() {
+        assert_eq!(Graph::parse(b"dsu-graph 1 none\n"), Ok(None));
+        assert_eq!(Graph::parse(b""), Ok(None));
+        assert!(Graph::parse(b"dsu-graph 9\n").is_err());
+        assert!(Graph::parse(b"dsu-graph 1\n1\tf\t-\tapp::a\tzz\t\t\tsrc/lib.rs\n").is_err());
+        assert!(Graph::parse(b"dsu-graph 1\n1\tf\t-\tapp::a\t1\t7\t\tsrc/lib.rs\n").is_err());
+        assert!(Graph::parse(b"dsu-graph 1\n1\tf\n").is_err());
+        assert!(Graph::parse(&[0xff, 0xfe]).is_err());
+    }
+}
