@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! dsu-graph 1
-//! <present 1|0> \t <kind> \t <u|-> \t <path> \t <fingerprint, 32 hex> \t <edges: indices,> \t <root> \t <file>
+//! <present 1|0> \t <kind> \t <flags: u updateable, p public, or -> \t <path> \t <fingerprint, 32 hex> \t <edges: indices,> \t <root> \t <file>
 //! ```
 //!
 //! A crate whose root cannot be found (a doctest, a build without cargo) gets the header
@@ -179,10 +179,15 @@ fn encode(walked: &Walked) -> (String, Vec<(usize, Vec<TokenStream>)>) {
             conditional.push((text.len(), node.cfg.clone()));
         }
         let edges: Vec<String> = edges[index].iter().map(usize::to_string).collect();
+        let flags = match (node.updateable, node.public) {
+            (true, true) => "up",
+            (true, false) => "u",
+            (false, true) => "p",
+            (false, false) => "-",
+        };
         text.push_str(&format!(
-            "1\t{}\t{}\t{}\t{:032x}\t{}\t{}\t{}\n",
+            "1\t{}\t{flags}\t{}\t{:032x}\t{}\t{}\t{}\n",
             node.kind.letter(),
-            if node.updateable { 'u' } else { '-' },
             clean(&node.path),
             node.fingerprint,
             edges.join(","),
@@ -331,7 +336,11 @@ mod tests {
     fn line<'a>(lines: &'a [String], path: &str) -> &'a str {
         lines
             .iter()
-            .find(|line| line.get(4..).is_some_and(|rest| rest.starts_with(&format!("{path} ->"))))
+            .find(|line| {
+                line.splitn(3, ' ')
+                    .nth(2)
+                    .is_some_and(|rest| rest.starts_with(&format!("{path} ->")))
+            })
             .unwrap_or_else(|| panic!("no item {path} in {lines:#?}"))
     }
 
@@ -347,7 +356,7 @@ mod tests {
              #[dsu::updateable]\n\
              pub fn handle(e: &Entry) -> u32 { e.size() + Entry::size(e) }\n",
         )]);
-        assert_eq!(line(&lines, "app::handle"), "f u app::handle -> [app::Entry::size]");
+        assert_eq!(line(&lines, "app::handle"), "f up app::handle -> [app::Entry::size]");
         assert_eq!(line(&lines, "app::Entry::size"), "m - app::Entry::size -> [app::twice!]");
         assert_eq!(line(&lines, "app::twice!"), "M - app::twice! -> [app::helper]");
         assert_eq!(line(&lines, "app::helper"), "f - app::helper -> [app::LIMIT]");
@@ -370,9 +379,9 @@ mod tests {
         )]);
         assert_eq!(
             line(&lines, "<app::Entry as Display>::fmt"),
-            "m - <app::Entry as Display>::fmt -> [] called through `Display` by std or a dependency"
+            "m p <app::Entry as Display>::fmt -> [] called through `Display` by std or a dependency"
         );
-        assert_eq!(line(&lines, "<app::Entry as Own>::own"), "m - <app::Entry as Own>::own -> []");
+        assert_eq!(line(&lines, "<app::Entry as Own>::own"), "m p <app::Entry as Own>::own -> []");
         assert_eq!(
             line(&lines, "app::worker"),
             "f - app::worker -> [] its address is taken in `app::start`"
@@ -389,8 +398,8 @@ mod tests {
              pub fn now() -> u32 { [1].iter().map(|_| helper()).sum() }\n\
              pub fn later() { std::thread::spawn(move || other()); }\n",
         )]);
-        assert_eq!(line(&lines, "app::now"), "f - app::now -> [app::helper]");
-        assert_eq!(line(&lines, "app::later"), "f - app::later -> [app::other]");
+        assert_eq!(line(&lines, "app::now"), "f p app::now -> [app::helper]");
+        assert_eq!(line(&lines, "app::later"), "f p app::later -> [app::other]");
         assert_eq!(
             line(&lines, "app::later::{a closure that may be stored#0}"),
             "x - app::later::{a closure that may be stored#0} -> [app::other] \
@@ -415,7 +424,7 @@ mod tests {
         assert_eq!(line(&lines, "app::GREETING"), "s - app::GREETING -> []");
         assert_eq!(line(&lines, "app::HITS"), "S - app::HITS -> []");
         assert_eq!(line(&lines, "app::LOCAL"), "S - app::LOCAL -> []");
-        assert_eq!(line(&lines, "app::store::get"), "f - app::store::get -> [app::GREETING]");
+        assert_eq!(line(&lines, "app::store::get"), "f p app::store::get -> [app::GREETING]");
         assert_eq!(
             line(&lines, "{binary}::main"),
             "f - {binary}::main -> [app::store::get] the program's binary"

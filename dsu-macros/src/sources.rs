@@ -89,6 +89,8 @@ pub(crate) struct Node {
     /// The trait a method implements, by its last segment.
     pub(crate) trait_name: Option<String>,
     pub(crate) updateable: bool,
+    /// Declared `pub`: a function or method another crate may call.
+    pub(crate) public: bool,
     /// Why code that no update switches may run it, if it may.
     pub(crate) root: Option<String>,
     /// The `cfg` predicates it stands under, all of which must hold.
@@ -236,6 +238,7 @@ impl Crate {
             qualifier: module.path.last().cloned(),
             trait_name: None,
             updateable: marked(attrs),
+            public: false,
             root: module.binary.then(|| "the program's binary".to_owned()),
             cfg: cfg.clone(),
             fingerprint: 0,
@@ -247,6 +250,7 @@ impl Crate {
             syn::Item::Fn(function) => {
                 let name = function.sig.ident.to_string();
                 let mut node = base(Kind::Fn, name.clone(), qualified(&name));
+                node.public = matches!(function.vis, syn::Visibility::Public(_));
                 if exported(attrs) || function.sig.abi.is_some() {
                     node.root.get_or_insert_with(|| "exported to foreign code".to_owned());
                 }
@@ -292,6 +296,13 @@ impl Crate {
                         _ => Kind::Const,
                     };
                     let mut node = base(kind, name, path);
+                    node.public = match member {
+                        syn::ImplItem::Fn(method) => {
+                            matches!(method.vis, syn::Visibility::Public(_))
+                                || block.trait_.is_some()
+                        }
+                        _ => false,
+                    };
                     node.cfg.extend(cfgs(member_attrs));
                     node.qualifier = self_name.clone();
                     node.trait_name = trait_name.clone();
@@ -482,6 +493,7 @@ impl Crate {
                 qualifier: None,
                 trait_name: None,
                 updateable: false,
+                public: false,
                 root: Some(format!("{} in `{}`", escape.what, node.path)),
                 cfg: node.cfg.clone(),
                 fingerprint: 0,
@@ -498,6 +510,7 @@ impl Crate {
                 qualifier: None,
                 trait_name: None,
                 updateable: false,
+                public: false,
                 root: None,
                 cfg: node.cfg.clone(),
                 fingerprint: 0,

@@ -233,10 +233,7 @@ impl<'m> Plan<'m> {
                 });
             }
         };
-        let running = match program {
-            Some(program) if !std::ptr::eq(program, running) => running.with_binary_of(program),
-            _ => running.clone(),
-        };
+        let running = running.rooted(program.unwrap_or(running));
         let reach = reach::analyse(&running, patch);
         if !reach.unreached.is_empty() && !accepting.unreached {
             return Err(UpdateError::Unreached { changes: reach.unreached });

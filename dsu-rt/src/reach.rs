@@ -32,6 +32,8 @@ const BINARY: &str = "{binary}::";
 struct Node {
     kind: char,
     updateable: bool,
+    /// Declared `pub`: another crate may call it.
+    public: bool,
     path: String,
     fingerprint: u128,
     edges: Vec<usize>,
@@ -85,7 +87,8 @@ impl Graph {
                 .collect::<Result<_, _>>()?;
             let node = Node {
                 kind: kind.chars().next().filter(|_| kind.len() == 1).ok_or_else(corrupt)?,
-                updateable: updateable == "u",
+                updateable: updateable.contains('u'),
+                public: updateable.contains('p'),
                 path: path.to_owned(),
                 fingerprint: u128::from_str_radix(fingerprint, 16).map_err(|_| corrupt())?,
                 edges,
@@ -137,11 +140,25 @@ impl Graph {
         }
     }
 
-    /// This graph, of the version running now, with the binary's items of `program`, the graph
-    /// of the program as it started: its binary is the code that runs, whatever the version
-    /// (a patch's graph has the binary of its own build, which never runs). Their edges go to
-    /// the items of this graph of the same path.
-    pub(crate) fn with_binary_of(&self, program: &Graph) -> Graph {
+    /// This graph, of the version running now, with the roots of the program as it started,
+    /// whose graph is `program`: its binary's items, which run whatever the version (a
+    /// patch's graph has the binary of its own build, which never runs), their edges going to
+    /// the items of this graph of the same path; or, if its package has no binary, every
+    /// public function and method, which the program's binary in another crate may call.
+    pub(crate) fn rooted(&self, program: &Graph) -> Graph {
+        let mut graph = self.with_binary_of(program);
+        if !program.nodes.iter().any(|node| node.path.starts_with(BINARY)) {
+            for node in &mut graph.nodes {
+                if node.public && node.root.is_none() {
+                    node.root = Some("public, and the program's package has no binary".to_owned());
+                }
+            }
+        }
+        graph
+    }
+
+    /// This graph with `program`'s binary in place of its own.
+    fn with_binary_of(&self, program: &Graph) -> Graph {
         let is_binary = |node: &Node| node.path.starts_with(BINARY);
         // This graph's items but its binary's, renumbered.
         let mut renumbered = vec![None; self.nodes.len()];
@@ -443,7 +460,7 @@ mod tests {
             ("f", false, "app::run", 2, &[1], ""),
             ("f", false, "app::helper", 3, &[], ""),
         ]);
-        let merged = running.with_binary_of(&program(3, 5));
+        let merged = running.rooted(&program(3, 5));
         let patch = graph(&[
             ("f", false, "app::run", 2, &[1], ""),
             ("f", false, "app::helper", 30, &[], ""),
@@ -451,6 +468,22 @@ mod tests {
         let reach = analyse(&merged, &patch);
         assert_eq!(reach.unreached.len(), 1);
         assert_eq!(reach.unreached[0].chain, ["{binary}::main", "app::run", "app::helper"]);
+    }
+
+    #[test]
+    fn without_a_binary_public_functions_are_roots() {
+        let text = "dsu-graph 1\n\
+                    1\tf\tp\tapp::run\t1\t1\t\tsrc/lib.rs\n\
+                    1\tf\t-\tapp::helper\t2\t\t\tsrc/lib.rs\n";
+        let running = Graph::parse(text.as_bytes()).unwrap().unwrap();
+        let patch = Graph::parse(text.replace("\t2\t", "\t3\t").as_bytes()).unwrap().unwrap();
+        let reach = analyse(&running.rooted(&running), &patch);
+        assert_eq!(reach.unreached[0].chain, ["app::run", "app::helper"]);
+        assert_eq!(reach.unreached[0].root, "public, and the program's package has no binary");
+        // With the program's binary, which does not call `run`, it is not a root.
+        let binary = graph(&[("f", false, "{binary}::main", 1, &[], "the program's binary")]);
+        let with_binary = running.rooted(&binary);
+        assert!(analyse(&with_binary, &patch).unreached.is_empty());
     }
 
     #[test]
