@@ -32,10 +32,11 @@
 pub use dsu_macros::{fingerprint_of, transaction, transform, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
-    inspect, inspect_with, rollback, rollback_with, status, transaction, trust, update,
-    update_with, BuildDifference, ConvertedGlobal, DependencyChange, Fingerprint, Global,
-    GlobalStatus, ItemRef, ItemStatus, PatchInfo, SharedAllocator, Status, Transaction, Transform,
-    Trust, TrustError, UpdateError, UpdateOptions, UpdateReport, VersionInfo,
+    check, check_with, inspect, inspect_with, rollback, rollback_with, status, transaction, trust,
+    update, update_with, BuildDifference, ConvertedGlobal, DependencyChange, Fingerprint,
+    ForkedState, Global, GlobalStatus, ItemRef, ItemStatus, PatchInfo, Reached, SharedAllocator,
+    Status, Transaction, Transform, Trust, TrustError, Unreached, UpdateError, UpdateOptions,
+    UpdateReport, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

@@ -24,7 +24,8 @@ fn patch(features: &[&str]) -> String {
     support::build("reachapp/v2", features).display().to_string()
 }
 
-const V1: &str = "state greet=hello <ada> limit=10 loud=hey! show=card v1 banner=v1 banner \
+const V1: &str =
+    "state greet=hello <ada> farewell=bye <bob> limit=10 loud=hey! show=card v1 banner=v1 banner \
                   count=2 loop=2 plain=plain v1";
 
 #[test]
@@ -37,6 +38,7 @@ fn a_change_of_plain_code_reaches_every_updateable_caller() {
         reached,
         [
             "reachapp::banner via reachapp::banner::text",
+            "reachapp::farewell via reachapp::decorate",
             "reachapp::greet via reachapp::decorate",
             "reachapp::limit via reachapp::LIMIT",
             "reachapp::loud via reachapp::shout!",
@@ -45,12 +47,63 @@ fn a_change_of_plain_code_reaches_every_updateable_caller() {
         "{lines:#?}"
     );
     assert_eq!(lines[1], V1);
-    assert_eq!(lines[2], "ok reachapp@2.0.0");
+    let (printed, state) = &steps(&lines)[0];
+    assert_eq!(printed[0], "ok reachapp@2.0.0");
     assert_eq!(
-        lines[8],
-        "state greet=hello [ada] limit=20 loud=hey!! show=card v2 banner=v2 banner count=2 \
-         loop=2 plain=plain v1",
+        *state,
+        "state greet=hello [ada] farewell=bye [bob] limit=20 loud=hey!! show=card v2 \
+         banner=v2 banner count=2 loop=2 plain=plain v1",
         "a helper, a const, a macro, a trait impl and an included file each reach: {lines:#?}"
+    );
+}
+
+/// The lines each step printed, and the state after it, from the output of `run`.
+fn steps(lines: &[String]) -> Vec<(Vec<&str>, &str)> {
+    let mut steps = Vec::new();
+    let mut printed = Vec::new();
+    // After `hits` and the first state.
+    for line in &lines[2..] {
+        match line.starts_with("state ") {
+            true => steps.push((std::mem::take(&mut printed), line.as_str())),
+            false => printed.push(line.as_str()),
+        }
+    }
+    steps
+}
+
+#[test]
+fn a_check_is_the_plan_of_the_update_that_follows_and_changes_nothing() {
+    let reaching = patch(&["reaching"]);
+    let refusals = patch(&["refusals"]);
+    let lines = run(&[
+        format!("check:{refusals}"),
+        "open".to_owned(),
+        format!("check:{reaching}"),
+        "close".to_owned(),
+        reaching,
+    ]);
+    let steps = steps(&lines);
+    // Refused as the update would be, with the same error, and nothing changed.
+    let (refused, state) = &steps[0];
+    assert!(refused[0].starts_with("refused unreached: reachapp::plain_only, reachapp::tally"));
+    assert_eq!(*state, V1);
+    // With a transaction open that called `greet`, which the update switches.
+    let (checked, state) = &steps[2];
+    assert_eq!(*state, V1, "a check switches nothing");
+    assert_eq!(checked[0], "would reachapp@2.0.0", "{lines:#?}");
+    let (waits, planned): (Vec<&str>, Vec<&str>) =
+        checked[1..].iter().partition(|line| line.starts_with("waits for "));
+    assert_eq!(waits.len(), 1, "the open transaction: {lines:#?}");
+    assert!(waits[0].contains("src/main.rs"), "where it began: {waits:?}");
+    let (done, _) = &steps[4];
+    assert_eq!(done[0], "ok reachapp@2.0.0", "{lines:#?}");
+    assert_eq!(planned, done[1..], "the check's plan is the update's report");
+    // Two patches checked, each loaded once: the update switched to the image its check
+    // loaded, instead of loading a third.
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("images 2"),
+        "the update switched to the image the check loaded: {lines:#?}"
     );
 }
 
@@ -59,7 +112,7 @@ fn an_edit_inside_cfg_test_is_no_change() {
     // Its module holds a `Display` impl that calls a helper: were the `cfg` not evaluated,
     // the edit would be a change that plain code reaches, and refused.
     let lines = run(&[patch(&[])]);
-    assert_eq!(lines[1..], [V1, "ok reachapp@2.0.0", V1, "hits 2"], "{lines:#?}");
+    assert_eq!(lines[1..], [V1, "ok reachapp@2.0.0", V1, "hits 2", "images 1"], "{lines:#?}");
 }
 
 #[test]
@@ -107,10 +160,11 @@ fn a_change_the_binary_reaches_is_refused_then_accepted_with_the_option() {
              {binary}::main>reachapp::state>reachapp::plain_loop>reachapp::tally",
             "forked reachapp::HITS by reachapp::hit",
             // `count` runs the new `tally`; the loop and `plain_only` stay old, as reported.
-            "state greet=hello <ada> limit=10 loud=hey! show=card v1 banner=v1 banner count=3 \
+            "state greet=hello <ada> farewell=bye <bob> limit=10 loud=hey! show=card v1 banner=v1 banner count=3 \
              loop=2 plain=plain v1",
             // The patch's `HITS` started at 0: the running one had counted 1.
             "hits 100",
+            "images 1",
         ],
         "{lines:#?}"
     );

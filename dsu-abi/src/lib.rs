@@ -250,4 +250,6 @@ pub mod op {
     pub const FREE_RECORD: u32 = 6;
     /// `dsu::inspect_with(path, options)`.
     pub const INSPECT: u32 = 7;
+    /// `dsu::check_with(path, options)`.
+    pub const CHECK: u32 = 8;
 }

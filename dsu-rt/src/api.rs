@@ -1,11 +1,11 @@
-//! `update`, `rollback`, `inspect` and `status`: the runtime's public entry points. In the program they
+//! `update`, `check`, `rollback`, `inspect` and `status`: the runtime's public entry points. In the program they
 //! run here; in a patch they act on the running program, through the host context.
 
 use std::path::Path;
 
 use crate::context;
 use crate::error::UpdateError;
-use crate::host::{self, Inspect, Rollback, StatusOp, Update};
+use crate::host::{self, Check, Inspect, Rollback, StatusOp, Update};
 use crate::inspect::{self, PatchInfo};
 use crate::registry;
 use crate::report::{Status, UpdateReport};
@@ -58,6 +58,46 @@ pub fn update_with(
         Some(context) => context::call::<Update>(context, &(path.to_owned(), options.clone()))
             .expect("the running program's updater panicked"),
         None => update::update_here(path, options, host::context()),
+    }
+}
+
+/// What [`update`] of the patch at `path` would do, and nothing switched: a dry run.
+///
+/// It makes every check an update makes, in the same order (signature, manifest, release,
+/// libraries, copies, the plan, what the changes of plain code reach, the crossing types,
+/// conversions), and returns the report the update would give: what it would switch (`replaced`,
+/// and in `reached` why an item whose own code is the same is among them), add, leave unchanged
+/// and remove, the globals it would convert (no values made yet), the changes that would stay
+/// old and the plain state it would fork (refused unless the options accept them, as by the
+/// update), and in `waited_for` the open transactions that have called what it changes, which
+/// an update now would wait for. Its `version` is the version the update would make; the
+/// timings of a switch are zero.
+///
+/// Like an update, it loads the patch (the dynamic loader runs the library's constructors;
+/// with trusted keys only a signed patch gets that far, and the high-water mark is raised to
+/// its sequence number as by an update) and keeps it loaded: an update of the same bytes that
+/// follows uses that image, so the update commits what the check saw. Refusals are those of
+/// the update, with the same errors.
+///
+/// ```
+/// // Here the patch is not there, and nothing changes.
+/// let refused = dsu::check("/srv/patches/v2.so");
+/// assert!(matches!(refused, Err(dsu::UpdateError::Unreadable { .. })));
+/// ```
+pub fn check(path: impl AsRef<Path>) -> Result<UpdateReport, UpdateError> {
+    check_with(path, &UpdateOptions::default())
+}
+
+/// [`check`], with what `options` accept and where the signature is.
+pub fn check_with(
+    path: impl AsRef<Path>,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
+    let path = path.as_ref();
+    match context::host() {
+        Some(context) => context::call::<Check>(context, &(path.to_owned(), options.clone()))
+            .expect("the running program's updater panicked"),
+        None => update::check_here(path, options),
     }
 }
 

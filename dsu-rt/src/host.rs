@@ -43,6 +43,9 @@ unsafe extern "C" fn dispatch(op: u32, input: *const (), output: *mut ()) {
                 Update::ID => serve::<Update>(input, output, |(path, options)| {
                     update::update_here(path, options, context())
                 }),
+                Check::ID => serve::<Check>(input, output, |(path, options)| {
+                    update::check_here(path, options)
+                }),
                 Rollback::ID => serve::<Rollback>(input, output, update::rollback_here),
                 Inspect::ID => serve::<Inspect>(input, output, |(path, options)| {
                     inspect::inspect_here(path, options)
@@ -65,6 +68,16 @@ pub(crate) struct Update;
 // SAFETY: `UPDATE` is this operation's alone, and `dispatch` serves it with `serve::<Update>`.
 unsafe impl Op for Update {
     const ID: u32 = op::UPDATE;
+    type Input = (PathBuf, UpdateOptions);
+    type Output = Result<UpdateReport, UpdateError>;
+}
+
+/// `dsu::check_with` from a patch's code.
+pub(crate) struct Check;
+
+// SAFETY: `CHECK` is this operation's alone, and `dispatch` serves it with `serve::<Check>`.
+unsafe impl Op for Check {
+    const ID: u32 = op::CHECK;
     type Input = (PathBuf, UpdateOptions);
     type Output = Result<UpdateReport, UpdateError>;
 }

@@ -41,7 +41,9 @@ mod unwind;
 mod update;
 
 pub use alloc::SharedAllocator;
-pub use api::{inspect, inspect_with, rollback, rollback_with, status, update, update_with};
+pub use api::{
+    check, check_with, inspect, inspect_with, rollback, rollback_with, status, update, update_with,
+};
 pub use error::{BuildDifference, DependencyChange, UpdateError};
 pub use fingerprint::Fingerprint;
 pub use global::Global;

@@ -11,7 +11,9 @@ use crate::cell::{global_of, slot_of};
 use crate::error::UpdateError;
 use crate::reach::{self, Graph};
 use crate::registry::{Key, Registry, Version};
-use crate::report::{ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport};
+use crate::report::{
+    ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport, VersionInfo,
+};
 use crate::tls;
 use crate::{convert, spelling};
 
@@ -446,13 +448,25 @@ impl<'m> Plan<'m> {
 
     /// What the commit did, for the operator, with no timings yet: `converted` as the commit
     /// returned it. Built after the commit, outside the pause.
+    ///
+    /// Before the commit (a check), it is the report the update would give: `version` is the
+    /// version it would make, and the items the patch adds are named by its descriptors.
     pub(crate) fn report(
         &self,
         registry: &Registry,
+        version: VersionInfo,
         converted: Vec<ConvertedGlobal>,
     ) -> UpdateReport {
+        let item_ref = |key: &Key| match registry.item(key) {
+            Some(item) => item.item_ref(key),
+            None => {
+                let new = self.added.iter().chain(self.retyped.iter().map(|(_, new)| new));
+                let desc = new.clone().find(|desc| desc.key == *key).expect("planned");
+                ItemRef { path: key.path.to_owned(), signature: desc.signature_text.to_string() }
+            }
+        };
         let refs = |keys: &mut dyn Iterator<Item = Key>| -> Vec<ItemRef> {
-            keys.map(|key| registry.item(&key).expect("live").item_ref(&key)).collect()
+            keys.map(|key| item_ref(&key)).collect()
         };
         UpdateReport {
             replaced: refs(
@@ -465,10 +479,7 @@ impl<'m> Plan<'m> {
             reached: self
                 .reached
                 .iter()
-                .map(|(key, through)| Reached {
-                    item: registry.item(key).expect("live").item_ref(key),
-                    through: through.clone(),
-                })
+                .map(|(key, through)| Reached { item: item_ref(key), through: through.clone() })
                 .collect(),
             unreached: self.unreached.clone(),
             forked: self.forked.clone(),
@@ -486,8 +497,29 @@ impl<'m> Plan<'m> {
                 })
                 .collect(),
             converted,
-            ..UpdateReport::empty(registry.running().clone())
+            ..UpdateReport::empty(version)
         }
+    }
+
+    /// The conversions the update would make, as a check reports them: no values made yet, by
+    /// the version `id`.
+    pub(crate) fn conversions_ahead(&self, registry: &Registry, id: u64) -> Vec<ConvertedGlobal> {
+        self.transformed_globals
+            .iter()
+            .map(|desc| {
+                let live = registry.global(desc.path.as_str()).expect("planned against this");
+                ConvertedGlobal {
+                    global: ItemRef {
+                        path: desc.path.as_str().to_owned(),
+                        signature: desc.type_text.as_str().to_owned(),
+                    },
+                    from: live.type_text.to_owned(),
+                    version: id,
+                    values: 0,
+                    took: std::time::Duration::ZERO,
+                }
+            })
+            .collect()
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use dsu_abi::{GlobalDesc, Hash128, ItemDesc, Shape};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
@@ -268,6 +268,22 @@ pub(crate) struct Registry {
     next_id: u64,
     /// The effect id of the next new item or global.
     next_effect: u32,
+    /// The patch the last check or update loaded and did not attach, with the bytes it was
+    /// loaded from, for an update of the same bytes to switch to (loading them again would run
+    /// a second copy of its constructors).
+    loaded: Option<Loaded>,
+}
+
+/// A patch loaded, and the bytes it was loaded from.
+struct Loaded {
+    bytes: Vec<u8>,
+    image: PatchManifestRef,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Loaded({} bytes)", self.bytes.len())
+    }
 }
 
 // SAFETY: the raw pointers in `Implementation` are code addresses of images that are never
@@ -313,6 +329,7 @@ impl Registry {
             globals: HashMap::new(),
             next_id: 0,
             next_effect: 0,
+            loaded: None,
         };
         for desc in own {
             let key = Key::of(desc);
@@ -418,6 +435,21 @@ impl Registry {
 
     pub(crate) fn running(&self) -> &VersionInfo {
         &self.running_version().info
+    }
+
+    /// The image the last check or update loaded, if it loaded it from `bytes`.
+    pub(crate) fn loaded(&self, bytes: &[u8]) -> Option<PatchManifestRef> {
+        self.loaded.as_ref().filter(|loaded| loaded.bytes == bytes).map(|loaded| loaded.image)
+    }
+
+    /// Forgets the image the last check or update loaded: an update attached it.
+    pub(crate) fn forget_loaded(&mut self) {
+        self.loaded = None;
+    }
+
+    /// Keeps `image`, loaded from `bytes`, for an update of the same bytes.
+    pub(crate) fn keep_loaded(&mut self, bytes: Vec<u8>, image: PatchManifestRef) {
+        self.loaded = Some(Loaded { bytes, image });
     }
 
     /// The crate graph of the program as it started, if it has one.

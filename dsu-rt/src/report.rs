@@ -98,8 +98,11 @@ impl fmt::Display for ForkedState {
 /// What `update` or `rollback` changed.
 #[derive(Debug, Clone)]
 pub struct UpdateReport {
-    /// The version now running.
+    /// The version now running; for a check ([`check`](crate::check)), the version the update
+    /// would make.
     pub version: VersionInfo,
+    /// Whether this is a check's report: nothing was switched.
+    pub dry_run: bool,
     /// Items whose code the update switched: every call now runs the patch's code. Those
     /// whose own tokens did not change are in `reached` too.
     pub replaced: Vec<ItemRef>,
@@ -146,7 +149,8 @@ pub struct UpdateReport {
     /// How long the update waited, before the commit, for open transactions that had called
     /// an item it changes.
     pub waited: Duration,
-    /// Where the transactions it waited for began.
+    /// Where the transactions it waited for began; for a check, those open now that have
+    /// called what the update changes, which an update now would wait for.
     pub waited_for: Vec<String>,
 }
 
@@ -160,6 +164,7 @@ impl UpdateReport {
     pub(crate) fn empty(version: VersionInfo) -> UpdateReport {
         UpdateReport {
             version,
+            dry_run: false,
             replaced: Vec::new(),
             reached: Vec::new(),
             unreached: Vec::new(),
@@ -184,7 +189,8 @@ impl fmt::Display for UpdateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "now running {}: {} replaced, {} added, {} removed, {} unchanged; pause {:?}, held {:?}, total {:?}",
+            "{} {}: {} replaced, {} added, {} removed, {} unchanged; pause {:?}, held {:?}, total {:?}",
+            if self.dry_run { "would run" } else { "now running" },
             self.version,
             self.replaced.len(),
             self.added.len(),
@@ -194,7 +200,12 @@ impl fmt::Display for UpdateReport {
             self.held,
             self.total
         )?;
-        if !self.waited_for.is_empty() {
+        if !self.waited_for.is_empty() && self.dry_run {
+            writeln!(f, "  would wait for:")?;
+            for transaction in &self.waited_for {
+                writeln!(f, "    {transaction}")?;
+            }
+        } else if !self.waited_for.is_empty() {
             writeln!(f, "  waited {:?} for:", self.waited)?;
             for transaction in &self.waited_for {
                 writeln!(f, "    {transaction}")?;

@@ -113,14 +113,68 @@ pub(crate) fn update_here(
 ) -> Result<UpdateReport, UpdateError> {
     let started = Instant::now();
     let (_updater, mut registry) = begin(options)?;
-
-    // Check what the file says, then load exactly the bytes checked.
     let (bytes, _) = read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
-    let (manifest, needed) = check_file(&registry, path, &bytes, &file)?;
-    let graph = reach::Graph::of_image(&file)
+    let loaded = load(&mut registry, path, &bytes, &file)?;
+    let plan = plan(&registry, path, &file, &loaded, options)?;
+    // From the attach on, the image has run more than its constructors: a retry loads afresh.
+    registry.forget_loaded();
+    attach(path, &file, loaded.image, context)?;
+    let release = Release::of(&loaded.manifest);
+    images::name(loaded.image.attach() as *const (), &release.label);
+    let mut version = registry.new_version(release, path.to_owned(), loaded.file_hash);
+    version.graph = loaded.graph;
+    apply(&mut registry, &plan, version, options, started)
+}
+
+/// What an update of the patch at `path` would do, with every check it makes, and nothing
+/// switched: the report it would give, without the timings of a switch, and with the open
+/// transactions it would wait for now. The patch is loaded, as an update loads it, and an
+/// update of the same bytes switches to that image.
+pub(crate) fn check_here(
+    path: &Path,
+    options: &UpdateOptions,
+) -> Result<UpdateReport, UpdateError> {
+    let started = Instant::now();
+    let (_updater, mut registry) = begin(options)?;
+    let (bytes, _) = read_signed(path, options)?;
+    let file = loader::shared_library(path, &bytes)?;
+    let loaded = load(&mut registry, path, &bytes, &file)?;
+    let plan = plan(&registry, path, &file, &loaded, options)?;
+    let version = registry.new_version(Release::of(&loaded.manifest), path.to_owned(), 0).info;
+    let effects = plan.effects(&registry);
+    let waits_for = match effects.is_empty() {
+        true => Vec::new(),
+        false => record::open_conflicting(&protocol::effects_of(effects)),
+    };
+    let converted = plan.conversions_ahead(&registry, version.id);
+    let report = plan.report(&registry, version, converted);
+    Ok(UpdateReport { dry_run: true, waited_for: waits_for, total: started.elapsed(), ..report })
+}
+
+/// A patch file checked and loaded.
+struct Loaded {
+    manifest: Manifest,
+    /// Its crate graph, from the file.
+    graph: Option<reach::Graph>,
+    image: PatchManifestRef,
+    file_hash: u64,
+}
+
+/// Every check of the patch file `bytes` (parsed: `file`) before its code runs, then the image
+/// loaded from exactly these bytes, or the one the last check or update loaded from them and
+/// did not attach: a patch checked, or refused before its attach, and tried again runs its
+/// constructors once.
+fn load(
+    registry: &mut Registry,
+    path: &Path,
+    bytes: &[u8],
+    file: &object::read::File<'_>,
+) -> Result<Loaded, UpdateError> {
+    let (manifest, needed) = check_file(registry, path, bytes, file)?;
+    let graph = reach::Graph::of_image(file)
         .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?;
-    let file_hash = fingerprint::of_bytes(&bytes);
+    let file_hash = fingerprint::of_bytes(bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
             path: path.to_owned(),
@@ -128,7 +182,14 @@ pub(crate) fn update_here(
         });
     }
     trust::before_load(path, &manifest)?;
-    let image = loader::load(path, &bytes)?;
+    let image = match registry.loaded(bytes) {
+        Some(image) => image,
+        None => {
+            let image = loader::load(path, bytes)?;
+            registry.keep_loaded(bytes.to_owned(), image);
+            image
+        }
+    };
     // The libraries the patch needs stay loaded until the patch is: the loader finds them by
     // name then, as the check did.
     drop(needed);
@@ -138,31 +199,37 @@ pub(crate) fn update_here(
             reason: "the manifest its code builds is not the one its file declares".to_owned(),
         });
     }
+    Ok(Loaded { manifest, graph, image, file_hash })
+}
 
-    // Plan: the delta, and what the changes of plain code reach.
-    let mut plan = Plan::new(&registry, image.items().as_slice(), image.globals().as_slice())?;
+/// The plan of the loaded patch, and every check of it: what the changes of plain code reach,
+/// the releases of the other crates' types that cross, and whether its conversions can run.
+fn plan(
+    registry: &Registry,
+    path: &Path,
+    file: &object::read::File<'_>,
+    loaded: &Loaded,
+    options: &UpdateOptions,
+) -> Result<Plan<'static>, UpdateError> {
+    let (items, globals) = (loaded.image.items().as_slice(), loaded.image.globals().as_slice());
+    let mut plan = Plan::new(registry, items, globals)?;
     let accepting = Accepting {
         unreached: options.accept_unreached,
         forked_state: options.accept_forked_state,
     };
     let running = (registry.program_graph(), registry.running_version().graph.as_ref());
-    plan.reach(path, running, graph.as_ref(), accepting)?;
+    plan.reach(path, running, loaded.graph.as_ref(), accepting)?;
     // The types of other crates that cross the update, of the releases the program has.
     let running_record = registry.program().and_then(|p| Record::new(p.lock, p.path_crates));
     lock::check_crossing(
         path,
         &plan.crossing,
-        Record::of_image(&file).as_ref(),
+        Record::of_image(file).as_ref(),
         running_record.as_ref(),
     )?;
     let converted = plan.transformed_globals.iter().map(|desc| desc.path.as_str());
-    check_catchable(&registry, converted.collect(), options)?;
-    attach(path, &file, image, context)?;
-    let release = Release::of(&manifest);
-    images::name(image.attach() as *const (), &release.label);
-    let mut version = registry.new_version(release, path.to_owned(), file_hash);
-    version.graph = graph;
-    apply(&mut registry, &plan, version, options, started)
+    check_catchable(registry, converted.collect(), options)?;
+    Ok(plan)
 }
 
 /// The bytes of the patch file at `path`, read once, and whether a trusted key signed them
@@ -226,7 +293,7 @@ fn apply(
         started,
         |registry| plan.convert(registry),
         |registry, converted| plan.commit(registry, version, &converted),
-        |registry, converted| plan.report(registry, converted),
+        |registry, converted| plan.report(registry, registry.running().clone(), converted),
     )
 }
 
