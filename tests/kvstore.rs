@@ -79,8 +79,8 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     assert_eq!(server.cli(&["MGET", "fill:7", "nothing", "fill:8"]), "value-7\n\nvalue-8");
     load.check();
 
-    // v3: the fix, one function's body.
-    let report = server.update(patch(3), "kvstore@3.0.0");
+    // v3: the fix, one function's body. Checked first: the dry run's plan is the report.
+    let report = server.check_then_update(patch(3), "kvstore@3.0.0");
     assert_eq!(paths(&report["replaced"]), ["kvstore::commands::add"]);
     server.check_keys(&checker);
     assert_eq!(server.cli(&["SET", "word", "hello"]), "OK");
@@ -103,9 +103,11 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     // v5 converts v4's store: applied to v3, skipping a release, its transformer is for
     // another version of the store's type.
     server.refused(&["UPDATE", patch(5).to_str().unwrap()], "transformer_for_another_version");
+    server.refused(&["CHECK", patch(5).to_str().unwrap()], "transformer_for_another_version");
     // Already running.
     server.refused(&["UPDATE", patch(3).to_str().unwrap()], "already_applied");
     server.refused(&["UPDATE"], "wrong_arguments");
+    server.refused(&["CHECK"], "wrong_arguments");
     server.refused(&["RESTART"], "unknown_command");
     assert_eq!(server.admin(&["STATUS"]), before, "a refused update changed the server");
     server.check_keys(&checker);
@@ -113,7 +115,7 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     load.check();
 
     // v4: keys expire; every entry of the store is converted to one that can.
-    let report = server.update(patch(4), "kvstore@4.0.0");
+    let report = server.check_then_update(patch(4), "kvstore@4.0.0");
     assert!(report["held_us"].as_f64() >= report["pause_us"].as_f64(), "{report}");
     server.check_keys(&checker);
     assert_eq!(server.cli(&["TTL", "fill:1"]), "-1", "converted entries never expire");
@@ -254,6 +256,37 @@ impl Server {
         assert_eq!(report["ok"], true, "{report}");
         assert_eq!(report["version"]["label"], label, "{report}");
         println!("{}", report["message"].as_str().unwrap());
+        report
+    }
+
+    /// Checks a patch (`CHECK`), which changes nothing, then applies it, and checks that the
+    /// check's plan is what the update did.
+    fn check_then_update(&self, patch: &Path, label: &str) -> Value {
+        let before = self.admin(&["STATUS"]);
+        let checked = self.admin(&["CHECK", patch.to_str().unwrap()]);
+        assert_eq!(
+            (&checked["ok"], &checked["dry_run"]),
+            (&true.into(), &true.into()),
+            "{checked}"
+        );
+        assert_eq!(self.admin(&["STATUS"]), before, "a check changed the server");
+        let report = self.update(patch, label);
+        assert_eq!(report["dry_run"], false, "{report}");
+        for field in [
+            "replaced",
+            "reached",
+            "unreached",
+            "forked",
+            "added",
+            "signature_changed",
+            "removed",
+            "unchanged",
+            "added_globals",
+        ] {
+            assert_eq!(checked[field], report[field], "{field}: {checked} against {report}");
+        }
+        assert_eq!(checked["version"]["id"], report["version"]["id"]);
+        assert_eq!(checked["version"]["label"], label);
         report
     }
 

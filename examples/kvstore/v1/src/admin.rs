@@ -4,12 +4,13 @@
 //!
 //! ```text
 //! UPDATE <patch>   apply the patch, a file in the patch directory
+//! CHECK <patch>    what UPDATE would do, and why it would refuse: nothing is switched
 //! ROLLBACK         return to the version before the last update
 //! STATUS           the versions applied, and which version's code each function runs
 //! ```
 //!
 //! Each answer is one JSON document, as a bulk string: `{"ok":true,...}` with the update
-//! report or the status, or `{"ok":false,"error":"<kind>","message":"<what to do>"}`, where an
+//! report (a CHECK's says `"dry_run":true`) or the status, or `{"ok":false,"error":"<kind>","message":"<what to do>"}`, where an
 //! error of dsu's is named by `UpdateError::kind`. A refused update changes nothing.
 
 use std::io::{Read, Write};
@@ -68,14 +69,19 @@ pub fn admin_command(args: &[&[u8]], patch_dir: &Path) -> String {
             Ok(patch) => outcome(dsu::update(patch)),
             Err(refused) => refused,
         },
+        ("CHECK", [path]) => match patch_in(patch_dir, path) {
+            Ok(patch) => outcome(dsu::check(patch)),
+            Err(refused) => refused,
+        },
         ("ROLLBACK", []) => outcome(dsu::rollback()),
         ("STATUS", []) => json::status(&dsu::status()),
-        ("UPDATE" | "ROLLBACK" | "STATUS", _) => {
-            json::refusal("wrong_arguments", "usage: UPDATE <patch>, ROLLBACK or STATUS")
-        }
+        ("UPDATE" | "CHECK" | "ROLLBACK" | "STATUS", _) => json::refusal(
+            "wrong_arguments",
+            "usage: UPDATE <patch>, CHECK <patch>, ROLLBACK or STATUS",
+        ),
         (other, _) => json::refusal(
             "unknown_command",
-            &format!("unknown command '{other}': try UPDATE <patch>, ROLLBACK or STATUS"),
+            &format!("unknown command '{other}': try UPDATE <patch>, CHECK <patch>, ROLLBACK or STATUS"),
         ),
     };
     if answer.starts_with(r#"{"ok":false"#) {
@@ -84,7 +90,7 @@ pub fn admin_command(args: &[&[u8]], patch_dir: &Path) -> String {
     answer
 }
 
-/// Logs what an update or a rollback did, and answers it in JSON.
+/// Logs what an update, a check or a rollback did, and answers it in JSON.
 #[dsu::updateable]
 pub fn outcome(outcome: Result<dsu::UpdateReport, dsu::UpdateError>) -> String {
     if let Ok(report) = &outcome {

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use dsu::{ItemRef, Status, UpdateError, UpdateReport, VersionInfo};
+use dsu::{ItemRef, Reached, Status, Unreached, UpdateError, UpdateReport, VersionInfo};
 
-/// The answer to an update or a rollback.
+/// The answer to an update, a check or a rollback.
 pub fn outcome(result: Result<UpdateReport, UpdateError>) -> String {
     match result {
         Ok(report) => self::report(&report),
@@ -20,18 +20,26 @@ pub fn refusal(kind: &str, message: &str) -> String {
     format!(r#"{{"ok":false,"error":{},"message":{}}}"#, string(kind), string(message))
 }
 
-/// An update's report. The durations are in microseconds: `pause` is the commit, `held` the
-/// longest a request may have waited for the update.
+/// An update's report, or a check's (`dry_run`). The durations are in microseconds: `pause`
+/// is the commit, `held` the longest a request may have waited for the update.
 pub fn report(report: &UpdateReport) -> String {
     let globals = list(report.added_globals.iter().map(global));
+    let forked = report.forked.iter().map(|forked| {
+        format!(r#"{{"state":{},"by":{}}}"#, string(&forked.state), string(&forked.by))
+    });
     format!(
         concat!(
-            r#"{{"ok":true,"version":{},"replaced":{},"added":{},"signature_changed":{},"#,
+            r#"{{"ok":true,"dry_run":{},"version":{},"replaced":{},"reached":{},"unreached":{},"#,
+            r#""forked":{},"added":{},"signature_changed":{},"#,
             r#""removed":{},"unchanged":{},"added_globals":{},"pause_us":{},"held_us":{},"#,
             r#""total_us":{},"waited_us":{},"waited_for":{},"message":{}}}"#
         ),
+        report.dry_run,
         version(&report.version),
         list(report.replaced.iter().map(item)),
+        list(report.reached.iter().map(reached)),
+        list(report.unreached.iter().map(unreached)),
+        list(forked),
         list(report.added.iter().map(item)),
         list(report.signature_changed.iter().map(item)),
         list(report.removed.iter().map(item)),
@@ -77,6 +85,19 @@ fn version(version: &VersionInfo) -> String {
 
 fn item(item: &ItemRef) -> String {
     format!(r#"{{"path":{},"signature":{}}}"#, string(&item.path), string(&item.signature))
+}
+
+/// An item switched because its code reaches a changed plain item, `through` the items to it.
+fn reached(reached: &Reached) -> String {
+    let through = list(reached.through.iter().map(|path| string(path)));
+    format!(r#"{{"item":{},"through":{through}}}"#, item(&reached.item))
+}
+
+/// A change code no update switches reaches: `root` says why that code runs.
+fn unreached(unreached: &Unreached) -> String {
+    let chain = list(unreached.chain.iter().map(|path| string(path)));
+    let (changed, root) = (string(&unreached.item), string(&unreached.root));
+    format!(r#"{{"item":{changed},"root":{root},"chain":{chain}}}"#)
 }
 
 /// A global: its `signature` is its type.
