@@ -48,9 +48,11 @@ impl Parse for Input {
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let Input { name, section } = syn::parse2(input)?;
     let walked = walk();
+    // A walk that missed a file says the crate has no graph: the update then cannot tell
+    // what changes reach, instead of missing them.
     let (text, conditional) = match &walked {
-        Some(walked) => encode(walked),
-        None => ("dsu-graph 1 none\n".to_owned(), Vec::new()),
+        Some(walked) if walked.krate.incomplete.is_none() => encode(walked),
+        _ => ("dsu-graph 1 none\n".to_owned(), Vec::new()),
     };
     // The binaries are not modules of the library: `include_bytes!` makes the library depend
     // on them, so that an edited binary rebuilds the graph. (The compiler tracks the modules and
@@ -215,11 +217,31 @@ fn link(krate: &Crate, roots: &mut [Option<String>]) -> Vec<BTreeSet<usize>> {
             by_name.entry(defined.as_str()).or_default().push(index);
         }
     }
+    // A macro invoked where items go whose expansion has an impl: std or a dependency may call
+    // the impl's methods, which the graph does not see.
+    let impl_token = Ref::Any("impl".to_owned());
     for (index, node) in krate.nodes.iter().enumerate() {
-        let foreign = node.trait_name.as_ref().is_some_and(|t| !krate.traits.contains(t));
-        if node.kind == Kind::Method && foreign && roots[index].is_none() {
-            let trait_name = node.trait_name.as_deref().unwrap_or_default();
+        let writes_impls = krate.nodes.iter().any(|definition| {
+            definition.kind == Kind::Macro
+                && definition.name == node.name
+                && definition.refs.contains(&impl_token)
+        });
+        if node.kind == Kind::Invocation && writes_impls && roots[index].is_none() {
+            roots[index] =
+                Some("impls a macro writes, which std or a dependency may call".to_owned());
+        }
+    }
+    for (index, node) in krate.nodes.iter().enumerate() {
+        let Some(trait_name) = node.trait_name.as_deref() else { continue };
+        let foreign = node.trait_foreign || !krate.traits.contains(trait_name);
+        if node.kind != Kind::Method || roots[index].is_some() {
+            continue;
+        }
+        if foreign {
             roots[index] = Some(format!("called through `{trait_name}` by std or a dependency"));
+        } else if krate.dyn_traits.contains(trait_name) {
+            // A `dyn` value made before the update calls through the old version's vtable.
+            roots[index] = Some(format!("called through `dyn {trait_name}`"));
         }
     }
     let named = |name: &str| -> Vec<usize> {
@@ -262,7 +284,10 @@ fn link(krate: &Crate, roots: &mut [Option<String>]) -> Vec<BTreeSet<usize>> {
                 .iter()
                 .copied()
                 .filter(|&target| {
-                    qualifier.is_some() && krate.nodes[target].qualifier.as_ref() == qualifier
+                    let target = &krate.nodes[target];
+                    qualifier.is_some()
+                        && (target.qualifier.as_ref() == qualifier
+                            || target.trait_name.as_ref() == qualifier)
                 })
                 .collect();
             let targets = if narrowed.is_empty() { candidates } else { narrowed };
@@ -421,8 +446,8 @@ mod tests {
             ("src/store.rs", "use crate::GREETING as G;\npub fn get() -> &'static str { G }\n"),
             ("src/main.rs", "fn main() { app::store::get(); }\n"),
         ]);
-        assert_eq!(line(&lines, "app::GREETING"), "s - app::GREETING -> []");
-        assert_eq!(line(&lines, "app::HITS"), "S - app::HITS -> []");
+        assert_eq!(line(&lines, "app::GREETING"), "s p app::GREETING -> []");
+        assert_eq!(line(&lines, "app::HITS"), "S p app::HITS -> []");
         assert_eq!(line(&lines, "app::LOCAL"), "S - app::LOCAL -> []");
         assert_eq!(line(&lines, "app::store::get"), "f p app::store::get -> [app::GREETING]");
         assert_eq!(
@@ -431,6 +456,105 @@ mod tests {
         );
         let tests = krate.nodes.iter().find(|node| node.path == "app::tests::t").expect("walked");
         assert_eq!(tests.cfg.len(), 1, "under cfg(test)");
+    }
+
+    /// The fingerprint of `path` in the crate whose root is `lib`.
+    fn fingerprint_of(lib: &str, path: &str) -> u128 {
+        let (krate, _) = graph(&[("src/lib.rs", lib)]);
+        krate.nodes.iter().find(|node| node.path == path).expect("walked").fingerprint
+    }
+
+    #[test]
+    fn an_item_changes_with_the_imports_and_aliases_it_names_and_its_attributes() {
+        let with = |import: &str| format!("{import}\npub fn run() -> u32 {{ compute() }}\n");
+        let (fast, slow) = (with("use crate::fast::compute;"), with("use crate::slow::compute;"));
+        assert_ne!(fingerprint_of(&fast, "app::run"), fingerprint_of(&slow, "app::run"));
+        let other = with("use crate::fast::compute;\nuse std::fmt;");
+        assert_eq!(fingerprint_of(&fast, "app::run"), fingerprint_of(&other, "app::run"));
+        let aliased =
+            |to: &str| format!("type Backend = {to};\npub fn make() -> Backend {{ todo!() }}\n");
+        assert_ne!(
+            fingerprint_of(&aliased("Redis"), "app::make"),
+            fingerprint_of(&aliased("Memory"), "app::make")
+        );
+        let level = |level: &str| format!("#[instrument(level = \"{level}\")]\npub fn f() {{}}\n");
+        assert_ne!(
+            fingerprint_of(&level("debug"), "app::f"),
+            fingerprint_of(&level("info"), "app::f")
+        );
+        let doc = |text: &str| format!("/// {text}\npub fn f() {{}}\n");
+        assert_eq!(fingerprint_of(&doc("a"), "app::f"), fingerprint_of(&doc("b"), "app::f"));
+    }
+
+    #[test]
+    fn what_the_parse_cannot_follow_is_a_root() {
+        let (_, lines) = graph(&[(
+            "src/lib.rs",
+            "fn tick() {}\n\
+             pub fn start() { spawn(async move { loop { tick() } }); }\n\
+             pub async fn awaited() { async { tick() }.await }\n\
+             pub trait Handler { fn handle(&self); }\n\
+             pub struct H;\n\
+             impl Handler for H { fn handle(&self) {} }\n\
+             pub static HANDLERS: std::sync::Mutex<Vec<Box<dyn Handler + Send>>> = std::sync::Mutex::new(Vec::new());\n\
+             macro_rules! display { ($t:ident) => { impl std::fmt::Display for $t { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { Ok(()) } } } }\n\
+             display!(H);\n\
+             impl std::error::Error for H {}\n\
+             pub trait Error { fn own(&self) {} }\n",
+        )]);
+        assert!(
+            lines.iter().any(|l| l.starts_with("x - app::start::{an async block")),
+            "{lines:#?}"
+        );
+        assert_eq!(line(&lines, "app::awaited"), "f p app::awaited -> [app::tick]");
+        assert_eq!(
+            line(&lines, "<app::H as Handler>::handle"),
+            "m p <app::H as Handler>::handle -> [] called through `dyn Handler`"
+        );
+        assert!(line(&lines, "app::display!#8")
+            .ends_with("impls a macro writes, which std or a dependency may call"));
+    }
+
+    #[test]
+    fn format_captures_trait_paths_and_trait_consts_are_edges() {
+        let (_, lines) = graph(&[(
+            "src/lib.rs",
+            "const GREETING: &str = \"hi\";\n\
+             pub fn greet() -> String { format!(\"{GREETING}, {{braces}} {0}\", 1) }\n\
+             pub trait Codec { const MAX: usize = 10; fn encode(&self) -> u32 { 0 } }\n\
+             pub struct Json;\n\
+             fn helper() -> u32 { 1 }\n\
+             impl Codec for Json { fn encode(&self) -> u32 { helper() } }\n\
+             pub fn handle(j: &Json) -> u32 { Codec::encode(j) + Json::MAX as u32 }\n\
+             pub fn count() -> u32 { thread_local! { static N: std::cell::Cell<u32> = const { std::cell::Cell::new(0) }; } 0 }\n",
+        )]);
+        assert_eq!(line(&lines, "app::greet"), "f p app::greet -> [app::GREETING]");
+        assert_eq!(
+            line(&lines, "app::handle"),
+            "f p app::handle -> [app::Codec::MAX app::Codec::encode <app::Json as Codec>::encode]"
+        );
+        assert_eq!(line(&lines, "app::count"), "f p app::count -> [app::count::N]");
+        assert_eq!(line(&lines, "app::count::N"), "S - app::count::N -> []");
+    }
+
+    #[test]
+    fn modules_are_found_where_rustc_finds_them_or_the_graph_is_none() {
+        let (krate, lines) = graph(&[
+            (
+                "src/lib.rs",
+                "mod outer { #[path = \"x.rs\"] mod x; }\n#[path = \"imp/a.rs\"] mod a;\n",
+            ),
+            ("src/outer/x.rs", "pub fn in_x() {}\n"),
+            ("src/imp/a.rs", "mod b;\n"),
+            ("src/imp/b.rs", "pub fn in_b() {}\n"),
+        ]);
+        assert!(krate.incomplete.is_none(), "{:?}", krate.incomplete);
+        line(&lines, "app::outer::x::in_x");
+        line(&lines, "app::a::b::in_b");
+        let (krate, _) = graph(&[("src/lib.rs", "mod missing;\n#[cfg(windows)] mod other;\n")]);
+        assert!(krate.incomplete.as_deref().is_some_and(|why| why.contains("app::missing")));
+        let (krate, _) = graph(&[("src/lib.rs", "mod broken;\n"), ("src/broken.rs", "fn (\n")]);
+        assert!(krate.incomplete.as_deref().is_some_and(|why| why.contains("src/broken.rs")));
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub(crate) struct Node {
     pub(crate) qualifier: Option<String>,
     /// The trait a method implements, by its last segment.
     pub(crate) trait_name: Option<String>,
+    /// Whether that trait is named by a path into another crate (`std::fmt::Display`).
+    pub(crate) trait_foreign: bool,
     pub(crate) updateable: bool,
     /// Declared `pub`: a function or method another crate may call.
     pub(crate) public: bool,
@@ -177,6 +179,12 @@ pub(crate) struct Crate {
     pub(crate) traits: BTreeSet<String>,
     /// Every file read, for the build to depend on.
     pub(crate) files: Vec<PathBuf>,
+    /// The traits named as `dyn Trait` anywhere: their impls' methods are called through
+    /// vtables a value may have carried from an older version.
+    pub(crate) dyn_traits: BTreeSet<String>,
+    /// Why the walk could not read the whole crate, if it could not: the graph would miss
+    /// code, so it says it has none.
+    pub(crate) incomplete: Option<String>,
 }
 
 /// Where a module's items are read from.
@@ -190,6 +198,11 @@ struct Module<'a> {
     file: &'a Path,
     /// Every item is a root: the program's binary, which no update replaces.
     binary: bool,
+    /// What the module's `use` and `type` items make of a name, as text (`*` for globs): an
+    /// item that names one changes with it.
+    imports: BTreeMap<String, String>,
+    /// An inline module (`mod name { .. }`), whose `#[path]`s are relative to its directory.
+    inline: bool,
 }
 
 impl Crate {
@@ -197,21 +210,35 @@ impl Crate {
     /// package's directory, which sites are relative to.
     pub(crate) fn walk_root(&mut self, package: &Path, root: &Path, name: &str, binary: bool) {
         let dir = root.parent().unwrap_or(package).to_owned();
+        let path = vec![name.to_owned()];
+        let imports = BTreeMap::new();
         let module =
-            Module { path: vec![name.to_owned()], cfg: Vec::new(), dir, file: root, binary };
+            Module { path, cfg: Vec::new(), dir, file: root, binary, imports, inline: false };
         self.walk_file(package, root, &module);
     }
 
     fn walk_file(&mut self, package: &Path, file: &Path, module: &Module<'_>) {
-        let Ok(text) = fs::read_to_string(file) else { return };
+        let parsed = fs::read_to_string(file)
+            .map_err(|error| error.to_string())
+            .and_then(|text| syn::parse_file(&text).map_err(|error| error.to_string()));
         self.files.push(file.to_owned());
-        let Ok(parsed) = syn::parse_file(&text) else { return };
-        self.items(package, &parsed.items, &module.clone_with(file));
+        match parsed {
+            Ok(parsed) => self.items(package, &parsed.items, &module.clone_with(file)),
+            Err(error) => {
+                let file = file.strip_prefix(package).unwrap_or(file).display();
+                self.incomplete.get_or_insert(format!("{file} could not be read: {error}"));
+            }
+        }
     }
 
     fn items(&mut self, package: &Path, items: &[syn::Item], module: &Module<'_>) {
+        let mut module = module.clone_with(module.file);
+        module.imports = imports(items);
+        for item in items {
+            self.dyn_traits.extend(dyn_traits(&item.to_token_stream()));
+        }
         for (index, item) in items.iter().enumerate() {
-            self.item(package, item, module, index);
+            self.item(package, item, &module, index);
         }
     }
 
@@ -237,6 +264,7 @@ impl Crate {
             name,
             qualifier: module.path.last().cloned(),
             trait_name: None,
+            trait_foreign: false,
             updateable: marked(attrs),
             public: false,
             root: module.binary.then(|| "the program's binary".to_owned()),
@@ -258,7 +286,8 @@ impl Crate {
                     node.cfg.push(quote!(test));
                 }
                 let (sig, block) = (&function.sig, &function.block);
-                self.code(package, module, node, quote!(#sig #block), |refs| {
+                let attrs = code_attributes(attrs);
+                self.code(package, module, node, quote!(#(#attrs)* #sig #block), |refs| {
                     refs.visit_signature(&function.sig);
                     refs.visit_block(&function.block);
                 });
@@ -275,7 +304,13 @@ impl Crate {
                     .as_ref()
                     .and_then(|(_, path, _)| path.segments.last())
                     .map(|segment| segment.ident.to_string());
+                let trait_foreign = block.trait_.as_ref().is_some_and(|(_, path, _)| {
+                    let first = path.segments.first().map(|s| s.ident.to_string());
+                    path.segments.len() > 1
+                        && !matches!(first.as_deref(), Some("crate" | "self" | "super"))
+                });
                 let whole = marked(attrs);
+                let block_attrs = code_attributes(attrs);
                 for member in &block.items {
                     let (name, member_attrs) = match member {
                         syn::ImplItem::Fn(method) => (method.sig.ident.to_string(), &method.attrs),
@@ -306,15 +341,18 @@ impl Crate {
                     node.cfg.extend(cfgs(member_attrs));
                     node.qualifier = self_name.clone();
                     node.trait_name = trait_name.clone();
+                    node.trait_foreign = trait_foreign;
                     node.updateable = kind == Kind::Method
                         && (marked(member_attrs) && !skipped(member_attrs)
                             || whole && !skipped(member_attrs));
                     let self_ty = &block.self_ty;
                     let trait_path = block.trait_.as_ref().map(|(_, path, _)| path);
+                    let member_attrs = code_attributes(member_attrs);
+                    let attrs = block_attrs.iter().chain(&member_attrs);
                     let tokens = match member {
                         syn::ImplItem::Fn(method) => {
                             let (sig, body) = (&method.sig, &method.block);
-                            quote!(#self_ty #trait_path #sig #body)
+                            quote!(#(#attrs)* #self_ty #trait_path #sig #body)
                         }
                         syn::ImplItem::Const(constant) => {
                             let (ty, expr) = (&constant.ty, &constant.expr);
@@ -339,7 +377,28 @@ impl Crate {
             syn::Item::Trait(definition) => {
                 let trait_name = definition.ident.to_string();
                 self.traits.insert(trait_name.clone());
+                let public = matches!(definition.vis, syn::Visibility::Public(_));
                 for member in &definition.items {
+                    if let syn::TraitItem::Const(syn::TraitItemConst {
+                        attrs: member_attrs,
+                        ident,
+                        ty,
+                        default: Some((_, expr)),
+                        ..
+                    }) = member
+                    {
+                        let name = ident.to_string();
+                        let path = format!("{}::{trait_name}::{name}", module.path.join("::"));
+                        let mut node = base(Kind::Const, name, path);
+                        node.cfg.extend(cfgs(member_attrs));
+                        node.qualifier = Some(trait_name.clone());
+                        node.updateable = false;
+                        node.public = public;
+                        self.code(package, module, node, quote!(#ty = #expr), |refs| {
+                            refs.visit_expr(expr)
+                        });
+                        continue;
+                    }
                     let syn::TraitItemFn { attrs: member_attrs, sig, default: Some(body), .. } =
                         (match member {
                             syn::TraitItem::Fn(method) => method,
@@ -354,6 +413,7 @@ impl Crate {
                     node.cfg.extend(cfgs(member_attrs));
                     node.qualifier = Some(trait_name.clone());
                     node.updateable = false;
+                    node.public = public;
                     self.code(package, module, node, quote!(#sig #body), |refs| {
                         refs.visit_signature(sig);
                         refs.visit_block(body);
@@ -362,7 +422,8 @@ impl Crate {
             }
             syn::Item::Const(constant) => {
                 let name = constant.ident.to_string();
-                let node = base(Kind::Const, name.clone(), qualified(&name));
+                let mut node = base(Kind::Const, name.clone(), qualified(&name));
+                node.public = matches!(constant.vis, syn::Visibility::Public(_));
                 let (ty, expr) = (&constant.ty, &constant.expr);
                 self.code(package, module, node, quote!(#ty = #expr), |refs| refs.visit_expr(expr));
             }
@@ -377,7 +438,8 @@ impl Crate {
                 } else {
                     Kind::Static
                 };
-                let node = base(kind, name.clone(), qualified(&name));
+                let mut node = base(kind, name.clone(), qualified(&name));
+                node.public = matches!(definition.vis, syn::Visibility::Public(_));
                 let (mutability, ty, expr) =
                     (&definition.mutability, &definition.ty, &definition.expr);
                 self.code(package, module, node, quote!(#mutability #ty = #expr), |refs| {
@@ -400,13 +462,14 @@ impl Crate {
                         let mut node = base(Kind::Macro, name, path);
                         node.updateable = false;
                         node.root = None;
+                        node.public = attrs.iter().any(|attr| attr.path().is_ident("macro_export"));
                         node.fingerprint = crate::hash::of_tokens(tokens);
                         node.refs = idents(tokens).map(Ref::Any).collect();
                         self.nodes.push(node);
                     }
                     // dsu's own: the manifest, which the runtime compares itself.
                     ("patch", _) => {}
-                    ("thread_local" | "lazy_static", _) => {
+                    ("thread_local" | "lazy_static" | "task_local", _) => {
                         for state in declared_statics(tokens) {
                             let mut node = base(Kind::State, state.clone(), qualified(&state));
                             node.updateable = false;
@@ -424,6 +487,13 @@ impl Crate {
                         node.defines = idents(tokens).collect();
                         node.refs = idents(tokens).map(Ref::Any).collect();
                         node.refs.insert(Ref::Macro(name));
+                        // The impls it writes may be of traits std or a dependency calls.
+                        if node.defines.iter().any(|name| name == "impl") {
+                            node.root.get_or_insert_with(|| {
+                                "impls a macro writes, which std or a dependency may call"
+                                    .to_owned()
+                            });
+                        }
                         self.nodes.push(node);
                     }
                 }
@@ -439,12 +509,22 @@ impl Crate {
                             Some(explicit) => module.dir.join(explicit),
                             None => module.dir.join(&name),
                         };
-                        let inner =
-                            Module { path, cfg, dir, file: module.file, binary: module.binary };
+                        let inner = Module {
+                            path,
+                            cfg,
+                            dir,
+                            file: module.file,
+                            binary: module.binary,
+                            imports: BTreeMap::new(),
+                            inline: true,
+                        };
                         self.items(package, items, &inner);
                     }
                     None => {
+                        // `#[path]` is relative to the file's directory, or, inside an inline
+                        // module, to that module's.
                         let file = match &explicit {
+                            Some(explicit) if module.inline => Some(module.dir.join(explicit)),
                             Some(explicit) => Some(module.file_dir().join(explicit)),
                             None => [
                                 module.dir.join(format!("{name}.rs")),
@@ -453,13 +533,34 @@ impl Crate {
                             .into_iter()
                             .find(|file| file.is_file()),
                         };
-                        // No file: the compiler's error to report.
-                        let Some(file) = file else { return };
+                        // No file: a module the build leaves out (rustc would have failed
+                        // otherwise), or one found where the walk does not look.
+                        let Some(file) = file else {
+                            if cfg.len() == module.cfg.len() {
+                                let at = module.path.join("::");
+                                self.incomplete.get_or_insert(format!(
+                                    "the file of `{at}::{name}` was not found"
+                                ));
+                            }
+                            return;
+                        };
+                        // A `mod.rs`, and a file `#[path]` names, have their modules beside them.
                         let dir = match file.file_name().and_then(|n| n.to_str()) {
+                            _ if explicit.is_some() => {
+                                file.parent().map(Path::to_owned).unwrap_or_default()
+                            }
                             Some("mod.rs") => file.parent().map(Path::to_owned).unwrap_or_default(),
                             _ => file.with_extension(""),
                         };
-                        let inner = Module { path, cfg, dir, file: &file, binary: module.binary };
+                        let inner = Module {
+                            path,
+                            cfg,
+                            dir,
+                            file: &file,
+                            binary: module.binary,
+                            imports: BTreeMap::new(),
+                            inline: false,
+                        };
                         self.walk_file(package, &file, &inner);
                     }
                 }
@@ -483,8 +584,10 @@ impl Crate {
         visit(&mut refs);
         let mut text = tokens.to_string().into_bytes();
         text.extend(&refs.read);
+        text.extend(module.context_of(&tokens));
         node.fingerprint = crate::hash::of_bytes(&text);
         node.refs = std::mem::take(&mut refs.refs);
+        self.dyn_traits.extend(std::mem::take(&mut refs.dyns));
         for (index, escape) in refs.escapes.into_iter().enumerate() {
             self.nodes.push(Node {
                 kind: Kind::Escape,
@@ -492,11 +595,12 @@ impl Crate {
                 name: String::new(),
                 qualifier: None,
                 trait_name: None,
+                trait_foreign: false,
                 updateable: false,
                 public: false,
                 root: Some(format!("{} in `{}`", escape.what, node.path)),
                 cfg: node.cfg.clone(),
-                fingerprint: 0,
+                fingerprint: escape.fingerprint,
                 refs: escape.refs,
                 defines: Vec::new(),
                 site: node.site.clone(),
@@ -509,6 +613,7 @@ impl Crate {
                 name: state.clone(),
                 qualifier: None,
                 trait_name: None,
+                trait_foreign: false,
                 updateable: false,
                 public: false,
                 root: None,
@@ -532,7 +637,22 @@ impl Module<'_> {
             dir: self.dir.clone(),
             file,
             binary: self.binary,
+            imports: self.imports.clone(),
+            inline: self.inline,
         }
+    }
+
+    /// The text of what the module's `use` and `type` items make of the names in `tokens`,
+    /// and of its glob imports, for the fingerprint of an item of these tokens.
+    fn context_of(&self, tokens: &TokenStream) -> Vec<u8> {
+        let mut text = Vec::new();
+        let names: BTreeSet<String> = idents(tokens).collect();
+        for (name, import) in &self.imports {
+            if name == "*" || names.contains(name) {
+                text.extend(format!("\0{name}={import}").into_bytes());
+            }
+        }
+        text
     }
 
     /// The directory of the file the module's items are in, which `#[path]` is relative to.
@@ -544,6 +664,8 @@ impl Module<'_> {
 /// A closure or a function address the parse cannot follow.
 struct Escape {
     what: &'static str,
+    /// Of its tokens: a change of it is a change of code made before the update may keep.
+    fingerprint: u128,
     refs: BTreeSet<Ref>,
 }
 
@@ -559,6 +681,8 @@ struct Refs<'a> {
     read: Vec<u8>,
     /// The type `Self` is, in an impl.
     self_name: Option<String>,
+    /// The traits its code names as `dyn Trait`.
+    dyns: BTreeSet<String>,
     /// The names patterns bind in the item (parameters, `let`s, arms): a path of one of these
     /// names is a variable, not a function named as a value.
     locals: BTreeSet<String>,
@@ -574,6 +698,7 @@ impl<'a> Refs<'a> {
             states: Vec::new(),
             read: Vec::new(),
             self_name: None,
+            dyns: BTreeSet::new(),
             locals: BTreeSet::new(),
         }
     }
@@ -591,12 +716,18 @@ impl<'a> Refs<'a> {
 
     /// Visits the code of `expr` as code that may outlive this call: its names are this
     /// item's, and a root's.
-    fn escaping(&mut self, what: &'static str, visit: impl FnOnce(&mut Self)) {
+    fn escaping(
+        &mut self,
+        what: &'static str,
+        tokens: &TokenStream,
+        visit: impl FnOnce(&mut Self),
+    ) {
         let before = std::mem::take(&mut self.refs);
         visit(self);
         let inner = std::mem::replace(&mut self.refs, before);
         self.refs.extend(inner.iter().cloned());
-        self.escapes.push(Escape { what, refs: inner });
+        let fingerprint = crate::hash::of_tokens(tokens);
+        self.escapes.push(Escape { what, fingerprint, refs: inner });
     }
 
     /// An argument of a call to `callee`: a closure or a function named there runs during the
@@ -638,6 +769,8 @@ impl<'a> Refs<'a> {
             }
             _ => {}
         }
+        // `format!("{GREETING}")`: the names a format string captures.
+        self.refs.extend(captured(&mac.tokens).map(Ref::Any));
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         match syn::parse::Parser::parse2(parser, mac.tokens.clone()) {
             Ok(arguments) => {
@@ -652,7 +785,9 @@ impl<'a> Refs<'a> {
                         || matches!(&tree, TokenTree::Ident(i) if i == "move")
                 });
                 if closures {
-                    self.escaping("a closure in a macro", |refs| refs.refs.extend(names.clone()));
+                    self.escaping("a closure in a macro", &mac.tokens, |refs| {
+                        refs.refs.extend(names.clone())
+                    });
                 } else {
                     self.refs.extend(names);
                 }
@@ -691,7 +826,45 @@ impl<'ast> Visit<'ast> for Refs<'_> {
     }
 
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        self.escaping("a closure that may be stored", |refs| refs.visit_expr(&closure.body));
+        let tokens = closure.to_token_stream();
+        self.escaping("a closure that may be stored", &tokens, |refs| {
+            refs.visit_expr(&closure.body)
+        });
+    }
+
+    fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
+        let tokens = block.to_token_stream();
+        self.escaping("an async block that may be stored", &tokens, |refs| {
+            refs.visit_block(&block.block)
+        });
+    }
+
+    fn visit_expr_await(&mut self, awaited: &'ast syn::ExprAwait) {
+        // An async block awaited where it is made runs in this code.
+        match &*awaited.base {
+            Expr::Async(block) => self.visit_block(&block.block),
+            other => self.visit_expr(other),
+        }
+    }
+
+    fn visit_type_trait_object(&mut self, object: &'ast syn::TypeTraitObject) {
+        for bound in &object.bounds {
+            if let syn::TypeParamBound::Trait(bound) = bound {
+                self.dyns.extend(bound.path.segments.last().map(|s| s.ident.to_string()));
+            }
+        }
+        syn::visit::visit_type_trait_object(self, object);
+    }
+
+    fn visit_stmt_macro(&mut self, statement: &'ast syn::StmtMacro) {
+        let name = statement.mac.path.segments.last().map(|s| s.ident.to_string());
+        match name.as_deref() {
+            Some("thread_local" | "lazy_static" | "task_local") => {
+                self.states.extend(declared_statics(&statement.mac.tokens));
+                self.refs.extend(idents(&statement.mac.tokens).map(Ref::Any));
+            }
+            _ => self.macro_tokens(&statement.mac),
+        }
     }
 
     fn visit_pat_ident(&mut self, pattern: &'ast syn::PatIdent) {
@@ -725,8 +898,11 @@ impl<'ast> Visit<'ast> for Refs<'_> {
                 syn::visit::visit_item_static(self, definition);
             }
             syn::Item::Macro(invocation)
-                if invocation.mac.path.is_ident("thread_local")
-                    || invocation.mac.path.is_ident("lazy_static") =>
+                if invocation.mac.path.segments.last().is_some_and(|segment| {
+                    ["thread_local", "lazy_static", "task_local"]
+                        .iter()
+                        .any(|name| segment.ident == name)
+                }) =>
             {
                 self.states.extend(declared_statics(&invocation.mac.tokens));
                 self.refs.extend(idents(&invocation.mac.tokens).map(Ref::Any));
@@ -734,6 +910,114 @@ impl<'ast> Visit<'ast> for Refs<'_> {
             other => syn::visit::visit_item(self, other),
         }
     }
+}
+
+/// The attributes of an item that may change what its code does: all but doc comments,
+/// `cfg`s (the graph has them) and dsu's own.
+fn code_attributes(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs
+        .iter()
+        .filter(|attr| {
+            let last = attr.path().segments.last().map(|s| s.ident.to_string());
+            !matches!(last.as_deref(), Some("doc" | "cfg" | "updateable"))
+        })
+        .collect()
+}
+
+/// What the `use` and `type` items of a module make of each name they bind, as text; every
+/// glob import under `*`.
+fn imports(items: &[syn::Item]) -> BTreeMap<String, String> {
+    fn leaves(tree: &syn::UseTree, prefix: &str, out: &mut BTreeMap<String, String>) {
+        match tree {
+            syn::UseTree::Path(path) => {
+                leaves(&path.tree, &format!("{prefix}{}::", path.ident), out);
+            }
+            syn::UseTree::Name(name) => {
+                out.insert(name.ident.to_string(), format!("{prefix}{}", name.ident));
+            }
+            syn::UseTree::Rename(rename) => {
+                out.insert(rename.rename.to_string(), format!("{prefix}{}", rename.ident));
+            }
+            syn::UseTree::Glob(_) => {
+                out.entry("*".to_owned()).or_default().push_str(&format!("{prefix}*;"));
+            }
+            syn::UseTree::Group(group) => {
+                group.items.iter().for_each(|tree| leaves(tree, prefix, out));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for item in items {
+        match item {
+            syn::Item::Use(declaration) => {
+                let attrs = &declaration.attrs;
+                let mut bound = BTreeMap::new();
+                leaves(&declaration.tree, "", &mut bound);
+                for (name, text) in bound {
+                    let text = format!("{}{text}", quote!(#(#attrs)*));
+                    out.entry(name).or_insert_with(String::new).push_str(&text);
+                }
+            }
+            syn::Item::Type(alias) => {
+                let text = alias.to_token_stream().to_string();
+                out.entry(alias.ident.to_string()).or_insert_with(String::new).push_str(&text);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The traits `tokens` name as `dyn Trait`, by their last segment.
+fn dyn_traits(tokens: &TokenStream) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    fn walk(tokens: TokenStream, found: &mut BTreeSet<String>) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (index, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Ident(ident) if ident == "dyn" => {
+                    // The path after it: its last identifier before anything else.
+                    let mut last = None;
+                    for next in &trees[index + 1..] {
+                        match next {
+                            TokenTree::Ident(name) => last = Some(name.to_string()),
+                            TokenTree::Punct(p) if p.as_char() == ':' => {}
+                            _ => break,
+                        }
+                    }
+                    found.extend(last);
+                }
+                TokenTree::Group(group) => walk(group.stream(), found),
+                _ => {}
+            }
+        }
+    }
+    walk(tokens.clone(), &mut found);
+    found
+}
+
+/// The names the format strings in `tokens` capture: `x` of `"{x}"` and `"{x:?}"`.
+fn captured(tokens: &TokenStream) -> impl Iterator<Item = String> {
+    let mut found = BTreeSet::new();
+    for tree in tokens.clone() {
+        let TokenTree::Literal(literal) = tree else { continue };
+        let Ok(text) = syn::parse_str::<syn::LitStr>(&literal.to_string()) else { continue };
+        let text = text.value();
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            rest = &rest[open + 1..];
+            if let Some(after) = rest.strip_prefix('{') {
+                rest = after;
+                continue;
+            }
+            let name: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
+                found.insert(name);
+            }
+        }
+    }
+    found.into_iter()
 }
 
 /// The `cfg` predicates of `attrs`: each `#[cfg(..)]`, and `#[test]` as `cfg(test)`.

@@ -236,7 +236,22 @@ impl<'m> Plan<'m> {
             }
         };
         let running = running.rooted(program.unwrap_or(running));
-        let reach = reach::analyse(&running, patch);
+        let mut reach = reach::analyse(&running, patch);
+        // An updateable item the patch removes stays callable by the code that names it, with
+        // its old code, which would go on reaching the old change.
+        for key in &self.removed {
+            if let Some(reaching) = reach.switched.remove(key.path) {
+                let mut chain = vec![key.path.to_owned()];
+                chain.extend(reaching.through);
+                reach.unreached.push(Unreached {
+                    item: chain.last().cloned().unwrap_or_default(),
+                    chain,
+                    root: "an updateable item the patch removes, which the code that names it \
+                           still calls"
+                        .to_owned(),
+                });
+            }
+        }
         if !reach.unreached.is_empty() && !accepting.unreached {
             return Err(UpdateError::Unreached { changes: reach.unreached });
         }

@@ -47,10 +47,9 @@ impl Node {
         self.kind == 'S'
     }
 
-    /// Whether a change of it is a change of code: not code standing for another's (a closure's
-    /// root, which its item's fingerprint covers) nor the binary's, which no update replaces.
+    /// Whether a change of it is a change of code: not the binary's, which no update replaces.
     fn compared(&self) -> bool {
-        self.kind != 'x' && !self.path.starts_with(BINARY)
+        !self.path.starts_with(BINARY)
     }
 }
 
@@ -182,7 +181,24 @@ impl Graph {
         let first = nodes.len();
         let placed: HashMap<usize, usize> =
             binary.iter().enumerate().map(|(at, &index)| (index, first + at)).collect();
-        for &index in &binary {
+        // An item the binary reaches that this version lacks (removed since, or renamed) is
+        // still the program's code, which the binary still runs: it comes along, and so does
+        // what it reaches that this version lacks.
+        let mut placed = placed;
+        let mut queue: VecDeque<usize> = binary.iter().copied().collect();
+        let mut carried = Vec::new();
+        while let Some(index) = queue.pop_front() {
+            for &edge in &program.nodes[index].edges {
+                let path = &program.nodes[edge].path;
+                if placed.contains_key(&edge) || by_path.contains_key(path) {
+                    continue;
+                }
+                placed.insert(edge, first + binary.len() + carried.len());
+                carried.push(edge);
+                queue.push_back(edge);
+            }
+        }
+        for &index in binary.iter().chain(&carried) {
             let mut node = program.nodes[index].clone();
             node.edges = node
                 .edges
@@ -225,14 +241,22 @@ impl Graph {
 
     /// The items of `self` whose fingerprint differs from `running`'s, or which `running`
     /// lacks, by path.
+    ///
+    /// Of items of one path only the first counts, which stands for all (`merge_duplicates`);
+    /// code that may outlive its call (`x`) counts only if the running version had it, changed:
+    /// a new closure is new code, an old one changed is code made before the update may keep.
     fn changed_since(&self, running: &Graph) -> Vec<bool> {
         self.nodes
             .iter()
-            .map(|node| {
+            .enumerate()
+            .map(|(index, node)| {
+                let old = running.node(&node.path);
                 node.compared()
-                    && running
-                        .node(&node.path)
-                        .is_none_or(|old| old.fingerprint != node.fingerprint)
+                    && self.by_path[&node.path] == index
+                    && match node.kind {
+                        'x' => old.is_some_and(|old| old.fingerprint != node.fingerprint),
+                        _ => old.is_none_or(|old| old.fingerprint != node.fingerprint),
+                    }
             })
             .collect()
     }
@@ -366,22 +390,28 @@ pub(crate) fn forked(
     patch: &Graph,
     switched: &mut dyn Iterator<Item = &str>,
 ) -> Vec<ForkedState> {
-    let mut forked: BTreeMap<String, String> = BTreeMap::new();
+    // One walk from all of them, each item reached marked with the first that reached it.
+    let mut by: Vec<Option<usize>> = vec![None; patch.nodes.len()];
+    let mut queue = VecDeque::new();
     for path in switched {
-        let Some(&start) = patch.by_path.get(path) else { continue };
-        let mut seen = vec![false; patch.nodes.len()];
-        let mut queue = VecDeque::from([start]);
-        seen[start] = true;
-        while let Some(index) = queue.pop_front() {
-            let node = &patch.nodes[index];
-            if node.is_state() && running.node(&node.path).is_some_and(Node::is_state) {
-                forked.entry(node.path.clone()).or_insert_with(|| path.to_owned());
+        if let Some(&start) = patch.by_path.get(path) {
+            if by[start].is_none() {
+                by[start] = Some(start);
+                queue.push_back(start);
             }
-            for &edge in &node.edges {
-                if !seen[edge] && !patch.nodes[edge].updateable {
-                    seen[edge] = true;
-                    queue.push_back(edge);
-                }
+        }
+    }
+    let mut forked: BTreeMap<String, String> = BTreeMap::new();
+    while let Some(index) = queue.pop_front() {
+        let node = &patch.nodes[index];
+        let from = by[index].expect("every item queued is marked");
+        if node.is_state() && running.node(&node.path).is_some_and(Node::is_state) {
+            forked.entry(node.path.clone()).or_insert_with(|| patch.nodes[from].path.clone());
+        }
+        for &edge in &node.edges {
+            if by[edge].is_none() && !patch.nodes[edge].updateable {
+                by[edge] = Some(from);
+                queue.push_back(edge);
             }
         }
     }
@@ -484,6 +514,43 @@ mod tests {
         let binary = graph(&[("f", false, "{binary}::main", 1, &[], "the program's binary")]);
         let with_binary = running.rooted(&binary);
         assert!(analyse(&with_binary, &patch).unreached.is_empty());
+    }
+
+    #[test]
+    fn an_item_the_binary_still_runs_after_its_removal_is_carried() {
+        // v2 renamed `run` to `serve`: the binary still runs the program's `run`.
+        let v2 = graph(&[
+            ("f", false, "app::serve", 2, &[1], ""),
+            ("f", false, "app::helper", 3, &[], ""),
+        ]);
+        let v3 = graph(&[
+            ("f", false, "app::serve", 2, &[1], ""),
+            ("f", false, "app::helper", 30, &[], ""),
+        ]);
+        let reach = analyse(&v2.rooted(&program(3, 5)), &v3);
+        assert_eq!(reach.unreached.len(), 1, "{reach:?}");
+        assert_eq!(reach.unreached[0].chain, ["{binary}::main", "app::run", "app::helper"]);
+    }
+
+    #[test]
+    fn a_stored_closure_whose_code_changed_is_unreached_and_a_new_one_is_not() {
+        let closure = |fingerprint| {
+            graph(&[
+                ("f", true, "app::install", 1, &[1], ""),
+                ("x", false, "app::install::{closure#0}", fingerprint, &[], "a closure"),
+            ])
+        };
+        let reach = analyse(&closure(7), &closure(8));
+        assert_eq!(reach.unreached[0].item, "app::install::{closure#0}");
+        let none = graph(&[("f", true, "app::install", 1, &[], "")]);
+        assert!(analyse(&none, &closure(8)).unreached.is_empty(), "new code");
+    }
+
+    #[test]
+    fn items_of_one_path_count_once() {
+        let twice =
+            graph(&[("c", false, "app::_", 1, &[], ""), ("c", false, "app::_", 2, &[], "")]);
+        assert!(!analyse(&twice, &twice.clone()).any_change);
     }
 
     #[test]
