@@ -29,7 +29,7 @@ fn snapshot() -> Snapshot {
 
 /// What the message of each kind of refusal tells the operator to do. A message reworded
 /// without its instruction fails here; a new kind of refusal gets its line.
-const REMEDIES: [(&str, &str); 16] = [
+const REMEDIES: [(&str, &str); 17] = [
     ("unreadable", "check the path"),
     ("not_a_shared_library", "give the lib<crate>.so that `cargo build --lib` writes"),
     ("load_failed", "rebuild the patch for this machine"),
@@ -46,6 +46,7 @@ const REMEDIES: [(&str, &str); 16] = [
     ("unloaded_library", "restart the program built with the new dependency"),
     ("unverifiable", "build it"),
     ("unresolved_symbols", "Rebuild the patch with the program's Cargo.lock, features, profile"),
+    ("unanalysed", "Write dsu::patch!() at the root of the library crate"),
 ];
 
 /// Asserts that the message of `error`, a refusal of the patch at `given`, names what was
@@ -210,6 +211,43 @@ fn a_corrupt_manifest_section_is_refused_before_its_code_runs() {
     fs::write(&path, corrupt).unwrap();
     let error = refused(&path, |e| matches!(e, UpdateError::BadManifest { .. }));
     assert!(error.to_string().contains("does not start with `dsu-manifest 1`"), "{error}");
+    never_ran("app-v2");
+}
+
+/// The crate graph is read from the file before loading too: a corrupt one is refused before
+/// the patch's code runs.
+#[test]
+fn a_corrupt_graph_section_is_refused_before_its_code_runs() {
+    no_marker("app-v2");
+    let v2 = fs::read(support::build("app/v2", &["marker"])).unwrap();
+    let path = scratch("corrupt-graph.so");
+    let (at, _) = section(&v2, ".dsu.graph");
+    assert!(v2[at..].starts_with(b"dsu-graph 1\n"));
+    let mut corrupt = v2;
+    corrupt[at + 10] = b'9';
+    fs::write(&path, corrupt).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::BadManifest { .. }));
+    assert!(error.to_string().contains("the graph's header is `dsu-graph 9`"), "{error}");
+    never_ran("app-v2");
+}
+
+/// Without a graph the update cannot tell what the patch's changes reach: refused before the
+/// patch's code runs, unless the caller accepts it.
+#[test]
+fn a_patch_without_a_graph_is_refused_before_its_code_runs() {
+    no_marker("app-v2");
+    let mut bytes = fs::read(support::build("app/v2", &["marker"])).unwrap();
+    // The section's name, in the section headers' string table, made another.
+    let name = b".dsu.graph\0";
+    let found: Vec<usize> =
+        (0..bytes.len() - name.len()).filter(|&at| &bytes[at..at + name.len()] == name).collect();
+    assert_eq!(found.len(), 1, "the section's name once, in the string table");
+    bytes[found[0] + 9] = b'X';
+    let path = scratch("no-graph.so");
+    fs::write(&path, bytes).unwrap();
+    let error = refused(&path, |e| matches!(e, UpdateError::Unanalysed { .. }));
+    assert!(error.to_string().contains("the patch has no crate graph"), "{error}");
+    assert!(error.to_string().contains("accept_unreached(true)"), "{error}");
     never_ran("app-v2");
 }
 
