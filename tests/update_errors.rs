@@ -75,9 +75,18 @@ fn says_what_to_do(error: &UpdateError, given: &Path) {
 /// Asserts that `update(path)` is refused with an error `matches` accepts, that the error
 /// says what to do, and that nothing changed.
 fn refused(path: &PathBuf, matches: impl Fn(&UpdateError) -> bool) -> UpdateError {
+    refused_with(path, &dsu::UpdateOptions::default(), matches)
+}
+
+/// `refused`, for `update_with(path, options)`.
+fn refused_with(
+    path: &PathBuf,
+    options: &dsu::UpdateOptions,
+    matches: impl Fn(&UpdateError) -> bool,
+) -> UpdateError {
     let _program = PROGRAM.lock().unwrap_or_else(|e| e.into_inner());
     let before = snapshot();
-    let error = dsu::update(path).expect_err("the update must be refused");
+    let error = dsu::update_with(path, options).expect_err("the update must be refused");
     assert!(matches(&error), "unexpected error: {error:?}");
     says_what_to_do(&error, path);
     assert_eq!(snapshot(), before, "a refused update changed the program");
@@ -358,7 +367,12 @@ fn a_patch_built_on_another_release_is_refused_before_its_code_runs() {
 
 #[test]
 fn incompatible_dsu_abi() {
-    refused(&support::build("bad-abi", &[]), |e| matches!(e, UpdateError::IncompatibleAbi { .. }));
+    // Its manifest is written by hand, without a crate graph: accepted, to reach the layout.
+    let options = dsu::UpdateOptions::default().accept_unreached(true);
+    let patch = support::build("bad-abi", &[]);
+    refused_with(&patch, &options, |e| matches!(e, UpdateError::IncompatibleAbi { .. }));
+    let error = refused(&patch, |e| matches!(e, UpdateError::Unanalysed { .. }));
+    assert!(error.to_string().contains("the patch has no crate graph"), "{error}");
 }
 
 #[test]

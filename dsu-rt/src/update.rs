@@ -115,7 +115,7 @@ pub(crate) fn update_here(
     let (_updater, mut registry) = begin(options)?;
     let (bytes, _) = read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
-    let loaded = load(&mut registry, path, &bytes, &file)?;
+    let loaded = load(&mut registry, path, &bytes, &file, options)?;
     let plan = plan(&registry, path, &file, &loaded, options)?;
     // From the attach on, the image has run more than its constructors: a retry loads afresh.
     registry.forget_loaded();
@@ -139,7 +139,7 @@ pub(crate) fn check_here(
     let (_updater, mut registry) = begin(options)?;
     let (bytes, _) = read_signed(path, options)?;
     let file = loader::shared_library(path, &bytes)?;
-    let loaded = load(&mut registry, path, &bytes, &file)?;
+    let loaded = load(&mut registry, path, &bytes, &file, options)?;
     let plan = plan(&registry, path, &file, &loaded, options)?;
     let version = registry.new_version(Release::of(&loaded.manifest), path.to_owned(), 0).info;
     let effects = plan.effects(&registry);
@@ -170,10 +170,20 @@ fn load(
     path: &Path,
     bytes: &[u8],
     file: &object::read::File<'_>,
+    options: &UpdateOptions,
 ) -> Result<Loaded, UpdateError> {
     let (manifest, needed) = check_file(registry, path, bytes, file)?;
     let graph = reach::Graph::of_image(file)
         .map_err(|reason| UpdateError::BadManifest { path: path.to_owned(), reason })?;
+    // Known from the file: refused before the patch's code runs (`Plan::reach` says the same).
+    let missing = match (registry.running_version().graph.is_some(), graph.is_some()) {
+        (false, _) => Some("the running version has no crate graph"),
+        (true, false) => Some("the patch has no crate graph"),
+        (true, true) => None,
+    };
+    if let Some(reason) = missing.filter(|_| !options.accept_unreached) {
+        return Err(UpdateError::Unanalysed { path: path.to_owned(), reason: reason.to_owned() });
+    }
     let file_hash = fingerprint::of_bytes(bytes);
     if let Some(version) = registry.applied(file_hash) {
         return Err(UpdateError::AlreadyApplied {
