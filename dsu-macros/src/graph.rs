@@ -25,28 +25,13 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Token};
 use toml::{Table, Value};
 
+use crate::lock_record::Static;
 use crate::sources::{Crate, Kind, Ref};
 
-/// `NAME in "section"`.
-struct Input {
-    name: Ident,
-    section: LitStr,
-}
-
-impl Parse for Input {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Input> {
-        let name = input.parse()?;
-        input.parse::<Token![in]>()?;
-        Ok(Input { name, section: input.parse()? })
-    }
-}
-
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
-    let Input { name, section } = syn::parse2(input)?;
+    let Static { name, section } = syn::parse2(input)?;
     let walked = walk();
     // A walk that missed a file says the crate has no graph: the update then cannot tell
     // what changes reach, instead of missing them.

@@ -20,10 +20,10 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
 use toml::{Table, Value};
 
-/// `NAME in "section"`.
-struct Static {
-    name: Ident,
-    section: LitStr,
+/// `NAME in "section"`: a static of a section of dsu's own, as `dsu::patch!()` names them.
+pub(crate) struct Static {
+    pub(crate) name: Ident,
+    pub(crate) section: LitStr,
 }
 
 impl Parse for Static {
