@@ -177,8 +177,6 @@ pub(crate) struct Crate {
     pub(crate) renames: BTreeMap<String, BTreeSet<String>>,
     /// The traits the crate defines, by name.
     pub(crate) traits: BTreeSet<String>,
-    /// Every file read, for the build to depend on.
-    pub(crate) files: Vec<PathBuf>,
     /// The traits named as `dyn Trait` anywhere: their impls' methods are called through
     /// vtables a value may have carried from an older version.
     pub(crate) dyn_traits: BTreeSet<String>,
@@ -221,7 +219,6 @@ impl Crate {
         let parsed = fs::read_to_string(file)
             .map_err(|error| error.to_string())
             .and_then(|text| syn::parse_file(&text).map_err(|error| error.to_string()));
-        self.files.push(file.to_owned());
         match parsed {
             Ok(parsed) => self.items(package, &parsed.items, &module.clone_with(file)),
             Err(error) => {

@@ -240,9 +240,9 @@ impl<'m> Plan<'m> {
         // An updateable item the patch removes stays callable by the code that names it, with
         // its old code, which would go on reaching the old change.
         for key in &self.removed {
-            if let Some(reaching) = reach.switched.remove(key.path) {
+            if let Some(through) = reach.switched.remove(key.path) {
                 let mut chain = vec![key.path.to_owned()];
-                chain.extend(reaching.through);
+                chain.extend(through);
                 reach.unreached.push(Unreached {
                     item: chain.last().cloned().unwrap_or_default(),
                     chain,
@@ -259,7 +259,7 @@ impl<'m> Plan<'m> {
         for keyed in std::mem::take(&mut self.unchanged) {
             let path = keyed.key.path;
             let through = match reach.switched.get(path) {
-                Some(reaching) => Some(reaching.through.clone()),
+                Some(through) => Some(through.clone()),
                 None if reach.any_change && !patch.has_updateable(path) => Some(Vec::new()),
                 None => None,
             };

@@ -300,20 +300,14 @@ impl Graph {
     }
 }
 
-/// An updateable item the update switches because its code reaches a changed item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reaching {
-    /// The plain items from it to the changed one, the changed one last.
-    pub(crate) through: Vec<String>,
-}
-
 /// What a patch's changes reach.
 #[derive(Debug, Default)]
 pub(crate) struct Reach {
     /// Whether any item of the crate changed.
     pub(crate) any_change: bool,
     /// Updateable items to switch whose own code reaches a changed plain item, by path.
-    pub(crate) switched: BTreeMap<String, Reaching>,
+    /// Each with the plain items from it to the changed one, the changed one last.
+    pub(crate) switched: BTreeMap<String, Vec<String>>,
     /// Changed plain items that code no update switches still reaches.
     pub(crate) unreached: Vec<Unreached>,
 }
@@ -338,7 +332,7 @@ pub(crate) fn analyse(running: &Graph, patch: &Graph) -> Reach {
             let step = node.edges.iter().copied().find(|&edge| next[edge].is_some());
             if let Some(step) = step {
                 let through = graph.chain(step, &next);
-                reach.switched.insert(node.path.clone(), Reaching { through });
+                reach.switched.insert(node.path.clone(), through);
             }
         }
     }
@@ -456,7 +450,7 @@ mod tests {
     fn a_change_only_switched_code_reaches_switches_its_caller() {
         let reach = analyse(&program(3, 5), &program(3, 50));
         assert!(reach.unreached.is_empty());
-        assert_eq!(reach.switched["app::handle"].through, ["app::parse"]);
+        assert_eq!(reach.switched["app::handle"], ["app::parse"]);
     }
 
     #[test]
