@@ -81,20 +81,11 @@ fn walk() -> Option<Walked> {
     if std::env::var_os("UNSTABLE_RUSTDOC_TEST_PATH").is_some() {
         return None;
     }
-    let manifest: Table = fs::read_to_string(package.join("Cargo.toml")).ok()?.parse().ok()?;
-    let library = manifest.get("lib").and_then(Value::as_table);
-    let package_name = manifest.get("package")?.get("name")?.as_str()?.replace('-', "_");
-    let library_name = library
-        .and_then(|lib| lib.get("name"))
-        .and_then(Value::as_str)
-        .map_or(package_name, str::to_owned);
-    if library_name != crate_name {
+    let crate::package::Library { manifest, name, root } =
+        crate::package::library(&package).ok()?;
+    if name != crate_name {
         return None;
     }
-    let root = library
-        .and_then(|lib| lib.get("path"))
-        .and_then(Value::as_str)
-        .map_or_else(|| package.join("src/lib.rs"), |path| package.join(path));
     let mut krate = Crate::default();
     krate.walk_root(&package, &root, &crate_name, false);
     let binaries = binaries(&package, &manifest);
@@ -540,6 +531,9 @@ mod tests {
         assert!(krate.incomplete.as_deref().is_some_and(|why| why.contains("app::missing")));
         let (krate, _) = graph(&[("src/lib.rs", "mod broken;\n"), ("src/broken.rs", "fn (\n")]);
         assert!(krate.incomplete.as_deref().is_some_and(|why| why.contains("src/broken.rs")));
+        // A file that is its own module: walked once, and the graph is none.
+        let (krate, _) = graph(&[("src/lib.rs", "#[path = \"lib.rs\"] mod again;\n")]);
+        assert!(krate.incomplete.as_deref().is_some_and(|why| why.contains("module of itself")));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod hash;
 mod krate;
 mod lock_record;
 mod model;
+mod package;
 mod probe;
 mod signature;
 mod sources;

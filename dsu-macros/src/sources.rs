@@ -183,6 +183,8 @@ pub(crate) struct Crate {
     /// Why the walk could not read the whole crate, if it could not: the graph would miss
     /// code, so it says it has none.
     pub(crate) incomplete: Option<String>,
+    /// The files of the modules being walked, outermost first.
+    open: Vec<PathBuf>,
 }
 
 /// Where a module's items are read from.
@@ -216,11 +218,23 @@ impl Crate {
     }
 
     fn walk_file(&mut self, package: &Path, file: &Path, module: &Module<'_>) {
+        // A file that is its own module again (through `#[path]`) would be walked forever;
+        // rustc refuses such a crate, and the graph says it has none.
+        let canonical = fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+        if self.open.contains(&canonical) {
+            let file = file.strip_prefix(package).unwrap_or(file).display();
+            self.incomplete.get_or_insert(format!("{file} is a module of itself"));
+            return;
+        }
         let parsed = fs::read_to_string(file)
             .map_err(|error| error.to_string())
             .and_then(|text| syn::parse_file(&text).map_err(|error| error.to_string()));
         match parsed {
-            Ok(parsed) => self.items(package, &parsed.items, &module.clone_with(file)),
+            Ok(parsed) => {
+                self.open.push(canonical);
+                self.items(package, &parsed.items, &module.clone_with(file));
+                self.open.pop();
+            }
             Err(error) => {
                 let file = file.strip_prefix(package).unwrap_or(file).display();
                 self.incomplete.get_or_insert(format!("{file} could not be read: {error}"));
@@ -518,21 +532,16 @@ impl Crate {
                         self.items(package, items, &inner);
                     }
                     None => {
-                        // `#[path]` is relative to the file's directory, or, inside an inline
-                        // module, to that module's.
-                        let file = match &explicit {
-                            Some(explicit) if module.inline => Some(module.dir.join(explicit)),
-                            Some(explicit) => Some(module.file_dir().join(explicit)),
-                            None => [
-                                module.dir.join(format!("{name}.rs")),
-                                module.dir.join(&name).join("mod.rs"),
-                            ]
-                            .into_iter()
-                            .find(|file| file.is_file()),
-                        };
+                        let found = module_file(
+                            &module.dir,
+                            &module.file_dir(),
+                            module.inline,
+                            &name,
+                            explicit.as_deref(),
+                        );
                         // No file: a module the build leaves out (rustc would have failed
                         // otherwise), or one found where the walk does not look.
-                        let Some(file) = file else {
+                        let Some((file, dir)) = found else {
                             if cfg.len() == module.cfg.len() {
                                 let at = module.path.join("::");
                                 self.incomplete.get_or_insert(format!(
@@ -540,14 +549,6 @@ impl Crate {
                                 ));
                             }
                             return;
-                        };
-                        // A `mod.rs`, and a file `#[path]` names, have their modules beside them.
-                        let dir = match file.file_name().and_then(|n| n.to_str()) {
-                            _ if explicit.is_some() => {
-                                file.parent().map(Path::to_owned).unwrap_or_default()
-                            }
-                            Some("mod.rs") => file.parent().map(Path::to_owned).unwrap_or_default(),
-                            _ => file.with_extension(""),
                         };
                         let inner = Module {
                             path,
@@ -1052,7 +1053,7 @@ fn exported(attrs: &[Attribute]) -> bool {
 }
 
 /// `#[path = ".."]`.
-fn path_attribute(attr: &Attribute) -> Option<String> {
+pub(crate) fn path_attribute(attr: &Attribute) -> Option<String> {
     match &attr.meta {
         syn::Meta::NameValue(pair) if pair.path.is_ident("path") => match &pair.value {
             Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }) => Some(text.value()),
@@ -1179,6 +1180,34 @@ fn renames(tree: &syn::UseTree, out: &mut BTreeMap<String, BTreeSet<String>>) {
         syn::UseTree::Group(group) => group.items.iter().for_each(|tree| renames(tree, out)),
         _ => {}
     }
+}
+
+/// The file of `mod name;`, found as rustc finds it, and the directory of the modules it
+/// declares: `dir` is the directory of the enclosing module's modules, `file_dir` that of its
+/// file; `#[path]` (`explicit`) is relative to the file's directory, or, inside an inline module,
+/// to that module's.
+pub(crate) fn module_file(
+    dir: &Path,
+    file_dir: &Path,
+    inline: bool,
+    name: &str,
+    explicit: Option<&str>,
+) -> Option<(PathBuf, PathBuf)> {
+    let file = match explicit {
+        Some(explicit) if inline => Some(dir.join(explicit)),
+        Some(explicit) => Some(file_dir.join(explicit)),
+        None => [dir.join(format!("{name}.rs")), dir.join(name).join("mod.rs")]
+            .into_iter()
+            .find(|file| file.is_file()),
+    }?;
+    // A `mod.rs`, and a file `#[path]` names, have their modules beside them.
+    let beside = file.parent().map(Path::to_owned).unwrap_or_default();
+    let dir = match file.file_name().and_then(|n| n.to_str()) {
+        _ if explicit.is_some() => beside,
+        Some("mod.rs") => beside,
+        _ => file.with_extension(""),
+    };
+    Some((file, dir))
 }
 
 /// `file`, relative to the package.
