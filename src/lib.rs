@@ -29,7 +29,7 @@
 //!
 //! See the README for the whole flow and `docs/limits.md` for what cannot be updated.
 
-pub use dsu_macros::{fingerprint_of, transaction, transform, updateable, Fingerprint};
+pub use dsu_macros::{base, fingerprint_of, transaction, transform, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     check, check_with, inspect, inspect_with, rollback, rollback_with, status, transaction, trust,

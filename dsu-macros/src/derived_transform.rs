@@ -30,7 +30,22 @@ use crate::fingerprint_derive::{bindings, field_hash, with_fields};
 pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream {
     let mut item = item.clone();
     with_fingerprint(krate, &mut item.attrs);
-    let name = &item.ident;
+    let ident = &item.ident;
+    let conversion = struct_conversion(krate, &item, &quote!(#ident), &quote!(#was));
+    quote! {
+        #item
+        #conversion
+    }
+}
+
+/// The derived `impl Transform<was> for name` of the struct `item`, named `name` where the
+/// impl is written.
+pub(crate) fn struct_conversion(
+    krate: &Path,
+    item: &ItemStruct,
+    name: &TokenStream,
+    was: &TokenStream,
+) -> TokenStream {
     let fields = item.fields.iter().map(|field| {
         let ident = field.ident.as_ref().expect("checked: named fields");
         let hash = field_hash(ident);
@@ -40,7 +55,6 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
     });
     let alias = crate::krate::alias(krate);
     quote! {
-        #item
         const _: () = {
             #alias
             impl __dsu_alias::Transform<#was> for #name {
@@ -77,9 +91,23 @@ pub(crate) fn expand(krate: &Path, item: &ItemStruct, was: &Type) -> TokenStream
 pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStream {
     let mut item = item.clone();
     with_fingerprint(krate, &mut item.attrs);
-    let item = &item;
+    let ident = &item.ident;
+    let conversion = enum_conversion(krate, &item, &quote!(#ident), was);
+    quote! {
+        #item
+        #conversion
+    }
+}
+
+/// The derived `impl Transform<was> for name` of the enum `item`, named `name` where the impl is
+/// written, whose field types name there what they name in `item`.
+pub(crate) fn enum_conversion(
+    krate: &Path,
+    item: &ItemEnum,
+    name: &TokenStream,
+    was: &impl ToTokens,
+) -> TokenStream {
     let private = quote!(__dsu_alias::__private);
-    let name = &item.ident;
     let variants = item.variants.iter().map(|variant| {
         let ident = &variant.ident;
         let hash = field_hash(ident);
@@ -106,7 +134,6 @@ pub(crate) fn expand_enum(krate: &Path, item: &ItemEnum, was: &Type) -> TokenStr
     let to_new = quote_spanned!(was.span()=> <#was as #private::VariantsOf<Self>>::to_new(old));
     let alias = crate::krate::alias(krate);
     quote! {
-        #item
         const _: () = {
             #alias
             #(#variants)*

@@ -173,7 +173,7 @@ pub(crate) fn bindings(variant: &syn::Variant) -> Vec<syn::Ident> {
 /// `Name::Variant` with `values` for its fields, in order, as the variant's fields are written
 /// (`{ a: .., b: .. }`, `(.., ..)` or nothing): a pattern or a value of the variant.
 pub(crate) fn with_fields(
-    name: &syn::Ident,
+    name: &impl ToTokens,
     variant: &syn::Variant,
     values: impl Iterator<Item = TokenStream>,
 ) -> TokenStream {

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod base;
 mod derived_transform;
 mod errors;
 mod expand;
@@ -206,6 +207,35 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
     transform::expand(args.into(), input.into())
         .unwrap_or_else(|error| expand::beside(original, error))
         .into()
+}
+
+/// Writes a module of the running release's types, read from its sources, for a release that
+/// converts a global to name the old types with: `dsu::base!(v1 = "../../app-1.1.0")`, at the
+/// crate's root, names the running release's package directory relative to the file it is
+/// written in, as `include_str!` does, and writes `mod v1 { .. }`.
+///
+/// The module has every struct, enum, type alias and literal `const` of the running release's
+/// library, in its modules, all `pub`, with the `use` items that name other crates or these
+/// items, and only the derives of std and dsu. For each type written alike in both releases it
+/// derives the conversion `was` would (`Transform<v1::Kind> for Kind`), so that only the types
+/// that changed need a `was` or a `#[dsu::transform]`. A global whose type changed without a
+/// `was`, or whose conversion needs a changed type nothing converts, is an error that shows the
+/// old and the new definition. `crate = path` names the `dsu` crate when it is not a direct
+/// dependency called `dsu`.
+///
+/// ```text
+/// dsu::base!(v1 = "../../app-1.1.0");
+///
+/// #[dsu::updateable(was = v1::Entry)]     // derived: a field added
+/// pub struct Entry { pub value: String, pub kind: Kind, pub hits: u64 }
+///
+/// #[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]
+/// static STORE: Mutex<HashMap<String, Entry>> = Mutex::new(HashMap::new());
+/// ```
+#[proc_macro]
+pub fn base(input: TokenStream) -> TokenStream {
+    let file = proc_macro::Span::call_site().local_file();
+    base::expand(input.into(), file).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Gives a type the shape an update compares: its name, kind and `repr`, the names of its

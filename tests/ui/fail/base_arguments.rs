@@ -1,0 +1,5 @@
+// No directory given.
+
+dsu::base!(v1);
+
+fn main() {}
