@@ -7,12 +7,13 @@
 //!
 //! ```text
 //! mod v1 {
-//!     // Every struct, enum, type alias and literal `const` of the running release's library,
-//!     // in its modules, all `pub`; the `use` items that name other crates or these items;
-//!     // derives of std and dsu; `#[dsu::updateable(was = ..)]` as `#[derive(dsu::Fingerprint)]`;
-//!     // `crate::` written relative to `v1`.
+//!     // Every struct, enum, union, type alias and constant `const` of the running release's
+//!     // library, in its modules, all `pub`; the `use` items its types need; `cfg`, `repr` and a
+//!     // `Fingerprint` derive where it had one (or was updateable), no other derive; `crate::`
+//!     // written relative to `v1`.
 //! }
-//! // For each type written alike in both releases, the conversion `was` would derive:
+//! // For each type written alike in both releases that a global's conversion needs, the
+//! // conversion `was` would derive:
 //! const _: () = { impl Transform<v1::Kind> for Kind { .. } };
 //! ```
 //!
@@ -68,6 +69,18 @@ impl Parse for Input {
 
 /// `file` is the file the macro is written in, if the compiler says.
 pub(crate) fn expand(input: TokenStream, file: Option<PathBuf>) -> syn::Result<TokenStream> {
+    let (tokens, errors) = generate(input, file)?;
+    // The copy goes out beside the errors, so that they are the only ones: every `v1::` of the
+    // crate still names something.
+    let errors = errors.map(|error| error.to_compile_error());
+    Ok(quote!(#tokens #errors))
+}
+
+/// The copy, with the conversions it derives, and the errors of the comparison.
+fn generate(
+    input: TokenStream,
+    file: Option<PathBuf>,
+) -> syn::Result<(TokenStream, Option<syn::Error>)> {
     let Input { name, dir, krate } = syn::parse2(input).map_err(|error| {
         syn::Error::new(
             error.span(),
@@ -77,6 +90,8 @@ pub(crate) fn expand(input: TokenStream, file: Option<PathBuf>) -> syn::Result<T
             ),
         )
     })?;
+    // The compiler may name the file relative to the directory it runs in.
+    let file = file.map(|file| fs::canonicalize(&file).unwrap_or(file));
     let here = file.as_deref().and_then(Path::parent).map(Path::to_owned);
     let here = here.or_else(|| std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from));
     let package = here.unwrap_or_default().join(dir.value());
@@ -121,12 +136,10 @@ pub(crate) fn expand(input: TokenStream, file: Option<PathBuf>) -> syn::Result<T
         conversions = needed;
         errors.extend(forgotten.into_iter().map(|e| syn::Error::new(name.span(), e)));
     }
-    if let Some(error) = errors.into_iter().reduce(|mut all, error| {
+    let errors = errors.into_iter().reduce(|mut all, error| {
         all.combine(error);
         all
-    }) {
-        return Err(error);
-    }
+    });
     // Each file read is tracked: a base checked out at another release rebuilds the crate.
     let track = reader.files.iter().filter_map(|file| {
         let file = fs::canonicalize(file).ok()?;
@@ -135,25 +148,28 @@ pub(crate) fn expand(input: TokenStream, file: Option<PathBuf>) -> syn::Result<T
             const _: &[u8] = ::core::include_bytes!(#file);
         ))
     });
-    let alias = crate::krate::alias(&krate);
-    Ok(quote! {
-        #[allow(
-            dead_code,
-            unused_imports,
-            unreachable_pub,
-            non_camel_case_types,
-            unexpected_cfgs,
-            clippy::all
-        )]
-        mod #name {
-            #copy
-        }
-        const _: () = {
-            #alias
+    let conversions = (!conversions.is_empty()).then(|| {
+        let alias = crate::krate::alias(&krate);
+        quote!(const _: () = { #alias #conversions };)
+    });
+    Ok((
+        quote! {
+            #[allow(
+                dead_code,
+                unused_imports,
+                unreachable_pub,
+                non_camel_case_types,
+                unexpected_cfgs,
+                clippy::all
+            )]
+            mod #name {
+                #copy
+            }
             #conversions
-        };
-        #(#track)*
-    })
+            #(#track)*
+        },
+        errors,
+    ))
 }
 
 /// The root file of the library cargo is compiling, if it is one.
@@ -230,9 +246,15 @@ impl Reader<'_> {
         if self.open.contains(&canonical) {
             return Err(format!("`{site}` is a module of itself"));
         }
+        let cfg = parsed
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+            .map(|attr| syn::Attribute { style: syn::AttrStyle::Outer, ..attr.clone() })
+            .collect();
         let header = Module {
             name: String::new(),
-            cfg: Vec::new(),
+            cfg,
             vis: Visibility::Inherited,
             items: Vec::new(),
             children: Vec::new(),
@@ -292,11 +314,14 @@ impl Reader<'_> {
                         Some((file, dir)) => {
                             let mut child = self.read_in(&file, &dir)?;
                             let site = child.file.clone();
+                            // The `mod` item's `cfg`s, and the file's own `#![cfg]`s.
+                            let inner = std::mem::take(&mut child.cfg);
                             child = Module {
                                 items: child.items,
                                 children: child.children,
                                 ..header(site)
                             };
+                            child.cfg.extend(inner);
                             module.children.push(child);
                         }
                         // A module the build leaves out.
@@ -335,6 +360,33 @@ struct Def<'a> {
     nameable: bool,
 }
 
+impl Def<'_> {
+    /// Its path from the root.
+    fn path(&self) -> Vec<String> {
+        let name = match self.item {
+            Item::Struct(item) => &item.ident,
+            Item::Enum(item) => &item.ident,
+            Item::Type(item) => &item.ident,
+            Item::Union(item) => &item.ident,
+            _ => return self.module.clone(),
+        };
+        [&self.module[..], &[name.to_string()]].concat()
+    }
+}
+
+/// The attributes of a definition's fields and variants.
+fn field_attrs(item: &Item) -> Box<dyn Iterator<Item = &syn::Attribute> + '_> {
+    match item {
+        Item::Struct(item) => Box::new(item.fields.iter().flat_map(|f| &f.attrs)),
+        Item::Enum(item) => Box::new(
+            item.variants
+                .iter()
+                .flat_map(|v| v.attrs.iter().chain(v.fields.iter().flat_map(|f| &f.attrs))),
+        ),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 /// An updateable global.
 struct Global<'a> {
     module: Vec<String>,
@@ -353,6 +405,8 @@ struct Crate<'a> {
     globals: Vec<Global<'a>>,
     /// Types a `#[dsu::transform]` function or a `Transform` impl makes.
     converted: BTreeSet<Vec<String>>,
+    /// The names of those types.
+    converted_names: BTreeSet<String>,
     /// Types whose `#[dsu::updateable(was = ..)]` derives their conversion.
     derived: BTreeSet<Vec<String>>,
 }
@@ -376,17 +430,30 @@ impl<'a> Crate<'a> {
     fn index(&mut self, module: &'a Module, path: Vec<String>, nameable: bool) {
         self.modules.insert(path.clone(), module);
         let below = !path.is_empty();
+        // The module's constants made of literals and of each other.
+        let mut consts = BTreeSet::new();
+        loop {
+            let before = consts.len();
+            for item in &module.items {
+                if let Item::Const(c) = item {
+                    if constant(&c.expr, &consts) {
+                        consts.insert(c.ident.to_string());
+                    }
+                }
+            }
+            if consts.len() == before {
+                break;
+            }
+        }
+        for name in &consts {
+            self.values.insert([&path[..], std::slice::from_ref(name)].concat());
+        }
         for item in &module.items {
             let mut key = path.clone();
             let (name, vis, fields) = match item {
                 Item::Struct(s) => (&s.ident, &s.vis, Some(&s.fields)),
                 Item::Enum(e) => (&e.ident, &e.vis, None),
                 Item::Type(t) => (&t.ident, &t.vis, None),
-                Item::Const(c) if literal(&c.expr) => {
-                    key.push(c.ident.to_string());
-                    self.values.insert(key);
-                    continue;
-                }
                 Item::Static(global) if marked(&global.attrs) => {
                     let was = global.attrs.iter().find_map(|attr| {
                         let tokens = attr.meta.require_list().ok()?.tokens.clone();
@@ -411,27 +478,40 @@ impl<'a> Crate<'a> {
         }
     }
 
-    /// Notes what `item`, in `module`, says of a type's conversion.
+    /// Notes what `item`, in `module`, says of a type's conversion: a `#[dsu::transform]`
+    /// function or a `Transform` impl, also inside a block or a function (`const _: () = {..}`),
+    /// makes its type; a `was` derives one.
     fn conversions(&mut self, module: &[String], item: &Item) {
-        let made = |ty: &syn::Type| match ty {
-            syn::Type::Path(path) if path.qself.is_none() => self.resolve(module, &path.path),
-            _ => None,
-        };
+        /// The types the transformers and `Transform` impls inside an item make.
+        struct Made(Vec<syn::Type>);
+        impl<'ast> Visit<'ast> for Made {
+            fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+                let transform = function.attrs.iter().any(|a| last_is(a.path(), "transform"));
+                if let (true, syn::ReturnType::Type(_, ty)) = (transform, &function.sig.output) {
+                    self.0.push((**ty).clone());
+                }
+                syn::visit::visit_item_fn(self, function);
+            }
+            fn visit_item_impl(&mut self, block: &'ast syn::ItemImpl) {
+                if block.trait_.as_ref().is_some_and(|(_, path, _)| last_is(path, "Transform")) {
+                    self.0.push((*block.self_ty).clone());
+                }
+                syn::visit::visit_item_impl(self, block);
+            }
+        }
+        let mut made = Made(Vec::new());
+        made.visit_item(item);
+        for ty in &made.0 {
+            let syn::Type::Path(path) = ty else { continue };
+            // By its name too: a name the parse cannot resolve (through a glob of another
+            // crate, a macro) must not get a second conversion, nor an error.
+            if let Some(last) = path.path.segments.last() {
+                self.converted_names.insert(last.ident.to_string());
+            }
+            let resolved = path.qself.is_none().then(|| self.resolve(module, &path.path));
+            self.converted.extend(resolved.flatten());
+        }
         match item {
-            Item::Fn(function) if function.attrs.iter().any(|a| last_is(a.path(), "transform")) => {
-                if let syn::ReturnType::Type(_, ty) = &function.sig.output {
-                    let made = made(ty);
-                    self.converted.extend(made);
-                }
-            }
-            Item::Impl(block) => {
-                let is_transform =
-                    block.trait_.as_ref().is_some_and(|(_, path, _)| last_is(path, "Transform"));
-                if is_transform {
-                    let made = made(&block.self_ty);
-                    self.converted.extend(made);
-                }
-            }
             Item::Struct(syn::ItemStruct { attrs, ident, .. })
             | Item::Enum(syn::ItemEnum { attrs, ident, .. })
                 if was(attrs) =>
@@ -460,89 +540,84 @@ impl<'a> Crate<'a> {
         self.resolve_segments(module, &segments, 0)
     }
 
+    /// What `segments`, written in `module`, name: each segment found in the module the one
+    /// before names, as a definition or a module of its own, or through its `use` items.
     fn resolve_segments(
         &self,
         module: &[String],
         segments: &[String],
         depth: usize,
     ) -> Option<Vec<String>> {
-        let first = segments.first()?;
-        let mut at = module.to_vec();
-        let mut rest = segments;
-        if first == "crate" {
-            at.clear();
-            rest = &rest[1..];
-        } else if first == "self" {
-            rest = &rest[1..];
+        // Imports that lead to each other, or too far, name nothing the walk can tell.
+        if depth > 16 {
+            return None;
         }
-        let qualified = rest.len() < segments.len() || rest.first().is_some_and(|s| s == "super");
+        let mut rest = segments;
+        let mut at = match rest.first()?.as_str() {
+            "crate" => {
+                rest = &rest[1..];
+                Vec::new()
+            }
+            "self" => {
+                rest = &rest[1..];
+                module.to_vec()
+            }
+            "super" => module.to_vec(),
+            first => {
+                rest = &rest[1..];
+                self.lookup(module, first, depth)?
+            }
+        };
         while rest.first().is_some_and(|s| s == "super") {
             at.pop()?;
             rest = &rest[1..];
         }
-        if qualified {
-            at.extend(rest.iter().cloned());
-            return self.known(&at).then_some(at);
+        for segment in rest {
+            at = self.lookup(&at, segment, depth)?;
         }
-        let mut here = module.to_vec();
-        here.push(first.clone());
-        if self.known(&here) {
-            here.extend(segments[1..].iter().cloned());
-            return self.known(&here).then_some(here);
-        }
-        // A name a `use` of the module binds to one of the crate's own paths.
-        let target = self.uses(module).remove(first)?;
-        if depth > 16 {
-            return None;
-        }
-        let mut whole = target;
-        whole.extend(segments[1..].iter().cloned());
-        self.resolve_segments(module, &whole, depth + 1)
+        Some(at)
     }
 
-    /// The names the `use` items of `module` bind, with their paths as written.
-    fn uses(&self, module: &[String]) -> BTreeMap<String, Vec<String>> {
-        fn leaves(
-            tree: &syn::UseTree,
-            prefix: &mut Vec<String>,
-            out: &mut BTreeMap<String, Vec<String>>,
-        ) {
-            match tree {
-                syn::UseTree::Path(path) => {
-                    prefix.push(path.ident.to_string());
-                    leaves(&path.tree, prefix, out);
-                    prefix.pop();
-                }
-                syn::UseTree::Name(name) if name.ident == "self" => {
-                    if let Some(last) = prefix.last() {
-                        out.insert(last.clone(), prefix.clone());
-                    }
-                }
-                syn::UseTree::Name(name) => {
-                    let mut path = prefix.clone();
-                    path.push(name.ident.to_string());
-                    out.insert(name.ident.to_string(), path);
-                }
-                syn::UseTree::Rename(rename) => {
-                    let mut path = prefix.clone();
-                    path.push(rename.ident.to_string());
-                    out.insert(rename.rename.to_string(), path);
-                }
-                syn::UseTree::Glob(_) => {}
-                syn::UseTree::Group(group) => {
-                    group.items.iter().for_each(|tree| leaves(tree, prefix, out));
-                }
-            }
+    /// What `name` names in `module`: its own item or module, or what a `use` of it binds the
+    /// name to, by name or through a glob.
+    fn lookup(&self, module: &[String], name: &str, depth: usize) -> Option<Vec<String>> {
+        let mut here = module.to_vec();
+        here.push(name.to_owned());
+        if self.known(&here) {
+            return Some(here);
         }
-        let mut out = BTreeMap::new();
+        let (named, globs) = self.uses(module);
+        if let Some(target) = named.get(name) {
+            return self.resolve_segments(module, target, depth + 1);
+        }
+        globs.iter().find_map(|glob| {
+            let from = self.resolve_segments(module, glob, depth + 1)?;
+            self.lookup(&from, name, depth + 1)
+        })
+    }
+
+    /// The names the `use` items of `module` bind, with their paths as written, and the paths
+    /// of its glob imports.
+    fn uses(&self, module: &[String]) -> (BTreeMap<String, Vec<String>>, Vec<Vec<String>>) {
+        let mut named = BTreeMap::new();
+        let mut globs = Vec::new();
         for item in self.modules.get(module).map_or(&[][..], |m| &m.items) {
             if let Item::Use(declaration) = item {
                 if declaration.leading_colon.is_none() {
-                    leaves(&declaration.tree, &mut Vec::new(), &mut out);
+                    use_leaves(
+                        &declaration.tree,
+                        &mut Vec::new(),
+                        &mut |bound, path| match bound {
+                            Some(bound) => {
+                                named.insert(bound, path);
+                            }
+                            None => globs.push(path),
+                        },
+                    );
                 }
             }
         }
-        out
+        (named, globs)
     }
 
     /// The one definition of `path`, if it has exactly one.
@@ -553,11 +628,81 @@ impl<'a> Crate<'a> {
         }
     }
 
+    /// The crate's own types that a conversion of `ty`, written in `module`, converts.
+    fn converted_types(&self, module: &[String], ty: &syn::Type) -> Vec<Vec<String>> {
+        let mut paths = Converted(Vec::new());
+        paths.visit_type(ty);
+        paths.0.iter().filter_map(|path| self.resolve(module, path)).collect()
+    }
+
     /// The crate's own types that `ty`, written in `module`, names.
     fn named(&self, module: &[String], ty: &syn::Type) -> Vec<Vec<String>> {
         let mut paths = Paths(Vec::new());
         paths.visit_type(ty);
         paths.0.iter().filter_map(|path| self.resolve(module, path)).collect()
+    }
+}
+
+/// Each leaf of a `use` tree: the name it binds (`None` for a glob), and the path as written.
+fn use_leaves(
+    tree: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    out: &mut impl FnMut(Option<String>, Vec<String>),
+) {
+    match tree {
+        syn::UseTree::Path(path) => {
+            prefix.push(path.ident.to_string());
+            use_leaves(&path.tree, prefix, out);
+            prefix.pop();
+        }
+        // `use a::{self}` binds `a`; `use a::{self as b}`, `b`.
+        syn::UseTree::Name(name) if name.ident == "self" => {
+            if let Some(last) = prefix.last() {
+                out(Some(last.clone()), prefix.clone());
+            }
+        }
+        syn::UseTree::Rename(rename) if rename.ident == "self" => {
+            out(Some(rename.rename.to_string()), prefix.clone());
+        }
+        syn::UseTree::Name(name) => {
+            let mut path = prefix.clone();
+            path.push(name.ident.to_string());
+            out(Some(name.ident.to_string()), path);
+        }
+        syn::UseTree::Rename(rename) => {
+            let mut path = prefix.clone();
+            path.push(rename.ident.to_string());
+            out(Some(rename.rename.to_string()), path);
+        }
+        syn::UseTree::Glob(_) => out(None, prefix.clone()),
+        syn::UseTree::Group(group) => {
+            group.items.iter().for_each(|tree| use_leaves(tree, prefix, out));
+        }
+    }
+}
+
+/// The paths of the types in a type that a conversion converts: all but the keys of maps,
+/// the items of sets and hashers, which keep their type.
+struct Converted(Vec<syn::Path>);
+
+impl<'ast> Visit<'ast> for Converted {
+    fn visit_type_path(&mut self, node: &'ast syn::TypePath) {
+        if node.qself.is_some() {
+            return syn::visit::visit_type_path(self, node);
+        }
+        self.0.push(node.path.clone());
+        let Some(last) = node.path.segments.last() else { return };
+        let kept = match last.ident.to_string().as_str() {
+            "HashMap" | "BTreeMap" => Some(1),
+            "HashSet" | "BTreeSet" => Some(usize::MAX),
+            _ => None,
+        };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return };
+        for (index, arg) in args.args.iter().enumerate() {
+            if let (syn::GenericArgument::Type(ty), true) = (arg, kept.is_none_or(|k| k == index)) {
+                self.visit_type(ty);
+            }
+        }
     }
 }
 
@@ -590,58 +735,62 @@ fn was(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// Whether a `const`'s value is made of literals, other constants and operators, with no call:
-/// the copy has such a `const` (an array length, a discriminant), and not code.
-fn literal(expr: &syn::Expr) -> bool {
+/// Whether a `const`'s value is made of literals, operators and the constants `consts` of its
+/// module, with no call: the copy has such a `const` (an array length, a discriminant), and no
+/// code.
+fn constant(expr: &syn::Expr, consts: &BTreeSet<String>) -> bool {
     match expr {
-        syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
-        syn::Expr::Unary(unary) => literal(&unary.expr),
-        syn::Expr::Binary(binary) => literal(&binary.left) && literal(&binary.right),
-        syn::Expr::Paren(paren) => literal(&paren.expr),
-        syn::Expr::Group(group) => literal(&group.expr),
-        syn::Expr::Cast(cast) => literal(&cast.expr),
+        syn::Expr::Lit(_) => true,
+        syn::Expr::Path(path) => {
+            path.qself.is_none()
+                && path.path.get_ident().is_some_and(|name| consts.contains(&name.to_string()))
+        }
+        syn::Expr::Unary(unary) => constant(&unary.expr, consts),
+        syn::Expr::Binary(binary) => {
+            constant(&binary.left, consts) && constant(&binary.right, consts)
+        }
+        syn::Expr::Paren(paren) => constant(&paren.expr, consts),
+        syn::Expr::Group(group) => constant(&group.expr, consts),
+        syn::Expr::Cast(cast) => constant(&cast.expr, consts),
         _ => false,
     }
 }
 
-/// The std derives the copy keeps: they need nothing but std, and a transformer may use them.
-const STD_DERIVES: &[&str] =
-    &["Clone", "Copy", "Debug", "Default", "PartialEq", "Eq", "PartialOrd", "Ord", "Hash"];
-
-/// The attributes of a copied type: `cfg`, `repr`, derives of std and `Fingerprint` with their
-/// `#[dsu]`, and a `Fingerprint` for an updateable type.
+/// The attributes of a copied type: its `cfg`s and `repr` (also under `cfg_attr`), and a
+/// `Fingerprint` derive, through the crate the macro is given, where the running release derives
+/// one or the type is updateable. Other derives are left out: they may need impls of the
+/// crate's own, which the copy does not have.
 fn type_attributes(attrs: &[syn::Attribute], krate: &syn::Path) -> Vec<syn::Attribute> {
     let mut kept = Vec::new();
-    let mut updateable = false;
+    let mut fingerprinted = false;
     for attr in attrs {
         let path = attr.path();
-        if path.is_ident("cfg") || path.is_ident("repr") || path.is_ident("dsu") {
+        if path.is_ident("cfg") || path.is_ident("repr") {
             kept.push(attr.clone());
-        } else if path.is_ident("derive") {
-            let Ok(derives) =
-                attr.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
-            else {
-                continue;
-            };
-            let derives: Vec<&syn::Path> = derives
-                .iter()
-                .filter(|path| {
-                    let last =
-                        path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
-                    STD_DERIVES.contains(&last.as_str()) || last == "Fingerprint"
-                })
-                .collect();
-            if !derives.is_empty() {
-                kept.push(syn::parse_quote!(#[derive(#(#derives),*)]));
+        } else if path.is_ident("cfg_attr") {
+            if let Some(repr) = cfg_repr(attr) {
+                kept.push(repr);
             }
+        } else if path.is_ident("derive") {
+            fingerprinted |= attr.to_token_stream().to_string().contains("Fingerprint");
         } else if last_is(path, "updateable") {
-            updateable = true;
+            fingerprinted = true;
         }
     }
-    if updateable {
-        crate::derived_transform::with_fingerprint(krate, &mut kept);
+    if fingerprinted {
+        kept.push(syn::parse_quote!(#[derive(#krate::Fingerprint)]));
+        kept.push(syn::parse_quote!(#[dsu(crate = #krate)]));
     }
     kept
+}
+
+/// `#[cfg_attr(predicate, repr(..))]` of a `cfg_attr` that holds a `repr`, without the rest.
+fn cfg_repr(attr: &syn::Attribute) -> Option<syn::Attribute> {
+    let parts = attr.parse_args_with(Punctuated::<syn::Meta, Token![,]>::parse_terminated).ok()?;
+    let mut parts = parts.into_iter();
+    let predicate = parts.next()?;
+    let reprs: Vec<syn::Meta> = parts.filter(|meta| meta.path().is_ident("repr")).collect();
+    (!reprs.is_empty()).then(|| syn::parse_quote!(#[cfg_attr(#predicate, #(#reprs),*)]))
 }
 
 fn only(attrs: &mut Vec<syn::Attribute>, names: &[&str]) {
@@ -663,6 +812,7 @@ fn copy(
         quote!(#(#supers)::*)
     };
     let public: Visibility = syn::parse_quote!(pub);
+    let mentioned = mentioned(module);
     let mut out = TokenStream::new();
     for item in &module.items {
         let item = match item {
@@ -681,7 +831,7 @@ fn copy(
                 item.attrs = type_attributes(&item.attrs, krate);
                 item.vis = public.clone();
                 for variant in &mut item.variants {
-                    only(&mut variant.attrs, &["cfg", "default"]);
+                    only(&mut variant.attrs, &["cfg"]);
                     for field in variant.fields.iter_mut() {
                         only(&mut field.attrs, &["cfg"]);
                     }
@@ -694,15 +844,17 @@ fn copy(
                 item.vis = public.clone();
                 Item::Type(item)
             }
-            Item::Const(item) if literal(&item.expr) => {
+            Item::Const(item)
+                if old.values.contains(&[path, &[item.ident.to_string()]].concat()) =>
+            {
                 let mut item = item.clone();
                 only(&mut item.attrs, &["cfg"]);
                 item.vis = public.clone();
                 Item::Const(item)
             }
             Item::Use(item) => {
-                let Some(tree) = copied_use(&item.tree, item.leading_colon.is_some(), old, path)
-                else {
+                let colon = item.leading_colon.is_some();
+                let Some(tree) = copied_use(&item.tree, colon, old, path, &mentioned) else {
                     continue;
                 };
                 let mut item = item.clone();
@@ -713,7 +865,16 @@ fn copy(
                 }
                 Item::Use(item)
             }
-            Item::ExternCrate(item) => Item::ExternCrate(item.clone()),
+            Item::Union(item) => {
+                let mut item = item.clone();
+                item.attrs = type_attributes(&item.attrs, krate);
+                item.vis = public.clone();
+                for field in item.fields.named.iter_mut() {
+                    field.vis = public.clone();
+                    only(&mut field.attrs, &["cfg"]);
+                }
+                Item::Union(item)
+            }
             _ => continue,
         };
         out.extend(relative_crate(item.to_token_stream(), &up));
@@ -736,6 +897,7 @@ fn copied_use(
     leading_colon: bool,
     old: &Crate<'_>,
     module: &[String],
+    mentioned: &BTreeSet<String>,
 ) -> Option<syn::UseTree> {
     let first = match tree {
         syn::UseTree::Path(path) => path.ident.to_string(),
@@ -743,11 +905,12 @@ fn copied_use(
         syn::UseTree::Rename(rename) => rename.ident.to_string(),
         _ => return Some(tree.clone()),
     };
-    let mut here = module.to_vec();
-    here.push(first.clone());
-    let local = matches!(first.as_str(), "crate" | "self" | "super") || old.known(&here);
+    let local = matches!(first.as_str(), "crate" | "self" | "super")
+        || old.lookup(module, &first, 0).is_some();
     if leading_colon || !local {
-        return Some(tree.clone());
+        // Another crate's: kept where the copy names what it binds, so that a crate the new
+        // release no longer depends on, or code of one, is not imported.
+        return other_crates_use(tree, mentioned);
     }
     fn keep(
         tree: &syn::UseTree,
@@ -773,7 +936,9 @@ fn copied_use(
             }
             syn::UseTree::Rename(rename) => {
                 let mut whole = prefix.clone();
-                whole.push(rename.ident.to_string());
+                if rename.ident != "self" {
+                    whole.push(rename.ident.to_string());
+                }
                 old.resolve_segments(module, &whole, 0).map(|_| tree.clone())
             }
             syn::UseTree::Glob(_) => Some(tree.clone()),
@@ -790,6 +955,78 @@ fn copied_use(
         }
     }
     keep(tree, &mut Vec::new(), old, module)
+}
+
+/// The part of a `use` tree of other crates that binds a name in `mentioned`, or a glob.
+fn other_crates_use(tree: &syn::UseTree, mentioned: &BTreeSet<String>) -> Option<syn::UseTree> {
+    match tree {
+        syn::UseTree::Path(path) => {
+            let mut path = path.clone();
+            path.tree = Box::new(other_crates_use(&path.tree, mentioned)?);
+            Some(syn::UseTree::Path(path))
+        }
+        syn::UseTree::Name(name) => {
+            mentioned.contains(&name.ident.to_string()).then(|| tree.clone())
+        }
+        syn::UseTree::Rename(rename) => {
+            mentioned.contains(&rename.rename.to_string()).then(|| tree.clone())
+        }
+        syn::UseTree::Glob(_) => Some(tree.clone()),
+        syn::UseTree::Group(group) => {
+            let items: Punctuated<syn::UseTree, Token![,]> =
+                group.items.iter().filter_map(|tree| other_crates_use(tree, mentioned)).collect();
+            if items.is_empty() {
+                return None;
+            }
+            let mut group = group.clone();
+            group.items = items;
+            Some(syn::UseTree::Group(group))
+        }
+    }
+}
+
+/// The names the copied items of `module` and of its modules mention (a child names its
+/// parent's imports through `super::`), and the first names of the module's `use` paths (one
+/// `use` may name what another imports).
+fn mentioned(module: &Module) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    fn idents(tokens: TokenStream, names: &mut BTreeSet<String>) {
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    names.insert(ident.to_string());
+                }
+                TokenTree::Group(group) => idents(group.stream(), names),
+                _ => {}
+            }
+        }
+    }
+    // Attributes left aside: the copy's name nothing an import gives (its derive is a path).
+    struct Unattributed;
+    impl VisitMut for Unattributed {
+        fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+            attrs.clear();
+        }
+    }
+    for item in &module.items {
+        match item {
+            Item::Struct(_) | Item::Enum(_) | Item::Type(_) | Item::Union(_) | Item::Const(_) => {
+                let mut item = item.clone();
+                Unattributed.visit_item_mut(&mut item);
+                idents(item.to_token_stream(), &mut names);
+            }
+            Item::Use(declaration) => {
+                if let syn::UseTree::Path(path) = &declaration.tree {
+                    names.insert(path.ident.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    for child in &module.children {
+        names.extend(mentioned(child));
+    }
+    names
 }
 
 /// `tokens` with each `crate::` written as `up::`.
@@ -815,8 +1052,28 @@ fn relative_crate(tokens: TokenStream, up: &TokenStream) -> TokenStream {
     out
 }
 
-/// A definition as the comparison reads it and the errors show it: its `repr`, name, generics
-/// and fields, without visibility, other attributes or docs.
+/// A type as the comparison reads it: each path cut to its last segment, with its arguments,
+/// as the fingerprint knows a type (`std::sync::Mutex<T>` is `Mutex<T>`).
+fn spelled(ty: &syn::Type) -> String {
+    struct Last;
+    impl VisitMut for Last {
+        fn visit_type_path_mut(&mut self, node: &mut syn::TypePath) {
+            syn::visit_mut::visit_type_path_mut(self, node);
+            if node.qself.is_none() {
+                if let Some(last) = node.path.segments.pop() {
+                    node.path.leading_colon = None;
+                    node.path.segments = Punctuated::from_iter([last.into_value()]);
+                }
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Last.visit_type_mut(&mut ty);
+    tidy(&ty.to_token_stream().to_string())
+}
+
+/// A definition as the comparison reads it and the errors show it: its `repr`, name, generic
+/// parameters and fields, without visibility, bounds, other attributes or docs.
 fn definition(item: &Item) -> String {
     fn attrs(attrs: &[syn::Attribute], names: &[&str]) -> String {
         attrs
@@ -828,11 +1085,7 @@ fn definition(item: &Item) -> String {
     fn fields(fields: &Fields) -> String {
         let field = |field: &syn::Field| {
             let name = field.ident.as_ref().map(|name| format!("{name}: ")).unwrap_or_default();
-            format!(
-                "{}{name}{}",
-                attrs(&field.attrs, &["cfg"]),
-                tidy(&field.ty.to_token_stream().to_string())
-            )
+            format!("{}{name}{}", attrs(&field.attrs, &["cfg"]), spelled(&field.ty))
         };
         let all: Vec<String> = fields.iter().map(field).collect();
         match fields {
@@ -841,12 +1094,20 @@ fn definition(item: &Item) -> String {
             Fields::Unit => String::new(),
         }
     }
+    // The parameters, without their bounds: the fingerprint has no bounds.
     let generics = |generics: &syn::Generics| {
-        let clause = generics
-            .where_clause
-            .as_ref()
-            .map(|w| format!(" {}", tidy(&w.to_token_stream().to_string())));
-        (tidy(&generics.to_token_stream().to_string()), clause.unwrap_or_default())
+        let params: Vec<String> = generics
+            .params
+            .iter()
+            .map(|param| match param {
+                syn::GenericParam::Type(ty) => ty.ident.to_string(),
+                syn::GenericParam::Lifetime(lt) => lt.lifetime.to_string(),
+                syn::GenericParam::Const(c) => format!("const {}", c.ident),
+            })
+            .collect();
+        let text =
+            if params.is_empty() { String::new() } else { format!("<{}>", params.join(", ")) };
+        (text, String::new())
     };
     match item {
         Item::Struct(item) => {
@@ -877,11 +1138,7 @@ fn definition(item: &Item) -> String {
         }
         Item::Type(item) => {
             let (generics, _) = generics(&item.generics);
-            format!(
-                "type {}{generics} = {}",
-                item.ident,
-                tidy(&item.ty.to_token_stream().to_string())
-            )
+            format!("type {}{generics} = {}", item.ident, spelled(&item.ty))
         }
         _ => String::new(),
     }
@@ -896,6 +1153,8 @@ struct Compare<'a, 'c> {
     krate: &'c syn::Path,
     /// The types written alike in both, with the conversion derived for each.
     derived: BTreeMap<Vec<String>, TokenStream>,
+    /// The conversions written beside the errors of missing ones.
+    silenced: std::cell::RefCell<Vec<TokenStream>>,
 }
 
 impl<'a, 'c> Compare<'a, 'c> {
@@ -905,13 +1164,42 @@ impl<'a, 'c> Compare<'a, 'c> {
         name: &'c syn::Ident,
         krate: &'c syn::Path,
     ) -> Self {
-        let mut compare = Compare { old, new, name, krate, derived: BTreeMap::new() };
+        let mut compare = Compare {
+            old,
+            new,
+            name,
+            krate,
+            derived: BTreeMap::new(),
+            silenced: Default::default(),
+        };
         for path in new.defs.keys() {
             if let Ok(conversion) = compare.unchanged_conversion(path) {
                 compare.derived.insert(path.clone(), conversion);
             }
         }
         compare
+    }
+
+    /// The running release's definition of the new release's type at `path`: at the same path,
+    /// or, where it has none, the one type of that name where each release has one (the
+    /// fingerprint knows a type by its name, not its module).
+    fn old_def(&self, path: &[String]) -> Option<&'c Def<'a>> {
+        if let Some(def) = self.old.def(path) {
+            return Some(def);
+        }
+        if self.old.defs.contains_key(path) {
+            return None;
+        }
+        let name = path.last()?;
+        let named = |krate: &'c Crate<'a>| {
+            let mut all = krate.defs.iter().filter(|(p, _)| p.last() == Some(name));
+            match (all.next(), all.next()) {
+                (Some((_, defs)), None) if defs.len() == 1 => Some(&defs[0]),
+                _ => None,
+            }
+        };
+        named(self.new)?;
+        named(self.old)
     }
 
     fn tokens(path: &[String]) -> TokenStream {
@@ -924,11 +1212,18 @@ impl<'a, 'c> Compare<'a, 'c> {
         if self.new.converted.contains(path) || self.new.derived.contains(path) {
             return Err("it has its own");
         }
-        let (Some(old), Some(new)) = (self.old.def(path), self.new.def(path)) else {
+        if self.new.converted_names.contains(path.last().map_or("", String::as_str)) {
+            return Err("it has its own");
+        }
+        let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) else {
             return Err("it is not defined once in each release");
         };
         if definition(old.item) != definition(new.item) {
             return Err("it changed");
+        }
+        let under_cfg = field_attrs(new.item).any(|attr| attr.path().is_ident("cfg"));
+        if under_cfg {
+            return Err("some of its fields or variants are under `cfg`");
         }
         let old_attrs = match old.item {
             Item::Struct(item) => &item.attrs,
@@ -948,7 +1243,8 @@ impl<'a, 'c> Compare<'a, 'c> {
         }
         let name = Self::tokens(path);
         let copy = self.name;
-        let was = quote!(#copy::#name);
+        let old_path = Self::tokens(&old.path());
+        let was = quote!(#copy::#old_path);
         match new.item {
             Item::Struct(item) if item.generics.params.is_empty() => match item.fields {
                 Fields::Unnamed(_) => Err("it is a tuple struct"),
@@ -997,8 +1293,9 @@ impl<'a, 'c> Compare<'a, 'c> {
             let shown = at.join("::");
             match &global.was {
                 Some(_) => {
-                    for path in self.new.named(&global.module, &global.item.ty) {
-                        self.needed(&path, &shown, &mut seen, &mut errors);
+                    let by = format!("the conversion of the global `{shown}`");
+                    for path in self.new.converted_types(&global.module, &global.item.ty) {
+                        self.needed(&path, &by, &mut seen, &mut errors);
                     }
                 }
                 None => {
@@ -1008,7 +1305,15 @@ impl<'a, 'c> Compare<'a, 'c> {
                 }
             }
         }
-        let needed = seen.iter().filter_map(|path| self.derived.get(path)).cloned().collect();
+        // A type's `was` derives its conversion whatever holds it: what that conversion needs,
+        // it needs.
+        for path in &self.new.derived {
+            let by = format!("the conversion `was` derives for `{}`", path.join("::"));
+            self.needed(path, &by, &mut seen, &mut errors);
+        }
+        let mut needed: TokenStream =
+            seen.iter().filter_map(|path| self.derived.get(path)).cloned().collect();
+        needed.extend(self.silenced.take());
         (errors, needed)
     }
 
@@ -1028,7 +1333,7 @@ impl<'a, 'c> Compare<'a, 'c> {
                 continue;
             }
             let Some(new) = self.new.def(&path) else { continue };
-            match self.old.def(&path) {
+            match self.old_def(&path) {
                 Some(old) if definition(old.item) == definition(new.item) => {}
                 old => changed.push((path.clone(), old.map(|old| definition(old.item)), new)),
             }
@@ -1036,7 +1341,7 @@ impl<'a, 'c> Compare<'a, 'c> {
                 queue.extend(self.new.named(&new.module, ty));
             }
         }
-        if text(&old.item.ty) == text(&global.item.ty) && changed.is_empty() {
+        if spelled(&old.item.ty) == spelled(&global.item.ty) && changed.is_empty() {
             return None;
         }
         let copy = self.name;
@@ -1044,7 +1349,7 @@ impl<'a, 'c> Compare<'a, 'c> {
             "the type of the global `{shown}` changed since the running release (`{copy}`), and \
              nothing converts its value:"
         );
-        if text(&old.item.ty) != text(&global.item.ty) {
+        if spelled(&old.item.ty) != spelled(&global.item.ty) {
             let (name, old, new) = (&global.item.ident, text(&old.item.ty), text(&global.item.ty));
             let _ =
                 write!(message, "\n  {copy}: static {name}: {old}\n  now: static {name}: {new}");
@@ -1117,43 +1422,100 @@ impl<'a, 'c> Compare<'a, 'c> {
         seen: &mut BTreeSet<Vec<String>>,
         errors: &mut Vec<String>,
     ) {
-        if !seen.insert(path.to_vec()) || self.new.converted.contains(path) {
-            return;
+        let name = path.last().map_or("", String::as_str);
+        // Beside the error, a conversion that never runs: the derived conversions that need
+        // one would each be a second error of the same mistake.
+        if self.needed_here(path, name, global, seen, errors) {
+            if let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) {
+                let generic = match new.item {
+                    Item::Struct(item) => !item.generics.params.is_empty(),
+                    Item::Enum(item) => !item.generics.params.is_empty(),
+                    _ => true,
+                };
+                if new.nameable && !generic {
+                    let (copy, name) = (self.name, Self::tokens(path));
+                    let old_path = Self::tokens(&old.path());
+                    self.silenced.borrow_mut().push(quote! {
+                        impl __dsu_alias::Transform<#copy::#old_path> for #name {
+                            fn transform(_: &#copy::#old_path) -> Self {
+                                ::core::unreachable!()
+                            }
+                        }
+                    });
+                }
+            }
         }
-        let (Some(old), Some(new)) = (self.old.def(path), self.new.def(path)) else { return };
-        let derived = self.new.derived.contains(path) || self.derived.contains_key(path);
+    }
+
+    fn needed_here(
+        &self,
+        path: &[String],
+        name: &str,
+        global: &str,
+        seen: &mut BTreeSet<Vec<String>>,
+        errors: &mut Vec<String>,
+    ) -> bool {
+        if !seen.insert(path.to_vec())
+            || self.new.converted.contains(path)
+            || self.new.converted_names.contains(name)
+        {
+            return false;
+        }
+        let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) else {
+            return false;
+        };
+        let shown = path.join("::");
+        let copy = self.name;
+        let (old_text, new_text) = (definition(old.item), definition(new.item));
+        let site = format!("`{shown}` ({}):\n  {copy}: {old_text}\n  now: {new_text}", new.file);
         if let (Item::Type(_), Item::Type(alias)) = (old.item, new.item) {
-            for inner in self.new.named(&new.module, &alias.ty) {
+            if old_text != new_text {
+                // The type that holds the alias converts a field of the old target to one of
+                // the new: only a transformer of that type can.
+                errors.push(format!(
+                    "the type alias `{shown}` changed since the running release (`{copy}`), and \
+                     {global} converts what it names:\n{site}\n\
+                     write a `#[dsu::transform]` function for the type that holds it"
+                ));
+                return false;
+            }
+            for inner in self.new.converted_types(&new.module, &alias.ty) {
                 self.needed(&inner, global, seen, errors);
             }
-            return;
+            return false;
         }
+        let derived = self.new.derived.contains(path) || self.derived.contains_key(path);
         if !derived {
-            let shown = path.join("::");
-            let copy = self.name;
             // As the type's own module names the copy.
             let named = match new.module.is_empty() {
-                true => format!("{copy}::{shown}"),
-                false => format!("crate::{copy}::{shown}"),
+                true => format!("{copy}::{}", old.path().join("::")),
+                false => format!("crate::{copy}::{}", old.path().join("::")),
             };
-            let (old_text, new_text) = (definition(old.item), definition(new.item));
-            let why = match self.unchanged_conversion(path) {
-                Err("it changed") | Ok(_) => format!("`{shown}` changed since the running release (`{copy}`), and nothing converts it"),
-                Err(why) => format!("`{shown}` is written alike in both releases, but dsu::base! cannot derive its conversion: {why}"),
+            let transform = format!("a `#[dsu::transform]` function from `&{named}`");
+            let (why, fix) = match self.unchanged_conversion(path) {
+                Err("it changed") | Ok(_) => (
+                    format!("`{shown}` changed since the running release (`{copy}`), and nothing converts it"),
+                    format!("derive it with `#[dsu::updateable(was = {named})]` on the type, or write {transform}"),
+                ),
+                // A conversion `was` cannot derive either.
+                Err(why @ ("it is generic" | "it is a tuple struct")) => (
+                    format!("`{shown}` is written alike in both releases, but no conversion can be derived for it: {why}"),
+                    format!("write {transform}"),
+                ),
+                Err(why) => (
+                    format!("`{shown}` is written alike in both releases, but dsu::base! cannot derive its conversion: {why}"),
+                    format!("derive it with `#[dsu::updateable(was = {named})]` on the type, or write {transform}"),
+                ),
             };
-            errors.push(format!(
-                "{why}; the conversion of the global `{global}` needs one:\n`{shown}` ({}):\n  {copy}: {old_text}\n  now: {new_text}\n\
-                 derive it with `#[dsu::updateable(was = {named})]` on the type, or write a \
-                 `#[dsu::transform]` function from `&{named}`",
-                new.file
-            ));
-            return;
+            errors.push(format!("{why}; {global} needs one:\n{site}\n{fix}"));
+            return true;
         }
         for ty in paired_fields(old.item, new.item) {
-            for inner in self.new.named(&new.module, ty) {
+            for inner in self.new.converted_types(&new.module, ty) {
                 self.needed(&inner, global, seen, errors);
             }
         }
+        false
     }
 }
 
@@ -1209,6 +1571,12 @@ const PRELUDE: &[&str] = &[
 ];
 
 impl VisitMut for Rooted<'_, '_> {
+    /// A constant in a type (`[u8; LEN]`) names what the module has in scope, which the root
+    /// may not.
+    fn visit_expr_path_mut(&mut self, _: &mut syn::ExprPath) {
+        self.failed = true;
+    }
+
     fn visit_type_path_mut(&mut self, node: &mut syn::TypePath) {
         syn::visit_mut::visit_type_path_mut(self, node);
         if node.qself.is_some() || node.path.leading_colon.is_some() {
@@ -1219,7 +1587,7 @@ impl VisitMut for Rooted<'_, '_> {
         let written: Vec<String> = node.path.segments.iter().map(|s| s.ident.to_string()).collect();
         let rooted: Vec<String> = if let Some(path) = self.krate.resolve(self.module, &node.path) {
             path
-        } else if let Some(target) = self.krate.uses(self.module).remove(&first) {
+        } else if let Some(target) = self.krate.uses(self.module).0.remove(&first) {
             // Another crate's, through a `use`.
             let mut whole = target;
             whole.extend(written[1..].iter().cloned());
@@ -1271,11 +1639,15 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, text).unwrap();
         }
-        let result = expand(quote!(v1 = "../../old"), Some(dir.join("new/src/lib.rs")));
+        let result = generate(quote!(v1 = "../../old"), Some(dir.join("new/src/lib.rs")));
         let _ = fs::remove_dir_all(&dir);
-        result.map(|tokens| tidy(&tokens.to_string())).map_err(|error| {
+        let messages = |error: syn::Error| {
             error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n---\n")
-        })
+        };
+        match result {
+            Ok((tokens, None)) => Ok(tidy(&tokens.to_string())),
+            Ok((_, Some(error))) | Err(error) => Err(messages(error)),
+        }
     }
 
     const OLD_LIB: &str = "
@@ -1328,20 +1700,68 @@ mod tests {
         .unwrap();
         let copy = &out[..out.find("const _ :()").unwrap()];
         for expected in [
-            "use std::collections::HashMap;",
             "use self::kind::Kind;",
-            "#[derive(dsu::Fingerprint, Clone)] pub struct Entry { pub value : String, pub kind : Kind }",
+            "#[derive(::dsu::Fingerprint)] #[dsu(crate =::dsu)] pub struct Entry { pub value : \
+             String, pub kind : Kind }",
             "pub const WIDTH : usize = 8;",
             "pub const WIDER : usize =(WIDTH * 2) as usize;",
-            "pub mod kind { #[derive(dsu::Fingerprint)] pub enum Kind",
+            "pub mod kind { #[derive(::dsu::Fingerprint)] #[dsu(crate =::dsu)] pub enum Kind",
             "pub mod deep { pub struct Note { pub at : super::super::kind::Kind } }",
         ] {
             assert!(copy.contains(expected), "{expected} in {copy}");
         }
-        // Code, statics, a `const` that calls code, a use of code, other crates' derives and
-        // their attributes, and a module the build leaves out are not copied.
-        for unexpected in ["helper", "STORE", "COMPUTED", "serde", "gone"] {
+        // Code, statics, a `const` that calls code, a use of code, imports no copied type
+        // names, other derives and their attributes, and a module the build leaves out are
+        // not copied.
+        for unexpected in ["helper", "STORE", "COMPUTED", "serde", "gone", "Clone", "use std"] {
             assert!(!copy.contains(unexpected), "{unexpected} in {copy}");
+        }
+    }
+
+    #[test]
+    fn the_copy_finds_names_through_imports_and_leaves_out_what_needs_code() {
+        let lib = "
+            #[macro_use] extern crate libc;
+            use libc::getpid;
+            use std::fmt;
+            use std::collections::{HashMap, BTreeMap as Ordered};
+            mod model;
+            pub use model::Entry;
+            mod store;
+            mod win;
+            use crate::model::{self as m};
+            pub struct Holder { pub entry: m::Entry, pub map: HashMap<String, Ordered<u8, u8>> }
+            #[derive(Clone, Copy, Debug, dsu::Fingerprint)]
+            #[cfg_attr(target_os = \"linux\", repr(C), derive(Hash))]
+            pub struct Point { pub x: i32 }
+            impl fmt::Debug for Holder { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { Ok(()) } }
+            pub union Bits { pub word: u32, pub bytes: [u8; 4] }
+            const HOOK: fn() = noop;
+            const PORT: u16 = Config::DEFAULT;
+            fn noop() {}
+        ";
+        let out = expanded(&[
+            ("old/src/lib.rs", lib),
+            ("old/src/model.rs", "pub struct Entry { pub value: String }"),
+            ("old/src/store.rs", "use crate::Entry; use super::Holder as H; pub struct Snapshot { pub entries: Vec<Entry>, pub holder: H }"),
+            ("old/src/win.rs", "#![cfg(windows)]\nuse windows_sys::Thing; pub struct W(Thing);"),
+            ("new/src/lib.rs", ""),
+        ])
+        .unwrap();
+        for expected in [
+            "use std::collections::{ HashMap, BTreeMap as Ordered };",
+            "pub use model::Entry;",
+            "use self::model::{ self as m };",
+            "#[cfg_attr(target_os = \"linux\", repr(C))] #[derive(::dsu::Fingerprint)] \
+             #[dsu(crate =::dsu)] pub struct Point",
+            "pub union Bits { pub word : u32, pub bytes :[u8; 4] }",
+            "pub mod store { use super::Entry; use super::Holder as H; pub struct Snapshot",
+            "#[cfg(windows)] pub mod win { use windows_sys::Thing;",
+        ] {
+            assert!(out.contains(expected), "{expected} in {out}");
+        }
+        for unexpected in ["libc", "getpid", "fmt", "HOOK", "PORT", "Debug", "Copy", "(Hash)"] {
+            assert!(!out.contains(unexpected), "{unexpected} in {out}");
         }
     }
 
@@ -1467,6 +1887,106 @@ mod tests {
                  conversion of the global `STORE` needs one:\n`kind::Tag` (src/kind.rs):\n  v1: \
                  struct Tag { name: String }\n  now: struct Tag { name: String }\n"
             ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn keys_types_that_moved_and_spellings_are_not_changes() {
+        // A key type keeps its type in a conversion: it needs none, though no conversion can be
+        // derived for a tuple struct.
+        let id = "#[derive(dsu::Fingerprint)] pub struct UserId(pub u64);";
+        let old_lib = format!("{OLD_LIB}\n{id}");
+        let new = new_lib(ENTRY_DERIVED, STORE_WAS)
+            .replace("HashMap<String, Entry>>", "HashMap<UserId, Entry>>")
+            .replace("HashMap<String, v1::Entry>>", "HashMap<UserId, v1::Entry>>");
+        let new = format!("{new}\n{id}");
+        let old_lib = old_lib.replace("HashMap<String, Entry>>", "HashMap<UserId, Entry>>");
+        expanded(&[
+            ("old/src/lib.rs", &old_lib),
+            ("old/src/kind.rs", OLD_KIND),
+            ("new/src/lib.rs", &new),
+            ("new/src/kind.rs", OLD_KIND),
+        ])
+        .unwrap();
+        // `Entry` moved to a module, and the global is spelled with its path: the same type.
+        let old = "use std::sync::Mutex;
+            #[derive(dsu::Fingerprint)] pub struct Entry { pub value: String }
+            #[dsu::updateable] static STORE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());";
+        let new = "pub mod model { #[derive(dsu::Fingerprint)] pub struct Entry { pub value: ::std::string::String } }
+            use model::Entry;
+            #[dsu::updateable] static STORE: std::sync::Mutex<Vec<Entry>> = std::sync::Mutex::new(Vec::new());";
+        expanded(&[("old/src/lib.rs", old), ("new/src/lib.rs", new)]).unwrap();
+    }
+
+    #[test]
+    fn a_transformer_the_parse_cannot_resolve_is_trusted_and_not_doubled() {
+        // Through a glob, in a block: the conversion is the user's, and none is derived.
+        let kind = OLD_KIND.replace("digits: u32", "digits: u64");
+        let new = new_lib(ENTRY_DERIVED, STORE_WAS);
+        let new = format!("{new}\nmod conv;");
+        let conv = "use super::*; const _: () = { impl dsu::Transform<v1::kind::Kind> for Kind { fn transform(_: &v1::kind::Kind) -> Self { todo!() } } };";
+        expanded(&[
+            ("old/src/lib.rs", OLD_LIB),
+            ("old/src/kind.rs", OLD_KIND),
+            ("new/src/lib.rs", &new),
+            ("new/src/kind.rs", &kind),
+            ("new/src/conv.rs", conv),
+        ])
+        .unwrap();
+        // Written alike, converted by hand on purpose: no second conversion.
+        let conv =
+            "use super::*; #[dsu::transform] fn kind(old: &v1::kind::Kind) -> Kind { todo!() }";
+        let out = expanded(&[
+            ("old/src/lib.rs", OLD_LIB),
+            ("old/src/kind.rs", OLD_KIND),
+            ("new/src/lib.rs", &new),
+            ("new/src/kind.rs", OLD_KIND),
+            ("new/src/conv.rs", conv),
+        ])
+        .unwrap();
+        assert!(!out.contains("Transform<v1::kind::Kind>"), "{out}");
+    }
+
+    #[test]
+    fn what_a_derived_conversion_cannot_convert_is_an_error_that_says_what_to_write() {
+        let run = |old_kind: &str, new_kind: &str, entry: &str| {
+            let new = new_lib(entry, STORE_WAS);
+            expanded(&[
+                ("old/src/lib.rs", &OLD_LIB.replace("kind: Kind }", "kind: Kind, id: kind::Id }")),
+                ("old/src/kind.rs", old_kind),
+                ("new/src/lib.rs", &new),
+                ("new/src/kind.rs", new_kind),
+            ])
+        };
+        let entry = ENTRY_DERIVED.replace("hits: u64", "hits: u64, id: kind::Id");
+        // An alias whose target changed.
+        let alias = format!("{OLD_KIND}\npub type Id = u32;");
+        let error = run(&alias, &alias.replace("u32;", "u64;"), &entry).unwrap_err();
+        assert!(
+            error.starts_with("the type alias `kind::Id` changed since the running release"),
+            "{error}"
+        );
+        // A field under `cfg`, in a type written alike.
+        let cfg = format!("{OLD_KIND}\n#[derive(dsu::Fingerprint)] pub struct Id {{ pub a: u8, #[cfg(feature = \"x\")] pub b: u8 }}");
+        let error = run(&cfg, &cfg, &entry).unwrap_err();
+        assert!(error.contains("some of its fields or variants are under `cfg`"), "{error}");
+        // A tuple struct: no `was` either, a transformer.
+        let tuple = format!("{OLD_KIND}\n#[derive(dsu::Fingerprint)] pub struct Id(pub u8);");
+        let error = run(&tuple, &tuple, &entry).unwrap_err();
+        assert!(
+            error.contains("no conversion can be derived for it: it is a tuple struct"),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("write a `#[dsu::transform]` function from `&crate::v1::kind::Id`"),
+            "{error}"
+        );
+        // An enum in a module whose field names a constant of its module.
+        let array = format!("{OLD_KIND}\nconst LEN: usize = 4;\n#[derive(dsu::Fingerprint)] pub enum Id {{ Code([u8; LEN]) }}");
+        let error = run(&array, &array, &entry).unwrap_err();
+        assert!(
+            error.contains("its fields name types dsu::base! cannot name where it is written"),
             "{error}"
         );
     }

@@ -214,11 +214,12 @@ pub fn transform(args: TokenStream, input: TokenStream) -> TokenStream {
 /// crate's root, names the running release's package directory relative to the file it is
 /// written in, as `include_str!` does, and writes `mod v1 { .. }`.
 ///
-/// The module has every struct, enum, type alias and literal `const` of the running release's
-/// library, in its modules, all `pub`, with the `use` items that name other crates or these
-/// items, and only the derives of std and dsu. For each type written alike in both releases it
-/// derives the conversion `was` would (`Transform<v1::Kind> for Kind`), so that only the types
-/// that changed need a `was` or a `#[dsu::transform]`. A global whose type changed without a
+/// The module has every struct, enum, union, type alias and constant `const` of the running
+/// release's library, in its modules, all `pub`, with the `use` items its types need, and a
+/// `Fingerprint` derive where the running release had one: so each copy has the running type's
+/// fingerprint. For each type written alike in both releases that a global's conversion needs,
+/// it derives the conversion `was` would (`Transform<v1::Kind> for Kind`), so that only the
+/// types that changed need a `was` or a `#[dsu::transform]`. A global whose type changed without a
 /// `was`, or whose conversion needs a changed type nothing converts, is an error that shows the
 /// old and the new definition. `crate = path` names the `dsu` crate when it is not a direct
 /// dependency called `dsu`.
