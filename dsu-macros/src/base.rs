@@ -394,12 +394,36 @@ struct Global<'a> {
     was: Option<syn::Type>,
 }
 
+/// What a module's `use` items bind: names to the paths as written, and the glob imports.
+type Uses = (BTreeMap<String, Vec<String>>, Vec<Vec<String>>);
+
+/// The `use` items of `items`, read once per module.
+fn uses_of(items: &[Item]) -> Uses {
+    let mut named = BTreeMap::new();
+    let mut globs = Vec::new();
+    for item in items {
+        if let Item::Use(declaration) = item {
+            if declaration.leading_colon.is_none() {
+                use_leaves(&declaration.tree, &mut Vec::new(), &mut |bound, path| match bound {
+                    Some(bound) => {
+                        named.insert(bound, path);
+                    }
+                    None => globs.push(path),
+                });
+            }
+        }
+    }
+    (named, globs)
+}
+
 /// What the comparison reads of a crate.
 #[derive(Default)]
 struct Crate<'a> {
     /// Structs, enums and type aliases by path (several where `cfg`s choose one).
     defs: BTreeMap<Vec<String>, Vec<Def<'a>>>,
     modules: BTreeMap<Vec<String>, &'a Module>,
+    /// Each module's `use` items.
+    uses: BTreeMap<Vec<String>, Uses>,
     /// Literal `const`s, which the copy has too.
     values: BTreeSet<Vec<String>>,
     globals: Vec<Global<'a>>,
@@ -429,6 +453,7 @@ impl<'a> Crate<'a> {
 
     fn index(&mut self, module: &'a Module, path: Vec<String>, nameable: bool) {
         self.modules.insert(path.clone(), module);
+        self.uses.insert(path.clone(), uses_of(&module.items));
         let below = !path.is_empty();
         // The module's constants made of literals and of each other.
         let mut consts = BTreeSet::new();
@@ -548,7 +573,19 @@ impl<'a> Crate<'a> {
         segments: &[String],
         depth: usize,
     ) -> Option<Vec<String>> {
-        // Imports that lead to each other, or too far, name nothing the walk can tell.
+        self.resolve_in(module, segments, &mut Vec::new(), depth)
+    }
+
+    /// `visiting` holds the names being looked up, outermost first: imports that lead back to
+    /// one of them (a glob of a module whose glob leads back) name nothing the walk can tell,
+    /// and are not followed again, so a lookup is not exponential in the globs.
+    fn resolve_in(
+        &self,
+        module: &[String],
+        segments: &[String],
+        visiting: &mut Vec<(Vec<String>, String)>,
+        depth: usize,
+    ) -> Option<Vec<String>> {
         if depth > 16 {
             return None;
         }
@@ -565,7 +602,7 @@ impl<'a> Crate<'a> {
             "super" => module.to_vec(),
             first => {
                 rest = &rest[1..];
-                self.lookup(module, first, depth)?
+                self.lookup_in(module, first, visiting, depth)?
             }
         };
         while rest.first().is_some_and(|s| s == "super") {
@@ -573,7 +610,7 @@ impl<'a> Crate<'a> {
             rest = &rest[1..];
         }
         for segment in rest {
-            at = self.lookup(&at, segment, depth)?;
+            at = self.lookup_in(&at, segment, visiting, depth)?;
         }
         Some(at)
     }
@@ -581,43 +618,43 @@ impl<'a> Crate<'a> {
     /// What `name` names in `module`: its own item or module, or what a `use` of it binds the
     /// name to, by name or through a glob.
     fn lookup(&self, module: &[String], name: &str, depth: usize) -> Option<Vec<String>> {
+        self.lookup_in(module, name, &mut Vec::new(), depth)
+    }
+
+    fn lookup_in(
+        &self,
+        module: &[String],
+        name: &str,
+        visiting: &mut Vec<(Vec<String>, String)>,
+        depth: usize,
+    ) -> Option<Vec<String>> {
         let mut here = module.to_vec();
         here.push(name.to_owned());
         if self.known(&here) {
             return Some(here);
         }
-        let (named, globs) = self.uses(module);
-        if let Some(target) = named.get(name) {
-            return self.resolve_segments(module, target, depth + 1);
+        let key = (module.to_vec(), name.to_owned());
+        if visiting.contains(&key) {
+            return None;
         }
-        globs.iter().find_map(|glob| {
-            let from = self.resolve_segments(module, glob, depth + 1)?;
-            self.lookup(&from, name, depth + 1)
-        })
+        visiting.push(key);
+        let (named, globs) = self.uses(module);
+        let found = match named.get(name) {
+            Some(target) => self.resolve_in(module, target, visiting, depth + 1),
+            None => globs.iter().find_map(|glob| {
+                let from = self.resolve_in(module, glob, visiting, depth + 1)?;
+                self.lookup_in(&from, name, visiting, depth + 1)
+            }),
+        };
+        visiting.pop();
+        found
     }
 
     /// The names the `use` items of `module` bind, with their paths as written, and the paths
     /// of its glob imports.
-    fn uses(&self, module: &[String]) -> (BTreeMap<String, Vec<String>>, Vec<Vec<String>>) {
-        let mut named = BTreeMap::new();
-        let mut globs = Vec::new();
-        for item in self.modules.get(module).map_or(&[][..], |m| &m.items) {
-            if let Item::Use(declaration) = item {
-                if declaration.leading_colon.is_none() {
-                    use_leaves(
-                        &declaration.tree,
-                        &mut Vec::new(),
-                        &mut |bound, path| match bound {
-                            Some(bound) => {
-                                named.insert(bound, path);
-                            }
-                            None => globs.push(path),
-                        },
-                    );
-                }
-            }
-        }
-        (named, globs)
+    fn uses(&self, module: &[String]) -> &Uses {
+        static NONE: std::sync::OnceLock<Uses> = std::sync::OnceLock::new();
+        self.uses.get(module).unwrap_or_else(|| NONE.get_or_init(Uses::default))
     }
 
     /// The one definition of `path`, if it has exactly one.
@@ -1587,7 +1624,7 @@ impl VisitMut for Rooted<'_, '_> {
         let written: Vec<String> = node.path.segments.iter().map(|s| s.ident.to_string()).collect();
         let rooted: Vec<String> = if let Some(path) = self.krate.resolve(self.module, &node.path) {
             path
-        } else if let Some(target) = self.krate.uses(self.module).0.remove(&first) {
+        } else if let Some(target) = self.krate.uses(self.module).0.get(&first).cloned() {
             // Another crate's, through a `use`.
             let mut whole = target;
             whole.extend(written[1..].iter().cloned());
@@ -1989,6 +2026,18 @@ mod tests {
             error.contains("its fields name types dsu::base! cannot name where it is written"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn globs_that_lead_back_to_each_other_end() {
+        // Each name the lookup cannot find tries every glob, which leads back here: without a
+        // guard, a lookup would take a number of steps exponential in the globs.
+        let lib = "use std::collections::*; use std::sync::*; use std::cell::*; use std::rc::*;
+            pub mod a { use super::*; use crate::b::*; pub struct A { pub x: Unknown, pub b: B } }
+            pub mod b { use super::*; use crate::a::*; pub struct B { pub y: Missing } }
+            pub use a::*; pub use b::*;";
+        let out = expanded(&[("old/src/lib.rs", lib), ("new/src/lib.rs", lib)]).unwrap();
+        assert!(out.contains("pub struct A { pub x : Unknown, pub b : B }"), "{out}");
     }
 
     #[test]
