@@ -1027,17 +1027,6 @@ fn other_crates_use(tree: &syn::UseTree, mentioned: &BTreeSet<String>) -> Option
 /// `use` may name what another imports).
 fn mentioned(module: &Module) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    fn idents(tokens: TokenStream, names: &mut BTreeSet<String>) {
-        for tree in tokens {
-            match tree {
-                TokenTree::Ident(ident) => {
-                    names.insert(ident.to_string());
-                }
-                TokenTree::Group(group) => idents(group.stream(), names),
-                _ => {}
-            }
-        }
-    }
     // Attributes left aside: the copy's name nothing an import gives (its derive is a path).
     struct Unattributed;
     impl VisitMut for Unattributed {
@@ -1050,7 +1039,7 @@ fn mentioned(module: &Module) -> BTreeSet<String> {
             Item::Struct(_) | Item::Enum(_) | Item::Type(_) | Item::Union(_) | Item::Const(_) => {
                 let mut item = item.clone();
                 Unattributed.visit_item_mut(&mut item);
-                idents(item.to_token_stream(), &mut names);
+                names.extend(crate::sources::idents(&item.to_token_stream()));
             }
             Item::Use(declaration) => {
                 if let syn::UseTree::Path(path) = &declaration.tree {
@@ -1721,6 +1710,16 @@ mod tests {
         )
     }
 
+    /// The running release of `OLD_LIB` and `OLD_KIND`, and a new one of `lib` and `kind`.
+    fn against_old(lib: &str, kind: &str) -> Result<String, String> {
+        expanded(&[
+            ("old/src/lib.rs", OLD_LIB),
+            ("old/src/kind.rs", OLD_KIND),
+            ("new/src/lib.rs", lib),
+            ("new/src/kind.rs", kind),
+        ])
+    }
+
     const ENTRY_DERIVED: &str = "#[dsu::updateable(was = v1::Entry)]
         pub struct Entry { value: String, kind: Kind, hits: u64 }";
     const STORE_WAS: &str = "#[dsu::updateable(was = Mutex<HashMap<String, v1::Entry>>)]";
@@ -1728,13 +1727,7 @@ mod tests {
     #[test]
     fn the_copy_has_the_types_all_public_with_the_uses_that_name_them() {
         let new = new_lib(ENTRY_DERIVED, STORE_WAS);
-        let out = expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", OLD_KIND),
-        ])
-        .unwrap();
+        let out = against_old(&new, OLD_KIND).unwrap();
         let copy = &out[..out.find("const _ :()").unwrap()];
         for expected in [
             "use self::kind::Kind;",
@@ -1805,13 +1798,7 @@ mod tests {
     #[test]
     fn a_type_written_alike_gets_the_derived_conversion_and_a_changed_one_does_not() {
         let new = new_lib(ENTRY_DERIVED, STORE_WAS);
-        let out = expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", OLD_KIND),
-        ])
-        .unwrap();
+        let out = against_old(&new, OLD_KIND).unwrap();
         assert!(
             out.contains("impl __dsu_alias::Transform<v1::kind::Kind> for kind::Kind"),
             "{out}"
@@ -1827,13 +1814,7 @@ mod tests {
     #[test]
     fn a_global_whose_type_changed_without_was_shows_both_definitions() {
         let new = new_lib(ENTRY_DERIVED, "#[dsu::updateable]");
-        let error = expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", OLD_KIND),
-        ])
-        .unwrap_err();
+        let error = against_old(&new, OLD_KIND).unwrap_err();
         assert_eq!(
             error,
             "the type of the global `STORE` changed since the running release (`v1`), and nothing \
@@ -1849,13 +1830,7 @@ mod tests {
     fn a_changed_type_the_conversion_needs_without_one_shows_both_definitions() {
         let new = new_lib(ENTRY_DERIVED, STORE_WAS);
         let kind = OLD_KIND.replace("digits: u32", "digits: u64");
-        let error = expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", &kind),
-        ])
-        .unwrap_err();
+        let error = against_old(&new, &kind).unwrap_err();
         assert!(error.starts_with(
             "`kind::Kind` changed since the running release (`v1`), and nothing converts it; the \
              conversion of the global `STORE` needs one:\n`kind::Kind` (src/kind.rs):\n  v1: enum \
@@ -1867,25 +1842,14 @@ mod tests {
             "impl dsu::Transform<crate::v1::kind::Kind> for Kind { fn transform(_: &crate::v1::kind::Kind) -> Self { todo!() } }",
         ] {
             let kind = format!("{kind}\n{fix}");
-            expanded(&[
-                ("old/src/lib.rs", OLD_LIB),
-                ("old/src/kind.rs", OLD_KIND),
-                ("new/src/lib.rs", &new),
-                ("new/src/kind.rs", &kind),
-            ])
+            against_old(&new, &kind)
             .unwrap();
         }
         let kind = kind.replace(
             "#[derive(dsu::Fingerprint)]",
             "#[dsu::updateable(was = crate::v1::kind::Kind)]",
         );
-        expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", &kind),
-        ])
-        .unwrap();
+        against_old(&new, &kind).unwrap();
     }
 
     #[test]
@@ -1894,13 +1858,7 @@ mod tests {
             pub struct Entry { value: String, kind: Kind, note: kind::deep::Note }";
         let new = new_lib(entry, STORE_WAS);
         let kind = OLD_KIND.replace("at: crate::kind::Kind", "at: u8");
-        expanded(&[
-            ("old/src/lib.rs", OLD_LIB),
-            ("old/src/kind.rs", OLD_KIND),
-            ("new/src/lib.rs", &new),
-            ("new/src/kind.rs", &kind),
-        ])
-        .unwrap();
+        against_old(&new, &kind).unwrap();
     }
 
     #[test]

@@ -1115,7 +1115,7 @@ fn declared_statics(tokens: &TokenStream) -> Vec<String> {
 }
 
 /// Every identifier in `tokens`, groups included.
-fn idents(tokens: &TokenStream) -> impl Iterator<Item = String> {
+pub(crate) fn idents(tokens: &TokenStream) -> impl Iterator<Item = String> {
     let mut found = BTreeSet::new();
     fn walk(tokens: TokenStream, found: &mut BTreeSet<String>) {
         for tree in tokens {
