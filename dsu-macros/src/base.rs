@@ -287,18 +287,18 @@ impl Reader<'_> {
                 .filter(|attr| attr.path().is_ident("cfg"))
                 .cloned()
                 .collect();
-            let header = |file: String| Module {
-                name: name.clone(),
-                cfg: cfg.clone(),
-                vis: declaration.vis.clone(),
-                items: Vec::new(),
-                children: Vec::new(),
-                file,
-            };
             match declaration.content {
                 Some((_, inner)) => {
                     let dir = dir.join(explicit.as_deref().unwrap_or(&name));
-                    let child = self.items(header(module.file.clone()), inner, &dir, file, true)?;
+                    let header = Module {
+                        name,
+                        cfg,
+                        vis: declaration.vis,
+                        items: Vec::new(),
+                        children: Vec::new(),
+                        file: module.file.clone(),
+                    };
+                    let child = self.items(header, inner, &dir, file, true)?;
                     module.children.push(child);
                 }
                 None => {
@@ -313,15 +313,10 @@ impl Reader<'_> {
                     match found {
                         Some((file, dir)) => {
                             let mut child = self.read_in(&file, &dir)?;
-                            let site = child.file.clone();
-                            // The `mod` item's `cfg`s, and the file's own `#![cfg]`s.
-                            let inner = std::mem::take(&mut child.cfg);
-                            child = Module {
-                                items: child.items,
-                                children: child.children,
-                                ..header(site)
-                            };
-                            child.cfg.extend(inner);
+                            child.name = name;
+                            child.vis = declaration.vis;
+                            // The `mod` item's `cfg`s, then the file's own `#![cfg]`s.
+                            child.cfg.splice(0..0, cfg);
                             module.children.push(child);
                         }
                         // A module the build leaves out.
@@ -427,9 +422,9 @@ struct Crate<'a> {
     /// Literal `const`s, which the copy has too.
     values: BTreeSet<Vec<String>>,
     globals: Vec<Global<'a>>,
-    /// Types a `#[dsu::transform]` function or a `Transform` impl makes.
-    converted: BTreeSet<Vec<String>>,
-    /// The names of those types.
+    /// The names of the types a `#[dsu::transform]` function or a `Transform` impl makes: by
+    /// name, since a name the parse cannot resolve (through a glob of another crate, a macro)
+    /// must not get a second conversion, nor an error.
     converted_names: BTreeSet<String>,
     /// Types whose `#[dsu::updateable(was = ..)]` derives their conversion.
     derived: BTreeSet<Vec<String>>,
@@ -439,15 +434,6 @@ impl<'a> Crate<'a> {
     fn of(root: &'a Module) -> Crate<'a> {
         let mut krate = Crate::default();
         krate.index(root, Vec::new(), true);
-        let mut later = Vec::new();
-        for (path, module) in &krate.modules {
-            for item in &module.items {
-                later.push((path.clone(), item));
-            }
-        }
-        for (path, item) in later {
-            krate.conversions(&path, item);
-        }
         krate
     }
 
@@ -474,16 +460,14 @@ impl<'a> Crate<'a> {
             self.values.insert([&path[..], std::slice::from_ref(name)].concat());
         }
         for item in &module.items {
+            self.conversions(&path, item);
             let mut key = path.clone();
             let (name, vis, fields) = match item {
                 Item::Struct(s) => (&s.ident, &s.vis, Some(&s.fields)),
                 Item::Enum(e) => (&e.ident, &e.vis, None),
                 Item::Type(t) => (&t.ident, &t.vis, None),
                 Item::Static(global) if marked(&global.attrs) => {
-                    let was = global.attrs.iter().find_map(|attr| {
-                        let tokens = attr.meta.require_list().ok()?.tokens.clone();
-                        crate::args::parse(Args::Updateable, tokens).ok()?.was.map(|(_, ty)| ty)
-                    });
+                    let was = was(&global.attrs);
                     self.globals.push(Global { module: path.clone(), item: global, was });
                     continue;
                 }
@@ -527,19 +511,15 @@ impl<'a> Crate<'a> {
         let mut made = Made(Vec::new());
         made.visit_item(item);
         for ty in &made.0 {
-            let syn::Type::Path(path) = ty else { continue };
-            // By its name too: a name the parse cannot resolve (through a glob of another
-            // crate, a macro) must not get a second conversion, nor an error.
-            if let Some(last) = path.path.segments.last() {
-                self.converted_names.insert(last.ident.to_string());
+            if let syn::Type::Path(path) = ty {
+                let last = path.path.segments.last();
+                self.converted_names.extend(last.map(|last| last.ident.to_string()));
             }
-            let resolved = path.qself.is_none().then(|| self.resolve(module, &path.path));
-            self.converted.extend(resolved.flatten());
         }
         match item {
             Item::Struct(syn::ItemStruct { attrs, ident, .. })
             | Item::Enum(syn::ItemEnum { attrs, ident, .. })
-                if was(attrs) =>
+                if was(attrs).is_some() =>
             {
                 let mut key = module.to_vec();
                 key.push(ident.to_string());
@@ -547,6 +527,11 @@ impl<'a> Crate<'a> {
             }
             _ => {}
         }
+    }
+
+    /// Whether a transformer of the crate's makes the type at `path`.
+    fn converted(&self, path: &[String]) -> bool {
+        path.last().is_some_and(|name| self.converted_names.contains(name))
     }
 
     fn known(&self, path: &[String]) -> bool {
@@ -562,18 +547,13 @@ impl<'a> Crate<'a> {
             return None;
         }
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        self.resolve_segments(module, &segments, 0)
+        self.resolve_segments(module, &segments)
     }
 
     /// What `segments`, written in `module`, name: each segment found in the module the one
     /// before names, as a definition or a module of its own, or through its `use` items.
-    fn resolve_segments(
-        &self,
-        module: &[String],
-        segments: &[String],
-        depth: usize,
-    ) -> Option<Vec<String>> {
-        self.resolve_in(module, segments, &mut Vec::new(), depth)
+    fn resolve_segments(&self, module: &[String], segments: &[String]) -> Option<Vec<String>> {
+        self.resolve_in(module, segments, &mut Vec::new(), 0)
     }
 
     /// `visiting` holds the names being looked up, outermost first: imports that lead back to
@@ -617,8 +597,8 @@ impl<'a> Crate<'a> {
 
     /// What `name` names in `module`: its own item or module, or what a `use` of it binds the
     /// name to, by name or through a glob.
-    fn lookup(&self, module: &[String], name: &str, depth: usize) -> Option<Vec<String>> {
-        self.lookup_in(module, name, &mut Vec::new(), depth)
+    fn lookup(&self, module: &[String], name: &str) -> Option<Vec<String>> {
+        self.lookup_in(module, name, &mut Vec::new(), 0)
     }
 
     fn lookup_in(
@@ -667,16 +647,18 @@ impl<'a> Crate<'a> {
 
     /// The crate's own types that a conversion of `ty`, written in `module`, converts.
     fn converted_types(&self, module: &[String], ty: &syn::Type) -> Vec<Vec<String>> {
-        let mut paths = Converted(Vec::new());
-        paths.visit_type(ty);
-        paths.0.iter().filter_map(|path| self.resolve(module, path)).collect()
+        self.types_in(module, ty, false)
     }
 
     /// The crate's own types that `ty`, written in `module`, names.
     fn named(&self, module: &[String], ty: &syn::Type) -> Vec<Vec<String>> {
-        let mut paths = Paths(Vec::new());
+        self.types_in(module, ty, true)
+    }
+
+    fn types_in(&self, module: &[String], ty: &syn::Type, keys: bool) -> Vec<Vec<String>> {
+        let mut paths = Paths { paths: Vec::new(), keys };
         paths.visit_type(ty);
-        paths.0.iter().filter_map(|path| self.resolve(module, path)).collect()
+        paths.paths.iter().filter_map(|path| self.resolve(module, path)).collect()
     }
 }
 
@@ -718,16 +700,22 @@ fn use_leaves(
     }
 }
 
-/// The paths of the types in a type that a conversion converts: all but the keys of maps,
-/// the items of sets and hashers, which keep their type.
-struct Converted(Vec<syn::Path>);
+/// The paths of the types in a type; with `keys` false, not those that a conversion leaves as
+/// they are: the keys of maps, the items of sets and hashers.
+struct Paths {
+    paths: Vec<syn::Path>,
+    keys: bool,
+}
 
-impl<'ast> Visit<'ast> for Converted {
+impl<'ast> Visit<'ast> for Paths {
     fn visit_type_path(&mut self, node: &'ast syn::TypePath) {
         if node.qself.is_some() {
             return syn::visit::visit_type_path(self, node);
         }
-        self.0.push(node.path.clone());
+        self.paths.push(node.path.clone());
+        if self.keys {
+            return syn::visit::visit_type_path(self, node);
+        }
         let Some(last) = node.path.segments.last() else { return };
         let kept = match last.ident.to_string().as_str() {
             "HashMap" | "BTreeMap" => Some(1),
@@ -743,18 +731,6 @@ impl<'ast> Visit<'ast> for Converted {
     }
 }
 
-/// The paths of the types in a type.
-struct Paths(Vec<syn::Path>);
-
-impl<'ast> Visit<'ast> for Paths {
-    fn visit_type_path(&mut self, node: &'ast syn::TypePath) {
-        if node.qself.is_none() {
-            self.0.push(node.path.clone());
-        }
-        syn::visit::visit_type_path(self, node);
-    }
-}
-
 fn last_is(path: &syn::Path, name: &str) -> bool {
     path.segments.last().is_some_and(|segment| segment.ident == name)
 }
@@ -763,12 +739,11 @@ fn marked(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| last_is(attr.path(), "updateable"))
 }
 
-/// Whether `attrs` hold `#[updateable(was = ..)]`.
-fn was(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().filter(|attr| last_is(attr.path(), "updateable")).any(|attr| {
-        let Ok(list) = attr.meta.require_list() else { return false };
-        crate::args::parse(Args::Updateable, list.tokens.clone())
-            .is_ok_and(|args| args.was.is_some())
+/// The type of `#[updateable(was = ..)]` in `attrs`, if they hold one.
+fn was(attrs: &[syn::Attribute]) -> Option<syn::Type> {
+    attrs.iter().filter(|attr| last_is(attr.path(), "updateable")).find_map(|attr| {
+        let tokens = attr.meta.require_list().ok()?.tokens.clone();
+        crate::args::parse(Args::Updateable, tokens).ok()?.was.map(|(_, ty)| ty)
     })
 }
 
@@ -943,75 +918,45 @@ fn copied_use(
         _ => return Some(tree.clone()),
     };
     let local = matches!(first.as_str(), "crate" | "self" | "super")
-        || old.lookup(module, &first, 0).is_some();
+        || old.lookup(module, &first).is_some();
     if leading_colon || !local {
         // Another crate's: kept where the copy names what it binds, so that a crate the new
         // release no longer depends on, or code of one, is not imported.
-        return other_crates_use(tree, mentioned);
+        return filter_use(tree, &mut Vec::new(), &mut |_, bound| mentioned.contains(bound));
     }
-    fn keep(
-        tree: &syn::UseTree,
-        prefix: &mut Vec<String>,
-        old: &Crate<'_>,
-        module: &[String],
-    ) -> Option<syn::UseTree> {
-        match tree {
-            syn::UseTree::Path(path) => {
-                prefix.push(path.ident.to_string());
-                let inner = keep(&path.tree, prefix, old, module);
-                prefix.pop();
-                let mut path = path.clone();
-                path.tree = Box::new(inner?);
-                Some(syn::UseTree::Path(path))
-            }
-            syn::UseTree::Name(name) => {
-                let mut whole = prefix.clone();
-                if name.ident != "self" {
-                    whole.push(name.ident.to_string());
-                }
-                old.resolve_segments(module, &whole, 0).map(|_| tree.clone())
-            }
-            syn::UseTree::Rename(rename) => {
-                let mut whole = prefix.clone();
-                if rename.ident != "self" {
-                    whole.push(rename.ident.to_string());
-                }
-                old.resolve_segments(module, &whole, 0).map(|_| tree.clone())
-            }
-            syn::UseTree::Glob(_) => Some(tree.clone()),
-            syn::UseTree::Group(group) => {
-                let items: Punctuated<syn::UseTree, Token![,]> =
-                    group.items.iter().filter_map(|tree| keep(tree, prefix, old, module)).collect();
-                if items.is_empty() {
-                    return None;
-                }
-                let mut group = group.clone();
-                group.items = items;
-                Some(syn::UseTree::Group(group))
-            }
-        }
-    }
-    keep(tree, &mut Vec::new(), old, module)
+    let mut names_copied = |path: &[String], _: &str| old.resolve_segments(module, path).is_some();
+    filter_use(tree, &mut Vec::new(), &mut names_copied)
 }
 
-/// The part of a `use` tree of other crates that binds a name in `mentioned`, or a glob.
-fn other_crates_use(tree: &syn::UseTree, mentioned: &BTreeSet<String>) -> Option<syn::UseTree> {
+/// The part of a `use` tree whose leaves `keep` accepts, given the path each names (`a::b` for
+/// `a::{b}`, `a` for `a::{self}`) and the name it binds, and its globs; `None` if nothing.
+fn filter_use(
+    tree: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    keep: &mut impl FnMut(&[String], &str) -> bool,
+) -> Option<syn::UseTree> {
+    let mut leaf = |ident: &syn::Ident, bound: &syn::Ident| {
+        let mut whole = prefix.clone();
+        if ident != "self" {
+            whole.push(ident.to_string());
+        }
+        keep(&whole, &bound.to_string()).then(|| tree.clone())
+    };
     match tree {
         syn::UseTree::Path(path) => {
+            prefix.push(path.ident.to_string());
+            let inner = filter_use(&path.tree, prefix, keep);
+            prefix.pop();
             let mut path = path.clone();
-            path.tree = Box::new(other_crates_use(&path.tree, mentioned)?);
+            path.tree = Box::new(inner?);
             Some(syn::UseTree::Path(path))
         }
-        syn::UseTree::Name(name) => {
-            mentioned.contains(&name.ident.to_string()).then(|| tree.clone())
-        }
-        syn::UseTree::Rename(rename) => {
-            mentioned.contains(&rename.rename.to_string()).then(|| tree.clone())
-        }
+        syn::UseTree::Name(name) => leaf(&name.ident, &name.ident),
+        syn::UseTree::Rename(rename) => leaf(&rename.ident, &rename.rename),
         syn::UseTree::Glob(_) => Some(tree.clone()),
         syn::UseTree::Group(group) => {
             let items: Punctuated<syn::UseTree, Token![,]> =
-                group.items.iter().filter_map(|tree| other_crates_use(tree, mentioned)).collect();
+                group.items.iter().filter_map(|tree| filter_use(tree, prefix, keep)).collect();
             if items.is_empty() {
                 return None;
             }
@@ -1131,18 +1076,20 @@ fn definition(item: &Item) -> String {
                 syn::GenericParam::Const(c) => format!("const {}", c.ident),
             })
             .collect();
-        let text =
-            if params.is_empty() { String::new() } else { format!("<{}>", params.join(", ")) };
-        (text, String::new())
+        if params.is_empty() {
+            String::new()
+        } else {
+            format!("<{}>", params.join(", "))
+        }
     };
     match item {
         Item::Struct(item) => {
-            let (generics, clause) = generics(&item.generics);
+            let generics = generics(&item.generics);
             let repr = attrs(&item.attrs, &["repr"]);
-            format!("{repr}struct {}{generics}{clause}{}", item.ident, fields(&item.fields))
+            format!("{repr}struct {}{generics}{}", item.ident, fields(&item.fields))
         }
         Item::Enum(item) => {
-            let (generics, clause) = generics(&item.generics);
+            let generics = generics(&item.generics);
             let repr = attrs(&item.attrs, &["repr"]);
             let variants: Vec<String> = item
                 .variants
@@ -1160,13 +1107,52 @@ fn definition(item: &Item) -> String {
                     )
                 })
                 .collect();
-            format!("{repr}enum {}{generics}{clause} {{ {} }}", item.ident, variants.join(", "))
+            format!("{repr}enum {}{generics} {{ {} }}", item.ident, variants.join(", "))
         }
         Item::Type(item) => {
-            let (generics, _) = generics(&item.generics);
+            let generics = generics(&item.generics);
             format!("type {}{generics} = {}", item.ident, spelled(&item.ty))
         }
         _ => String::new(),
+    }
+}
+
+/// Why no conversion is derived for a type written alike in both releases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoConversion {
+    /// It has one of its own: a `was`, or a transformer.
+    Own,
+    NotOnce,
+    Changed,
+    UnderCfg,
+    NotStructOrEnum,
+    Unfingerprinted,
+    NotNameable,
+    Tuple,
+    Generic,
+    Unrooted,
+}
+
+impl NoConversion {
+    fn why(self) -> &'static str {
+        match self {
+            NoConversion::Own => "it has its own",
+            NoConversion::NotOnce => "it is not defined once in each release",
+            NoConversion::Changed => "it changed",
+            NoConversion::UnderCfg => "some of its fields or variants are under `cfg`",
+            NoConversion::NotStructOrEnum => "it is not a struct or an enum",
+            NoConversion::Unfingerprinted => {
+                "the running release's type derives no `dsu::Fingerprint`"
+            }
+            NoConversion::NotNameable => {
+                "it is not visible, with its fields, where dsu::base! is written"
+            }
+            NoConversion::Tuple => "it is a tuple struct",
+            NoConversion::Generic => "it is generic",
+            NoConversion::Unrooted => {
+                "its fields name types dsu::base! cannot name where it is written"
+            }
+        }
     }
 }
 
@@ -1177,10 +1163,9 @@ struct Compare<'a, 'c> {
     /// The copy's module.
     name: &'c syn::Ident,
     krate: &'c syn::Path,
-    /// The types written alike in both, with the conversion derived for each.
-    derived: BTreeMap<Vec<String>, TokenStream>,
-    /// The conversions written beside the errors of missing ones.
-    silenced: std::cell::RefCell<Vec<TokenStream>>,
+    /// The conversions the macro writes: derived for the types written alike that the
+    /// conversions need, and, beside the error of each one missing, one that never runs.
+    written: std::cell::RefCell<Vec<TokenStream>>,
 }
 
 impl<'a, 'c> Compare<'a, 'c> {
@@ -1190,20 +1175,7 @@ impl<'a, 'c> Compare<'a, 'c> {
         name: &'c syn::Ident,
         krate: &'c syn::Path,
     ) -> Self {
-        let mut compare = Compare {
-            old,
-            new,
-            name,
-            krate,
-            derived: BTreeMap::new(),
-            silenced: Default::default(),
-        };
-        for path in new.defs.keys() {
-            if let Ok(conversion) = compare.unchanged_conversion(path) {
-                compare.derived.insert(path.clone(), conversion);
-            }
-        }
-        compare
+        Compare { old, new, name, krate, written: Default::default() }
     }
 
     /// The running release's definition of the new release's type at `path`: at the same path,
@@ -1234,27 +1206,24 @@ impl<'a, 'c> Compare<'a, 'c> {
     }
 
     /// The conversion of a type written alike in both releases, or why there is none.
-    fn unchanged_conversion(&self, path: &[String]) -> Result<TokenStream, &'static str> {
-        if self.new.converted.contains(path) || self.new.derived.contains(path) {
-            return Err("it has its own");
-        }
-        if self.new.converted_names.contains(path.last().map_or("", String::as_str)) {
-            return Err("it has its own");
+    fn unchanged_conversion(&self, path: &[String]) -> Result<TokenStream, NoConversion> {
+        if self.new.derived.contains(path) || self.new.converted(path) {
+            return Err(NoConversion::Own);
         }
         let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) else {
-            return Err("it is not defined once in each release");
+            return Err(NoConversion::NotOnce);
         };
         if definition(old.item) != definition(new.item) {
-            return Err("it changed");
+            return Err(NoConversion::Changed);
         }
         let under_cfg = field_attrs(new.item).any(|attr| attr.path().is_ident("cfg"));
         if under_cfg {
-            return Err("some of its fields or variants are under `cfg`");
+            return Err(NoConversion::UnderCfg);
         }
         let old_attrs = match old.item {
             Item::Struct(item) => &item.attrs,
             Item::Enum(item) => &item.attrs,
-            _ => return Err("it is not a struct or an enum"),
+            _ => return Err(NoConversion::NotStructOrEnum),
         };
         let fingerprinted = marked(old_attrs)
             || old_attrs.iter().any(|attr| {
@@ -1262,10 +1231,10 @@ impl<'a, 'c> Compare<'a, 'c> {
                     && attr.to_token_stream().to_string().contains("Fingerprint")
             });
         if !fingerprinted {
-            return Err("the running release's type derives no `dsu::Fingerprint`");
+            return Err(NoConversion::Unfingerprinted);
         }
         if !new.nameable {
-            return Err("it is not visible, with its fields, where dsu::base! is written");
+            return Err(NoConversion::NotNameable);
         }
         let name = Self::tokens(path);
         let copy = self.name;
@@ -1273,7 +1242,7 @@ impl<'a, 'c> Compare<'a, 'c> {
         let was = quote!(#copy::#old_path);
         match new.item {
             Item::Struct(item) if item.generics.params.is_empty() => match item.fields {
-                Fields::Unnamed(_) => Err("it is a tuple struct"),
+                Fields::Unnamed(_) => Err(NoConversion::Tuple),
                 _ => Ok(crate::derived_transform::struct_conversion(self.krate, item, &name, &was)),
             },
             Item::Enum(item) if item.generics.params.is_empty() => {
@@ -1286,14 +1255,12 @@ impl<'a, 'c> Compare<'a, 'c> {
                         }
                     }
                     if rooted.failed {
-                        return Err(
-                            "its fields name types dsu::base! cannot name where it is written",
-                        );
+                        return Err(NoConversion::Unrooted);
                     }
                 }
                 Ok(crate::derived_transform::enum_conversion(self.krate, &item, &name, &was))
             }
-            _ => Err("it is generic"),
+            _ => Err(NoConversion::Generic),
         }
     }
 
@@ -1337,10 +1304,7 @@ impl<'a, 'c> Compare<'a, 'c> {
             let by = format!("the conversion `was` derives for `{}`", path.join("::"));
             self.needed(path, &by, &mut seen, &mut errors);
         }
-        let mut needed: TokenStream =
-            seen.iter().filter_map(|path| self.derived.get(path)).cloned().collect();
-        needed.extend(self.silenced.take());
-        (errors, needed)
+        (errors, self.written.take().into_iter().collect())
     }
 
     /// The error of a global without `was` whose type changed.
@@ -1417,14 +1381,10 @@ impl<'a, 'c> Compare<'a, 'c> {
                     return;
                 }
                 if let Some(path) = self.krate.resolve(self.module, &node.path) {
-                    let segments = path.iter().map(|s| format_ident!("{}", s));
                     let copy = self.copy;
-                    let args = node.path.segments.last().map(|s| s.arguments.clone());
                     let root = if self.below { quote!(crate::#copy) } else { quote!(#copy) };
-                    node.path = syn::parse_quote!(#root::#(#segments)::*);
-                    if let (Some(last), Some(args)) = (node.path.segments.last_mut(), args) {
-                        last.arguments = args;
-                    }
+                    let path = Compare::tokens(&path);
+                    repath(node, quote!(#root::#path));
                 }
             }
         }
@@ -1448,10 +1408,9 @@ impl<'a, 'c> Compare<'a, 'c> {
         seen: &mut BTreeSet<Vec<String>>,
         errors: &mut Vec<String>,
     ) {
-        let name = path.last().map_or("", String::as_str);
         // Beside the error, a conversion that never runs: the derived conversions that need
         // one would each be a second error of the same mistake.
-        if self.needed_here(path, name, global, seen, errors) {
+        if self.needed_here(path, global, seen, errors) {
             if let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) {
                 let generic = match new.item {
                     Item::Struct(item) => !item.generics.params.is_empty(),
@@ -1461,7 +1420,7 @@ impl<'a, 'c> Compare<'a, 'c> {
                 if new.nameable && !generic {
                     let (copy, name) = (self.name, Self::tokens(path));
                     let old_path = Self::tokens(&old.path());
-                    self.silenced.borrow_mut().push(quote! {
+                    self.written.borrow_mut().push(quote! {
                         impl __dsu_alias::Transform<#copy::#old_path> for #name {
                             fn transform(_: &#copy::#old_path) -> Self {
                                 ::core::unreachable!()
@@ -1473,18 +1432,15 @@ impl<'a, 'c> Compare<'a, 'c> {
         }
     }
 
+    /// `needed`, saying whether it found the conversion missing.
     fn needed_here(
         &self,
         path: &[String],
-        name: &str,
         global: &str,
         seen: &mut BTreeSet<Vec<String>>,
         errors: &mut Vec<String>,
     ) -> bool {
-        if !seen.insert(path.to_vec())
-            || self.new.converted.contains(path)
-            || self.new.converted_names.contains(name)
-        {
+        if !seen.insert(path.to_vec()) || self.new.converted(path) {
             return false;
         }
         let (Some(old), Some(new)) = (self.old_def(path), self.new.def(path)) else {
@@ -1510,31 +1466,52 @@ impl<'a, 'c> Compare<'a, 'c> {
             }
             return false;
         }
-        let derived = self.new.derived.contains(path) || self.derived.contains_key(path);
-        if !derived {
-            // As the type's own module names the copy.
-            let named = match new.module.is_empty() {
-                true => format!("{copy}::{}", old.path().join("::")),
-                false => format!("crate::{copy}::{}", old.path().join("::")),
-            };
-            let transform = format!("a `#[dsu::transform]` function from `&{named}`");
-            let (why, fix) = match self.unchanged_conversion(path) {
-                Err("it changed") | Ok(_) => (
-                    format!("`{shown}` changed since the running release (`{copy}`), and nothing converts it"),
-                    format!("derive it with `#[dsu::updateable(was = {named})]` on the type, or write {transform}"),
-                ),
-                // A conversion `was` cannot derive either.
-                Err(why @ ("it is generic" | "it is a tuple struct")) => (
-                    format!("`{shown}` is written alike in both releases, but no conversion can be derived for it: {why}"),
-                    format!("write {transform}"),
-                ),
-                Err(why) => (
-                    format!("`{shown}` is written alike in both releases, but dsu::base! cannot derive its conversion: {why}"),
-                    format!("derive it with `#[dsu::updateable(was = {named})]` on the type, or write {transform}"),
-                ),
-            };
-            errors.push(format!("{why}; {global} needs one:\n{site}\n{fix}"));
-            return true;
+        let unchanged = match self.new.derived.contains(path) {
+            true => Ok(None),
+            false => self.unchanged_conversion(path).map(Some),
+        };
+        match unchanged {
+            Ok(None) => {}
+            Ok(Some(conversion)) => self.written.borrow_mut().push(conversion),
+            Err(missing) => {
+                // As the type's own module names the copy.
+                let named = match new.module.is_empty() {
+                    true => format!("{copy}::{}", old.path().join("::")),
+                    false => format!("crate::{copy}::{}", old.path().join("::")),
+                };
+                let transform = format!("a `#[dsu::transform]` function from `&{named}`");
+                let derive = format!(
+                    "derive it with `#[dsu::updateable(was = {named})]` on the type, or write \
+                     {transform}"
+                );
+                let why = missing.why();
+                let (why, fix) = match missing {
+                    NoConversion::Changed => (
+                        format!(
+                            "`{shown}` changed since the running release (`{copy}`), and nothing \
+                             converts it"
+                        ),
+                        derive,
+                    ),
+                    // A conversion `was` cannot derive either.
+                    NoConversion::Generic | NoConversion::Tuple => (
+                        format!(
+                            "`{shown}` is written alike in both releases, but no conversion can \
+                             be derived for it: {why}"
+                        ),
+                        format!("write {transform}"),
+                    ),
+                    _ => (
+                        format!(
+                            "`{shown}` is written alike in both releases, but dsu::base! cannot \
+                             derive its conversion: {why}"
+                        ),
+                        derive,
+                    ),
+                };
+                errors.push(format!("{why}; {global} needs one:\n{site}\n{fix}"));
+                return true;
+            }
         }
         for ty in paired_fields(old.item, new.item) {
             for inner in self.new.converted_types(&new.module, ty) {
@@ -1608,11 +1585,10 @@ impl VisitMut for Rooted<'_, '_> {
         if node.qself.is_some() || node.path.leading_colon.is_some() {
             return;
         }
-        let args = node.path.segments.last().map(|s| s.arguments.clone());
         let first = node.path.segments[0].ident.to_string();
         let written: Vec<String> = node.path.segments.iter().map(|s| s.ident.to_string()).collect();
-        let rooted: Vec<String> = if let Some(path) = self.krate.resolve(self.module, &node.path) {
-            path
+        if let Some(path) = self.krate.resolve(self.module, &node.path) {
+            repath(node, Compare::tokens(&path));
         } else if let Some(target) = self.krate.uses(self.module).0.get(&first).cloned() {
             // Another crate's, through a `use`.
             let mut whole = target;
@@ -1621,26 +1597,24 @@ impl VisitMut for Rooted<'_, '_> {
                 self.failed = true;
                 return;
             }
-            let segments = whole.iter().map(|s| format_ident!("{}", s));
-            node.path = syn::parse_quote!(::#(#segments)::*);
-            if let (Some(last), Some(args)) = (node.path.segments.last_mut(), args) {
-                last.arguments = args;
-            }
-            return;
+            let whole = Compare::tokens(&whole);
+            repath(node, quote!(::#whole));
         } else if written.len() == 1 && PRELUDE.contains(&first.as_str()) {
-            return;
+            // The prelude's, everywhere.
         } else if written.len() > 1 && !matches!(first.as_str(), "crate" | "self" | "super") {
             // Another crate's, by its name.
-            return;
         } else {
             self.failed = true;
-            return;
-        };
-        let segments = rooted.iter().map(|s| format_ident!("{}", s));
-        node.path = syn::parse_quote!(#(#segments)::*);
-        if let (Some(last), Some(args)) = (node.path.segments.last_mut(), args) {
-            last.arguments = args;
         }
+    }
+}
+
+/// Writes `node` as `path`, keeping the arguments of its last segment (`Vec<T>` stays generic).
+fn repath(node: &mut syn::TypePath, path: TokenStream) {
+    let args = node.path.segments.last().map(|s| s.arguments.clone());
+    node.path = syn::parse_quote!(#path);
+    if let (Some(last), Some(args)) = (node.path.segments.last_mut(), args) {
+        last.arguments = args;
     }
 }
 
