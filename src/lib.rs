@@ -33,10 +33,10 @@ pub use dsu_macros::{base, fingerprint_of, transaction, transform, updateable, F
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
     check, check_with, inspect, inspect_with, rollback, rollback_with, status, transaction, trust,
-    update, update_with, BuildDifference, ConvertedGlobal, DependencyChange, Fingerprint,
-    ForkedState, Global, GlobalStatus, ItemRef, ItemStatus, PatchInfo, Reached, SharedAllocator,
-    Status, Transaction, Transform, Trust, TrustError, Unreached, UpdateError, UpdateOptions,
-    UpdateReport, VersionInfo,
+    update, update_with, BuildDifference, CellStatus, ConvertedCells, ConvertedGlobal,
+    DependencyChange, Fingerprint, ForkedState, Global, GlobalStatus, ItemRef, ItemStatus,
+    PatchInfo, Reached, SharedAllocator, State, Status, Transaction, Transform, Trust, TrustError,
+    Unreached, UpdateError, UpdateOptions, UpdateReport, Updateable, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

@@ -29,7 +29,7 @@ pub struct Hash128 {
     pub high: u64,
 }
 
-// The global instance header (`dsu-rt`'s `global.rs`) is read as a `Hash128` at offset 0 of an
+// The instance header (`dsu-rt`'s `instance.rs`) is read as a `Hash128` at offset 0 of an
 // instance of any type: 16 bytes, aligned as a `u64`, wherever it is built.
 const _: () =
     assert!(core::mem::size_of::<Hash128>() == 16 && core::mem::align_of::<Hash128>() == 8);
@@ -158,6 +158,39 @@ unsafe impl Sync for GlobalDesc {}
 // SAFETY: as for `Sync`.
 unsafe impl Send for GlobalDesc {}
 
+/// One updateable type (`#[dsu::updateable] struct` or `enum`) as an image registers it: the
+/// type of the values state cells (`dsu::State`) hold.
+///
+/// Its identity is its `path`; its `shape` gives the structural fingerprint of the type. The
+/// values live in cells anywhere in the program; the runtime keeps the list of them, and an
+/// update that changes the type converts every one.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct TypeDesc {
+    /// Where the type is declared, e.g. `kvstore::Connection`.
+    pub path: RStr<'static>,
+    /// The shape of the type.
+    pub shape: Shape,
+    /// This image's cell of the type: `dsu-rt`'s `Kind`, which holds the type's effect id. An
+    /// address here, as `ItemDesc::slot`.
+    pub kind: *const (),
+    /// The shape of the type in the version this one updates, when the type changed
+    /// (`#[dsu::updateable(was = OldType)]`).
+    pub was: abi_stable::std_types::ROption<Shape>,
+    /// That type as written.
+    pub was_text: RStr<'static>,
+    /// Makes a value of this version's type from a value of the `was` type, as
+    /// `GlobalDesc::transform` does.
+    pub transform: Option<unsafe extern "C" fn(old: *const (), out: *mut ())>,
+    /// Makes a value of the `was` type back, for a rollback (`reversible`).
+    pub reverse: Option<unsafe extern "C" fn(new: *const (), out: *mut ())>,
+}
+
+// SAFETY: the pointer is the address of a `static` of atomics; the function pointers are code.
+unsafe impl Sync for TypeDesc {}
+// SAFETY: as for `Sync`.
+unsafe impl Send for TypeDesc {}
+
 /// What a patch answers when it is attached.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +251,8 @@ pub struct PatchManifest {
     pub items: RSlice<'static, ItemDesc>,
     /// Every updateable global of the patch image.
     pub globals: RSlice<'static, GlobalDesc>,
+    /// Every updateable type of the patch image.
+    pub types: RSlice<'static, TypeDesc>,
     /// Connects the patch's copy of the runtime to the program's. Called once, after every
     /// check on the manifest passed and before any other code of the patch runs.
     #[sabi(last_prefix_field)]
@@ -252,4 +287,10 @@ pub mod op {
     pub const INSPECT: u32 = 7;
     /// `dsu::check_with(path, options)`.
     pub const CHECK: u32 = 8;
+    /// Registers a new state cell with the program.
+    pub const BIRTH: u32 = 9;
+    /// Drops a handle of a state cell.
+    pub const DEATH: u32 = 10;
+    /// Moves a state cell into the value a transformer makes.
+    pub const MOVE: u32 = 11;
 }

@@ -1,6 +1,7 @@
 //! The arguments of every attribute, through one parser: `crate = path` on each of them (the
 //! derive takes it as `#[dsu(crate = path)]`), and on `#[updateable]` also `was = OldType` and
-//! `reversible` on a global or a struct, and `skip` on a method of an updateable impl block.
+//! `reversible` on a global or a type, `transform = function` on a type, and `skip` on a method
+//! of an updateable impl block.
 //!
 //! Every mistake in the arguments is reported at once, each at its own tokens.
 
@@ -15,6 +16,7 @@ mod kw {
     syn::custom_keyword!(was);
     syn::custom_keyword!(reversible);
     syn::custom_keyword!(skip);
+    syn::custom_keyword!(transform);
 }
 
 /// The attribute whose arguments are parsed: each takes its own.
@@ -40,8 +42,8 @@ impl Attribute {
         match self {
             Attribute::Updateable | Attribute::Method => {
                 "unknown argument; the arguments are `crate = path`, `was = OldType` and \
-                 `reversible` on a global or a struct, and `skip` on a method of an updateable \
-                 impl block"
+                 `reversible` on a global or a type, `transform = function` on a type, and \
+                 `skip` on a method of an updateable impl block"
             }
             Attribute::Transaction => {
                 "unknown argument; the only one of #[dsu::transaction] is `crate = path`"
@@ -61,6 +63,9 @@ pub(crate) struct Args {
     pub(crate) was: Option<(kw::was, Type)>,
     /// `reversible`: a rollback converts the global back (with `was`).
     pub(crate) reversible: Option<kw::reversible>,
+    /// `transform = function`: a type's transformer from `was` is the `#[dsu::transform]`
+    /// function named, not derived.
+    pub(crate) transform: Option<(kw::transform, Path)>,
     /// `skip`: a method of an updateable impl block stays as written.
     pub(crate) skip: Option<kw::skip>,
 }
@@ -74,12 +79,11 @@ pub(crate) fn parse(attribute: Attribute, tokens: TokenStream) -> syn::Result<Ar
 }
 
 /// What the arguments say even when some of them are wrong, for the code that goes out beside
-/// their errors: the crate they name, and whether they give a `was`.
-pub(crate) fn best_effort(attribute: Attribute, tokens: TokenStream) -> (Path, bool) {
+/// their errors: the crate they name.
+pub(crate) fn best_effort(attribute: Attribute, tokens: TokenStream) -> Path {
     let mut given = Given::default();
     given.parse(attribute, tokens, &mut Errors::default());
-    let was = given.was.is_some();
-    (given.krate.map_or_else(crate::krate::default, |(_, path)| path), was)
+    given.krate.map_or_else(crate::krate::default, |(_, path)| path)
 }
 
 /// The crate the `#[dsu(crate = path)]` attributes of a type name, for its derive (the default
@@ -101,6 +105,7 @@ enum Arg {
     Crate(Token![crate], Path),
     Was(kw::was, Type),
     Reversible(kw::reversible),
+    Transform(kw::transform, Path),
     Skip(kw::skip),
 }
 
@@ -129,6 +134,17 @@ fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
         Ok(Arg::Was(keyword, input.parse()?))
     } else if lookahead.peek(kw::reversible) {
         Ok(Arg::Reversible(input.parse()?))
+    } else if lookahead.peek(kw::transform) {
+        let keyword: kw::transform = input.parse()?;
+        if !value_follows(input) {
+            return Err(syn::Error::new(
+                keyword.span,
+                "`transform` names the `#[dsu::transform]` function that converts the type from \
+                 `was`: write `transform = function`",
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        Ok(Arg::Transform(keyword, input.parse()?))
     } else if lookahead.peek(kw::skip) {
         Ok(Arg::Skip(input.parse()?))
     } else {
@@ -166,6 +182,7 @@ struct Given {
     krate: Option<(Token![crate], Path)>,
     was: Option<(kw::was, Type)>,
     reversible: Option<kw::reversible>,
+    transform: Option<(kw::transform, Path)>,
     skip: Option<kw::skip>,
 }
 
@@ -227,6 +244,11 @@ impl Given {
                     self.reversible = Some(keyword);
                 }
             }
+            Arg::Transform(keyword, path) => {
+                if once(self.transform.is_some(), keyword.span, "transform") {
+                    self.transform = Some((keyword, path));
+                }
+            }
             Arg::Skip(keyword) => {
                 if once(self.skip.is_some(), keyword.span, "skip") {
                     self.skip = Some(keyword);
@@ -238,7 +260,7 @@ impl Given {
     /// The arguments, or every mistake: those of the parse and those of arguments that do not
     /// go together.
     fn finish(self, attribute: Attribute, mut errors: Errors) -> syn::Result<Args> {
-        let Given { krate, was, reversible, skip } = self;
+        let Given { krate, was, reversible, transform, skip } = self;
         if let (Some(skip), Attribute::Updateable) = (&skip, attribute) {
             errors.push_span(
                 skip.span,
@@ -252,8 +274,15 @@ impl Given {
                 "`reversible` goes with `was = OldType`: a rollback converts the value back to it",
             );
         }
+        if let (Some((keyword, _)), None) = (&transform, &was) {
+            errors.push_span(
+                keyword.span,
+                "`transform` goes with `was = OldType`: it names the function that converts \
+                 from it",
+            );
+        }
         let krate = krate.map_or_else(crate::krate::default, |(_, path)| path);
-        errors.finish(Args { krate, was, reversible, skip })
+        errors.finish(Args { krate, was, reversible, transform, skip })
     }
 }
 

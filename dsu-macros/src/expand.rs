@@ -25,42 +25,33 @@ pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
             args.was.as_ref().map(|(_, ty)| ty),
             args.reversible.is_some(),
         ),
-        Item::Struct(item) => struct_item(args, item),
+        // Types are the same with `disabled`: state cells of them work all the same.
+        Item::Struct(item) => {
+            crate::state_type::expand(args, &syn::Item::Struct(item.clone()), &item.ident)
+        }
         Item::Enum(item) => {
-            let (_, was) = args.was.as_ref().expect("checked: an enum has `was`");
-            crate::derived_transform::expand_enum(&args.krate, item, was)
+            crate::state_type::expand(args, &syn::Item::Enum(item.clone()), &item.ident)
         }
     }
 }
 
-/// A struct with `was = OldType` (checked): the struct, and its derived transformer.
-fn struct_item(args: &Args, item: &syn::ItemStruct) -> TokenStream {
-    let (_, was) = args.was.as_ref().expect("checked: a struct has `was`");
-    crate::derived_transform::expand(&args.krate, item, was)
-}
-
 /// On error, the user's item goes out unchanged (but for the `skip` markers of its methods)
 /// beside the error, so that one mistake makes one error and the rest of the crate still
-/// type-checks. `was` says whether the arguments give one.
-pub(crate) fn fallback(
-    krate: &Path,
-    was: bool,
-    original: TokenStream,
-    error: syn::Error,
-) -> TokenStream {
-    // A global is declared as one all the same, and a type with `was` still gets the
-    // fingerprint it would have had, so that their uses still type-check.
+/// type-checks.
+pub(crate) fn fallback(krate: &Path, original: TokenStream, error: syn::Error) -> TokenStream {
+    // A global is declared as one all the same, and a type still gets the fingerprint it would
+    // have had, so that their uses still type-check.
     let original = match syn::parse2::<syn::Item>(original.clone()) {
         Ok(syn::Item::Static(global))
             if matches!(global.mutability, syn::StaticMutability::None) =>
         {
             crate::global::declaration(krate, &global)
         }
-        Ok(syn::Item::Struct(mut item)) if was => {
+        Ok(syn::Item::Struct(mut item)) => {
             crate::derived_transform::with_fingerprint(krate, &mut item.attrs);
             item.into_token_stream()
         }
-        Ok(syn::Item::Enum(mut item)) if was => {
+        Ok(syn::Item::Enum(mut item)) => {
             crate::derived_transform::with_fingerprint(krate, &mut item.attrs);
             item.into_token_stream()
         }

@@ -141,6 +141,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
     });
+    let type_name = input.ident.to_string();
     let variants = match &input.data {
         Data::Enum(data) if input.generics.params.is_empty() => Some(to_news(&private, name, data)),
         _ => None,
@@ -155,6 +156,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                     #private::combine(&[#(#parts),*]),
                     &[#(#shapes),*],
                 );
+                const NAME: &'static str = #type_name;
             }
             #probes
             #(#checks)*

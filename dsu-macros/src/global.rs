@@ -156,7 +156,7 @@ fn probed(private: &TokenStream, ty: &syn::Type) -> (TokenStream, TokenStream) {
 }
 
 /// `tokens`, every one of them at `span`.
-fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+pub(crate) fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {

@@ -18,6 +18,7 @@ mod package;
 mod probe;
 mod signature;
 mod sources;
+mod state_type;
 mod transaction;
 mod transform;
 mod valid;
@@ -98,8 +99,8 @@ pub fn updateable(args: TokenStream, input: TokenStream) -> TokenStream {
             Ok(expand::item(&args, &item))
         })
         .unwrap_or_else(|error| {
-            let (krate, was) = args::best_effort(Attribute::Updateable, args);
-            expand::fallback(&krate, was, original, error)
+            let krate = args::best_effort(Attribute::Updateable, args);
+            expand::fallback(&krate, original, error)
         })
         .into()
 }

@@ -167,6 +167,7 @@ const RUNS_NOW: &[&str] = &[
     "with",
     "with_borrow",
     "with_borrow_mut",
+    "with_mut",
 ];
 
 /// The walk's result: the items, and the names `use .. as ..` gives them.

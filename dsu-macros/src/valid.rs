@@ -82,48 +82,33 @@ fn arguments(args: &Args, item: &Item) -> syn::Result<()> {
         (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => {
             Err(syn::Error::new(was.span, WAS_ON_FUNCTION))
         }
-        (None, Item::Struct(item)) => Err(type_without_was(&item.struct_token, &item.ident)),
-        (None, Item::Enum(item)) => Err(type_without_was(&item.enum_token, &item.ident)),
-        (Some(_), Item::Enum(item)) if !item.generics.params.is_empty() => {
+        (Some(_), Item::Static(_)) if args.transform.is_some() => Err(syn::Error::new(
+            args.transform.as_ref().expect("just checked").0.span,
+            "`transform` goes on a type: a global's value converts through the `Transform` impls \
+             of the types it holds; name the function on the type that changed",
+        )),
+        (_, Item::Struct(syn::ItemStruct { generics, .. }))
+        | (_, Item::Enum(syn::ItemEnum { generics, .. }))
+            if !generics.params.is_empty() =>
+        {
             Err(syn::Error::new_spanned(
-                &item.generics,
-                "a transformer is derived for an enum without generic parameters; write a \
-                 `#[dsu::transform]` for each instantiation that changed",
+                generics,
+                "an updateable type is one type, which state cells hold and updates convert: \
+                 give it no generic parameters, or make a non-generic type for each use (a \
+                 generic type that changed is converted by a `#[dsu::transform]` for each \
+                 instantiation)",
             ))
         }
-        (Some(_), Item::Struct(_) | Item::Enum(_)) if args.reversible.is_some() => Err(syn::Error::new(
-            args.reversible.as_ref().expect("just checked").span,
-            "`reversible` goes on the global: a struct's way back is a `#[dsu::transform]` from \
-             the new type to the old one",
-        )),
-        (Some(_), Item::Struct(item)) => {
-            if !item.generics.params.is_empty() {
-                return Err(syn::Error::new_spanned(
-                    &item.generics,
-                    "a transformer is derived for a struct without generic parameters; write a \
-                     `#[dsu::transform]` for each instantiation that changed",
-                ));
-            }
-            match &item.fields {
-                syn::Fields::Named(_) => Ok(()),
-                fields => Err(syn::Error::new_spanned(
-                    fields,
-                    "a transformer is derived field by field, by name: give the struct named \
-                     fields, or write a `#[dsu::transform]`",
-                )),
-            }
-        }
+        (Some(_), Item::Struct(item)) if args.transform.is_none() => match &item.fields {
+            syn::Fields::Named(_) => Ok(()),
+            fields => Err(syn::Error::new_spanned(
+                fields,
+                "a transformer is derived field by field, by name: give the struct named \
+                 fields, or write a `#[dsu::transform]` and name it, `transform = function`",
+            )),
+        },
         _ => Ok(()),
     }
-}
-
-/// `#[updateable]` on a type without `was`.
-fn type_without_was(keyword: &impl quote::ToTokens, name: &syn::Ident) -> syn::Error {
-    syn::Error::new_spanned(
-        quote::quote!(#keyword #name),
-        "on a type, #[dsu::updateable(was = OldType)] writes the transformer from the running \
-         version's type; for a fingerprint alone, derive `dsu::Fingerprint`",
-    )
 }
 
 fn signature(sig: &Signature, errors: &mut Errors) {

@@ -1,15 +1,17 @@
 //! The cells the runtime stores into: in every image, one per updateable item (inside its
-//! `Slot`) and one per updateable global (inside its `Global`).
+//! `Slot`), one per updateable global (inside its `Global`) and one per updateable type
+//! (inside its `Kind`).
 //!
-//! The typed wrappers, `Slot<F>` in `slot.rs` and `Global<T>` in `global.rs`, hold a cell as a
-//! field and hand its address to their descriptor (`ItemDesc::slot`, `GlobalDesc::global`), so
-//! the runtime reaches a cell of any image without knowing `F` or `T`, and no claim about where
-//! a field lies inside a wrapper is needed.
+//! The typed wrappers, `Slot<F>` in `slot.rs`, `Global<T>` in `global.rs` and `Kind` in
+//! `state.rs`, hold a cell as a field and hand its address to their descriptor
+//! (`ItemDesc::slot`, `GlobalDesc::global`, `TypeDesc::kind`), so the runtime reaches a cell of
+//! any image without knowing `F` or `T`, and no claim about where a field lies inside a wrapper
+//! is needed.
 
 use std::fmt;
 use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU32, Ordering};
 
-use dsu_abi::{GlobalDesc, ItemDesc};
+use dsu_abi::{GlobalDesc, ItemDesc, TypeDesc};
 
 /// An item's cell in one image: the code every call of the item through this image runs.
 #[repr(C)]
@@ -188,6 +190,26 @@ impl fmt::Debug for GlobalCell {
     }
 }
 
+/// An updateable type's cell in one image: the type's effect id, which is also its kind id in
+/// the census, the same in every image. Given by the registry before any code makes a cell of
+/// the type: for the program's types when the registry is made, for a patch's before any of its
+/// code runs.
+#[repr(C)]
+pub(crate) struct KindCell {
+    pub(crate) effect: AtomicU32,
+}
+
+impl KindCell {
+    pub(crate) const fn new() -> KindCell {
+        KindCell { effect: AtomicU32::new(0) }
+    }
+
+    /// Gives the type its effect id.
+    pub(crate) fn set_effect(&self, effect: u32) {
+        self.effect.store(effect, Ordering::Relaxed);
+    }
+}
+
 /// The cell an item descriptor points at.
 pub(crate) fn slot_of(desc: &ItemDesc) -> &'static SlotCell {
     // SAFETY: `desc.slot` is the address of the `SlotCell` field of a `static Slot<F>`
@@ -205,4 +227,13 @@ pub(crate) fn global_of(desc: &GlobalDesc) -> &'static GlobalCell {
     // a patch's descriptors are read only after its manifest and build were checked, as for
     // `slot_of`.
     unsafe { &*desc.global.cast::<GlobalCell>() }
+}
+
+/// The cell a type descriptor points at.
+pub(crate) fn kind_of(desc: &TypeDesc) -> &'static KindCell {
+    // SAFETY: `desc.kind` is the address of the `KindCell` field of the `static Kind` that
+    // `#[updateable]` writes next to the descriptor (`Kind::as_erased`), in an image that is
+    // never unloaded; a patch's descriptors are read only after its manifest and build were
+    // checked, as for `slot_of`.
+    unsafe { &*desc.kind.cast::<KindCell>() }
 }

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use crate::cell::{DemandFn, GlobalCell, InstanceFn};
 use crate::error::UpdateError;
-use crate::global;
 
 /// A global that patch code may read during the conversion.
 pub(crate) struct Global {
@@ -137,11 +136,15 @@ impl Conversion<'_> {
             })
             .and_then(|live| match global.transform {
                 None => Ok((live, 0)),
-                // SAFETY: the planner checked that the live instance's type has the
-                // fingerprint of the type the patch's transformer reads (`was`).
-                Some(transform) => unsafe { global::convert(transform, live) }.map_err(|message| {
-                    UpdateError::TransformFailed { global: global.path.to_owned(), message }
-                }),
+                Some(transform) => {
+                    // SAFETY: the planner checked that the live instance's type has the
+                    // fingerprint of the type the patch's transformer reads (`was`).
+                    let made = unsafe { crate::instance::convert(transform, live) };
+                    made.map_err(|message| UpdateError::TransformFailed {
+                        global: global.path.to_owned(),
+                        message,
+                    })
+                }
             });
         match made {
             Ok((instance, values)) => {

@@ -255,10 +255,36 @@ pub enum UpdateError {
         /// The panic's message.
         message: String,
     },
-    /// The patch changes a global's type but removes an item, which would stay live with code
-    /// compiled against the old type.
+    /// An updateable type of the running program is another type in the patch, which has no
+    /// conversion for it: the live state cells of the type cannot be handed to the patch's
+    /// code.
+    StateTypeChanged {
+        /// The type's path.
+        type_name: String,
+    },
+    /// The patch converts the cells of an updateable type from a type that is not the running
+    /// version's (`was = ..`): the conversion was written for another version.
+    StateConversionForAnotherVersion {
+        /// The type's path.
+        type_name: String,
+        /// The type the patch converts from.
+        was: String,
+    },
+    /// A transformer of the cells of an updateable type panicked: no cell changed.
+    StateTransformFailed {
+        /// The type's path.
+        type_name: String,
+        /// Which cell it was converting, from 1.
+        cell: usize,
+        /// How many cells of the type the update was converting.
+        cells: usize,
+        /// The panic's message.
+        message: String,
+    },
+    /// The patch changes a global's type, or an updateable type, but removes an item, which
+    /// would stay live with code compiled against the old type.
     StaleUser {
-        /// The global whose type changes.
+        /// The global (or the updateable type) whose type changes.
         global: String,
         /// The item the patch removes.
         item: String,
@@ -266,7 +292,7 @@ pub enum UpdateError {
     /// The update to undo converted globals to new types, and converting them back is not
     /// possible.
     IrreversibleUpdate {
-        /// The globals it converted.
+        /// The globals, and the updateable types whose cells it converted, without a way back.
         globals: Vec<String>,
     },
     /// A global of the running program has another type in the patch: its live value cannot
@@ -600,17 +626,34 @@ impl fmt::Display for UpdateError {
                  The global was never made, and this update reads it: fix what its initialiser \
                  needs, or leave it out of the patch's transformers"
             ),
+            StateTypeChanged { type_name } => write!(
+                f,
+                "the updateable type `{type_name}` is another type in the patch, and the patch \
+                 has no conversion for its state cells: declare it \
+                 `#[dsu::updateable(was = ..)]` with the running version's type"
+            ),
+            StateConversionForAnotherVersion { type_name, was } => write!(
+                f,
+                "the patch converts the state cells of `{type_name}` from `{was}`, which is not \
+                 the running version's type: the conversion was written for another version; \
+                 name the running version's type in `was`"
+            ),
+            StateTransformFailed { type_name, cell, cells, message } => write!(
+                f,
+                "the transformer of `{type_name}` panicked on state cell {cell} of {cells}: \
+                 {message}; nothing changed, every cell holds its running value"
+            ),
             StaleUser { global, item } => write!(
                 f,
-                "the patch changes the type of the global `{global}` but removes `{item}`, \
+                "the patch changes the type of `{global}` but removes `{item}`, \
                  which would keep running code compiled against the old type; keep `{item}` in \
                  the patch"
             ),
             IrreversibleUpdate { globals } => write!(
                 f,
                 "the last update converted {} to new types and cannot convert them back: its \
-                 patch declares no `reversible` global with a transformer back; apply a new \
-                 version instead",
+                 patch declares no `reversible` global or type with a transformer back; apply a \
+                 new version instead",
                 globals.join(", ")
             ),
             Unreached { changes } => {
@@ -749,6 +792,11 @@ impl UpdateError {
             UpdateError::TransformFailed { .. } => "transform_failed",
             UpdateError::InitialiserFailed { .. } => "initialiser_failed",
             UpdateError::StaleUser { .. } => "stale_user",
+            UpdateError::StateTypeChanged { .. } => "state_type_changed",
+            UpdateError::StateConversionForAnotherVersion { .. } => {
+                "state_conversion_for_another_version"
+            }
+            UpdateError::StateTransformFailed { .. } => "state_transform_failed",
             UpdateError::IrreversibleUpdate { .. } => "irreversible_update",
             UpdateError::GlobalTypeChanged { .. } => "global_type_changed",
             UpdateError::GlobalTypeMismatch { .. } => "global_type_mismatch",

@@ -41,6 +41,10 @@ use sha2_const_stable::Sha256;
 pub unsafe trait Fingerprint {
     /// The shape of `Self`: made with [`shape`], its node with [`of_str`] and [`combine`].
     const SHAPE: Shape;
+    /// The type's name without its path, which the fingerprint of a state cell of it
+    /// (`dsu::State`) carries; empty unless derived.
+    #[doc(hidden)]
+    const NAME: &'static str = "";
 }
 
 /// The fingerprint of `T`: what an update compares for every type of a signature or a global.
@@ -89,13 +93,24 @@ pub struct Checked<T: ?Sized>(std::marker::PhantomData<T>);
 impl<T: Fingerprint + ?Sized> Checked<T> {
     /// `T`'s node, which evaluates `T::SHAPE`: a type refused by a panic is refused here.
     pub const NODE: u128 = node_of::<T>();
+    /// `T`'s shape.
+    pub const SHAPE: Shape = T::SHAPE;
 }
 
-/// What `Checked::<T>::NODE` falls back to when `T` has no fingerprint.
+/// What `Checked::<T>::NODE` and `Checked::<T>::SHAPE` fall back to when `T` has no
+/// fingerprint.
 #[doc(hidden)]
 pub trait Unchecked {
     /// Nothing: the error is reported elsewhere.
     const NODE: u128 = 0;
+    /// A shape no fingerprint is made of: an update refuses it, and the error is reported
+    /// elsewhere at compile time.
+    const SHAPE: Shape = Shape {
+        node: Hash128::NONE,
+        parts: abi_stable::std_types::RSlice::from_slice(&[]),
+        name: abi_stable::std_types::RStr::from_str(""),
+        refused: true,
+    };
 }
 
 impl<T: ?Sized> Unchecked for Checked<T> {}

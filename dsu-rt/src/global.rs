@@ -8,13 +8,12 @@
 //! global waits until no one is inside such a closure, and no reference to the value outlives
 //! it.
 //!
-//! The instance carries the fingerprint of its type. An access checks it against the type the
+//! The instance (`instance.rs`) carries the fingerprint of its type. An access checks it against the type the
 //! accessing code was compiled with (one compare): code of one version never reads a value of
 //! another version's type, it panics with a message that names the global instead.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{offset_of, MaybeUninit};
 use std::panic::Location;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
@@ -24,32 +23,8 @@ use dsu_abi::{Hash128, Shape};
 
 use crate::cell::GlobalCell;
 use crate::fingerprint::{of_str, shape, shape_of, Fingerprint, ShapeOf};
+use crate::instance::{fingerprint_of, Instance, Transformed};
 use crate::transform::Transform;
-
-/// The live value of a global, behind its type's fingerprint, which any image can read
-/// without knowing the type: `fingerprint` is at offset 0 for every `T` (`FINGERPRINT_FIRST`).
-#[repr(C)]
-struct Instance<T> {
-    fingerprint: Hash128,
-    value: T,
-}
-
-impl<T> Instance<T> {
-    /// Checked where an instance is made or read as `T`: the fingerprint's offset is the one
-    /// `fingerprint_of` reads without knowing `T`.
-    const FINGERPRINT_FIRST: () = assert!(offset_of!(Instance<T>, fingerprint) == 0);
-}
-
-/// The fingerprint an instance of any type carries.
-///
-/// # Safety
-///
-/// `instance` must point to a live `Instance<T>` of some `T`.
-unsafe fn fingerprint_of(instance: *const ()) -> Hash128 {
-    // SAFETY: an `Instance<T>` starts with its `Hash128` fingerprint whatever `T` is (`repr(C)`,
-    // first field: asserted by `Instance::FINGERPRINT_FIRST` wherever one is made).
-    unsafe { *instance.cast::<Hash128>() }
-}
 
 /// An updateable global of type `T`, made by `#[dsu::updateable] static NAME: T = init;`.
 ///
@@ -87,7 +62,8 @@ pub struct Global<T: 'static> {
 }
 
 // SAFETY: the instance is shared by every thread, so `T` must be `Sync`; it is made once under
-// `made` and never freed or moved; the other fields are atomics or never written.
+// `made`, never moved, and freed only after an update replaced it, when no transaction can
+// reach it (`census::Retired`); the other fields are atomics or never written.
 unsafe impl<T: Sync> Sync for Global<T> {}
 
 /// `T`'s shape, as a global of `T` has it: what `Global::new` takes.
@@ -187,9 +163,6 @@ pub fn counted() {
     COUNTED.with(|counted| counted.set(counted.get() + 1));
 }
 
-/// What a transformer writes: the new instance and how many values it made, or its panic.
-pub(crate) type Transformed = Result<(*const (), u64), String>;
-
 /// Makes an instance of `T`, whose global's shape is `shape`, from `old`, an instance of `O`,
 /// catching the transformer's panic: what the function a patch exports to convert a global
 /// calls (`#[dsu::updateable(was = O)]`), and the one back for a rollback.
@@ -201,45 +174,21 @@ pub(crate) type Transformed = Result<(*const (), u64), String>;
 /// `Transformed` to write, both of this build's layout.
 #[doc(hidden)]
 pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out: *mut ()) {
-    let ((), ()) = (Instance::<T>::FINGERPRINT_FIRST, Instance::<O>::FINGERPRINT_FIRST);
     // The values another conversion counts meanwhile (one this transformer reads) are its own.
     let before = COUNTED.with(std::cell::Cell::get);
     let result = crate::unwind::quietly(|| {
-        // SAFETY: `old` is a live `Instance<O>`, never freed, only read (the caller's contract).
-        let old = unsafe { &(*old.cast::<Instance<O>>()).value };
+        // SAFETY: `old` is a live `Instance<O>`, only read, not freed before this returns (the
+        // caller's contract).
+        let old = unsafe { Instance::<O>::value(old) };
         let value = T::transform(old);
         // The runtime refused the update if the shape reaches a type it cannot see.
         let fingerprint = crate::shape::fingerprint_or_unique(shape, old as *const O as usize);
-        let made: *mut Instance<T> = Box::leak(Box::new(Instance { fingerprint, value }));
-        made.cast_const().cast::<()>()
+        Instance::boxed(fingerprint, value)
     });
     let values = COUNTED.with(|counted| counted.replace(before)) - before;
     let result: Transformed = result.map(|made| (made, values));
     // SAFETY: `out` points to a `Transformed` to write (the caller's contract).
     unsafe { out.cast::<Transformed>().write(result) };
-}
-
-/// Runs a transformer a patch exports (`Global::transformer`, the other way for a rollback) on
-/// `instance`: the new instance and how many values it made, or the message of the
-/// transformer's panic. An instance made
-/// before a later failure is left unreachable: patches are never unloaded either, and a failed
-/// update is rare.
-///
-/// # Safety
-///
-/// `instance` must be a live instance of the type the transformer reads.
-pub(crate) unsafe fn convert(
-    transformer: unsafe extern "C" fn(*const (), *mut ()),
-    instance: *const (),
-) -> Transformed {
-    let mut out = MaybeUninit::<Transformed>::uninit();
-    // SAFETY: `instance` as the caller says; `out` is a `Result` of this build's layout (the
-    // patch's build fingerprint equals ours), written before the transformer returns, unwinding
-    // or not (it catches the transformation's panic).
-    unsafe {
-        transformer(instance, out.as_mut_ptr().cast());
-        out.assume_init()
-    }
 }
 
 impl<T: Sync + 'static> Global<T> {
@@ -272,8 +221,9 @@ impl<T: Sync + 'static> Global<T> {
         let transaction = crate::transaction::enter(Location::caller());
         transaction.note(&self.cell.effect);
         let instance = self.live_instance();
-        let () = Instance::<T>::FINGERPRINT_FIRST;
-        // SAFETY: `live_instance` points to an `Instance` of some type, made and never freed.
+        // SAFETY: `live_instance` points to an instance of some type, which lives until an
+        // update replaces it and no transaction has the global among its effects, as this one
+        // does.
         let fingerprint = unsafe { fingerprint_of(instance) };
         if !self.is_own_type(fingerprint) {
             stale(self.path);
@@ -282,8 +232,9 @@ impl<T: Sync + 'static> Global<T> {
         // with `T`'s (only `fingerprinted::<T>` makes the shape it is of, and a kept half is
         // only ever a half of it, which no other value has), and `Fingerprint`'s contract makes
         // equal fingerprints mean the same type across images, whose layouts the build check
-        // pins. The instance is never freed, and shared references are all `with` hands out.
-        access(unsafe { &(*instance.cast::<Instance<T>>()).value })
+        // pins. The instance lives while this transaction is open, and shared references are
+        // all `with` hands out.
+        access(unsafe { Instance::<T>::value(instance) })
     }
 
     /// The live instance, made from this image's initialiser if no image made one before.
@@ -312,16 +263,13 @@ impl<T: Sync + 'static> Global<T> {
         if let Some(made) = self.cell.elsewhere() {
             return made.unwrap_or_else(|message| panic!("{message}"));
         }
-        let () = Instance::<T>::FINGERPRINT_FIRST;
         self.made.call_once(|| {
-            let instance = Instance { fingerprint: self.fingerprint(), value: (self.init)() };
-            let made = Box::leak(Box::new(instance));
-            let made: *mut Instance<T> = made;
+            let made = Instance::boxed(self.fingerprint(), (self.init)()).cast_mut();
             // Only if no instance is live yet: the runtime may have pointed the cell at
             // another image's meanwhile, which then stays the live one.
             let _ = self.cell.live.compare_exchange(
                 std::ptr::null_mut(),
-                made.cast(),
+                made,
                 Ordering::Release,
                 Ordering::Relaxed,
             );

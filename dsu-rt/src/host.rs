@@ -11,10 +11,11 @@ use crate::context::{serve, Op};
 use crate::error::UpdateError;
 use crate::inspect::{self, PatchInfo};
 use crate::report::{Status, UpdateReport};
+use crate::state::{Birth, Death, Move};
 use crate::tls::ThreadState;
 use crate::transaction::{FreeRecord, TakeRecord};
 use crate::update::UpdateOptions;
-use crate::{record, registry, tls, transaction, update};
+use crate::{census, record, registry, tls, transaction, update};
 
 /// The context handed to every patch this program attaches.
 pub(crate) fn context() -> &'static HostContext {
@@ -56,6 +57,17 @@ unsafe extern "C" fn dispatch(op: u32, input: *const (), output: *mut ()) {
                     serve::<TakeRecord>(input, output, |()| transaction::take_record_here())
                 }
                 FreeRecord::ID => serve::<FreeRecord>(input, output, |&r| record::free(r)),
+                // SAFETY (of `birth`): the patch's `State::new` passes an instance it just
+                // made and owns no more.
+                Birth::ID => serve::<Birth>(input, output, |&(kind, instance)| {
+                    census::birth(kind, instance as *const ())
+                }),
+                Death::ID => serve::<Death>(input, output, |&(node, generation)| {
+                    census::death(node, generation) as usize
+                }),
+                Move::ID => serve::<Move>(input, output, |&(node, generation)| {
+                    census::moved(node, generation)
+                }),
                 _ => {}
             }
         }

@@ -4,6 +4,7 @@
 mod alloc;
 mod api;
 mod cell;
+mod census;
 mod context;
 mod convert;
 mod copies;
@@ -16,6 +17,7 @@ mod global;
 mod host;
 mod images;
 mod inspect;
+mod instance;
 mod linkage;
 mod loader;
 mod lock;
@@ -32,6 +34,7 @@ mod shape;
 mod slices;
 mod slot;
 mod spelling;
+mod state;
 mod symbols;
 mod tls;
 mod transaction;
@@ -49,9 +52,10 @@ pub use fingerprint::Fingerprint;
 pub use global::Global;
 pub use inspect::PatchInfo;
 pub use report::{
-    ConvertedGlobal, ForkedState, GlobalStatus, ItemRef, ItemStatus, Reached, Status, Unreached,
-    UpdateReport, VersionInfo,
+    CellStatus, ConvertedCells, ConvertedGlobal, ForkedState, GlobalStatus, ItemRef, ItemStatus,
+    Reached, Status, Unreached, UpdateReport, VersionInfo,
 };
+pub use state::{State, Updateable};
 pub use transaction::{transaction, Transaction};
 pub use transform::Transform;
 pub use trust::{trust, Trust, TrustError};
@@ -67,15 +71,16 @@ pub mod __private {
     pub use crate::global::{counted, fingerprinted, transformed, Fingerprinted};
     pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};
-    pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS};
+    pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS, TYPES};
     pub use crate::slot::Slot;
+    pub use crate::state::Kind;
     pub use crate::transaction::{enter, Entered};
     pub use crate::transform::{Field, FieldOf, FromDefault, FromOld, Variant, VariantsOf};
     pub use crate::unwind::{catch, stale_call, Returned};
     pub use abi_stable::library::{LibHeader, RootModuleResult};
     pub use abi_stable::std_types::ROption;
     pub use abi_stable::std_types::RStr;
-    pub use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape};
+    pub use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape, TypeDesc};
     pub use dsu_macros::__crate_graph as crate_graph;
     pub use dsu_macros::__lock_record as lock_record;
     pub use linkme;

@@ -11,7 +11,7 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::RSlice;
 use dsu_abi::{AttachReply, HostContext, PatchManifest, PatchManifestRef};
 
-use crate::slices::{GLOBALS, ITEMS};
+use crate::slices::{GLOBALS, ITEMS, TYPES};
 
 extern "C" fn attach(context: &HostContext) -> AttachReply {
     // SAFETY: the program passes a context that lives in one of its statics, so it outlives
@@ -37,6 +37,7 @@ pub fn manifest(section: &'static [u8]) -> PatchManifestRef {
         manifest_section: RSlice::from_slice(section),
         items: RSlice::from_slice(&ITEMS),
         globals: RSlice::from_slice(&GLOBALS),
+        types: RSlice::from_slice(&TYPES),
         attach,
     }
     .leak_into_prefix()

@@ -5,14 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dsu_abi::{GlobalDesc, ItemDesc};
+use dsu_abi::{GlobalDesc, ItemDesc, TypeDesc};
 
-use crate::cell::{global_of, slot_of};
+use crate::cell::{global_of, kind_of, slot_of};
+use crate::census::{self, KindConversion, KindMade, Retired};
 use crate::error::UpdateError;
 use crate::reach::{self, Graph};
-use crate::registry::{Key, Registry, Version};
+use crate::registry::{type_fingerprint, Key, Registry, Version};
 use crate::report::{
-    ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport, VersionInfo,
+    ConvertedCells, ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport,
+    VersionInfo,
 };
 use crate::tls;
 use crate::{convert, spelling};
@@ -68,6 +70,13 @@ pub(crate) struct Plan<'m> {
     pub(crate) added_globals: Vec<&'m GlobalDesc>,
     /// Globals whose type changed, with a transformer from the running type.
     pub(crate) transformed_globals: Vec<&'m GlobalDesc>,
+    /// Updateable types the program has, unchanged: the patch's code reaches their cells.
+    pub(crate) shared_types: Vec<&'m TypeDesc>,
+    /// Updateable types the program does not have.
+    pub(crate) added_types: Vec<&'m TypeDesc>,
+    /// Updateable types that changed, with a transformer from the running type: every live
+    /// cell of each converts.
+    pub(crate) converted_types: Vec<&'m TypeDesc>,
     /// The replaced items whose body is the same, switched because their code reaches a
     /// changed plain item (`reach`): each by its key, with the plain items on the way.
     pub(crate) reached: Vec<(Key, Vec<String>)>,
@@ -85,8 +94,10 @@ impl<'m> Plan<'m> {
         registry: &Registry,
         items: &'m [ItemDesc],
         globals: &'m [GlobalDesc],
+        types: &'m [TypeDesc],
     ) -> Result<Plan<'m>, UpdateError> {
         let mut plan = Plan::default();
+        plan.sort_types(registry, types)?;
         let mut seen_globals = HashSet::with_capacity(globals.len());
         for desc in globals {
             let path = desc.path.as_str();
@@ -188,7 +199,9 @@ impl<'m> Plan<'m> {
         plan.crossing.dedup();
         plan.removed = registry.keys().filter(|k| !seen.contains(k)).copied().collect();
         plan.removed.sort_by_key(|k| k.path);
-        if let Some(&global) = plan.transformed_globals.first() {
+        let converted = plan.transformed_globals.first().map(|global| global.path.as_str());
+        let converted = converted.or(plan.converted_types.first().map(|ty| ty.path.as_str()));
+        if let Some(converted) = converted {
             // Code compiled against the old type must not stay live. The patch's code is compiled
             // against the new one: switch every item to it, whether its tokens changed or not.
             // An item whose signature names a converted type is the same item.
@@ -196,13 +209,68 @@ impl<'m> Plan<'m> {
             // An item the patch removes would stay live with the old type: refused.
             if let Some(removed) = plan.removed.first() {
                 return Err(UpdateError::StaleUser {
-                    global: global.path.as_str().to_owned(),
+                    global: converted.to_owned(),
                     item: removed.path.to_owned(),
                 });
             }
             plan.replaced.append(&mut plan.unchanged);
         }
         Ok(plan)
+    }
+
+    /// Whether the plan converts state: globals, or the cells of updateable types.
+    pub(crate) fn converts(&self) -> bool {
+        !self.transformed_globals.is_empty() || !self.converted_types.is_empty()
+    }
+
+    /// Sorts the patch's updateable types into shared, added and converted, or says why one is
+    /// refused, as `new` sorts globals.
+    fn sort_types(
+        &mut self,
+        registry: &Registry,
+        types: &'m [TypeDesc],
+    ) -> Result<(), UpdateError> {
+        let mut seen = HashSet::with_capacity(types.len());
+        for desc in types {
+            let path = desc.path.as_str();
+            if registry.is_ambiguous_type(path) {
+                return Err(UpdateError::AmbiguousItem { item: path.to_owned() });
+            }
+            if !seen.insert(path) {
+                return Err(UpdateError::DuplicateItem { item: path.to_owned() });
+            }
+            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
+                item: path.to_owned(),
+                type_name: type_name.to_owned(),
+            };
+            let (shape, names) = crate::shape::fingerprint_naming(&desc.shape).map_err(unseen)?;
+            self.crossing.extend(names);
+            let was = match desc.was.as_ref().into_option() {
+                Some(was) => {
+                    let (was, names) = crate::shape::fingerprint_naming(was).map_err(unseen)?;
+                    self.crossing.extend(names);
+                    Some(was)
+                }
+                None => None,
+            };
+            match registry.updateable_type(path) {
+                Some(live) if live.fingerprint == shape => self.shared_types.push(desc),
+                Some(live) if was == Some(live.fingerprint) && desc.transform.is_some() => {
+                    self.converted_types.push(desc)
+                }
+                Some(_) if was.is_some() => {
+                    return Err(UpdateError::StateConversionForAnotherVersion {
+                        type_name: path.to_owned(),
+                        was: desc.was_text.as_str().to_owned(),
+                    })
+                }
+                Some(_) => {
+                    return Err(UpdateError::StateTypeChanged { type_name: path.to_owned() })
+                }
+                None => self.added_types.push(desc),
+            }
+        }
+        Ok(())
     }
 
     /// Adds what the changes of plain code reach (`reach.rs`), given the crate graphs of the
@@ -302,6 +370,19 @@ impl<'m> Plan<'m> {
             );
             changed.extend(pairs.map_err(unseen)?);
         }
+        for desc in &self.converted_types {
+            let live = registry.updateable_type(desc.path.as_str()).expect("planned against this");
+            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
+                item: desc.path.as_str().to_owned(),
+                type_name: type_name.to_owned(),
+            };
+            let pairs = crate::shape::changed_between(
+                &live.shape,
+                &desc.shape,
+                crate::fingerprint::composite_alike,
+            );
+            changed.extend(pairs.map_err(unseen)?);
+        }
         let mut removed = Vec::with_capacity(self.removed.len());
         for key in std::mem::take(&mut self.removed) {
             let live = registry.item(&key).expect("planned against this registry");
@@ -365,6 +446,14 @@ impl<'m> Plan<'m> {
         for desc in &self.added_globals {
             global_of(desc).set_effect(new_effects.next().expect("endless"));
         }
+        for desc in &self.added_types {
+            let effect = new_effects.next().expect("endless");
+            kind_of(desc).set_effect(effect);
+        }
+        for desc in self.shared_types.iter().chain(&self.converted_types) {
+            let live = registry.updateable_type(desc.path.as_str()).expect("planned against this");
+            kind_of(desc).set_effect(live.effect);
+        }
         // The patch's code finds the live instance through the image that has it, which makes
         // it on first use if nothing has: no initialiser runs for the update.
         // An instance the patch made of its own before this (a constructor of the patch that
@@ -393,20 +482,36 @@ impl<'m> Plan<'m> {
         let globals = self.transformed_globals.iter().filter_map(global);
         // A converting update runs transformers, which may lock a shared global: no open
         // transaction may be inside one then, or both would wait for good.
-        let shared = match self.transformed_globals.is_empty() {
-            true => [].iter(),
-            false => self.shared_globals.iter(),
+        let shared = match self.converts() {
+            false => [].iter(),
+            true => self.shared_globals.iter(),
         };
-        items.chain(globals).chain(shared.filter_map(global)).collect()
+        let types = self.converted_types.iter().filter_map(|desc| {
+            registry.updateable_type(desc.path.as_str()).map(|live| live.effect)
+        });
+        items.chain(globals).chain(shared.filter_map(global)).chain(types).collect()
     }
 
-    /// The new instance of every global whose type changes, made by the patch's transformers
-    /// from the live instances, or why one could not be made (`convert.rs`). The old instances
-    /// are only read.
-    pub(crate) fn convert(&self, registry: &Registry) -> Result<Vec<convert::Made>, UpdateError> {
-        if self.transformed_globals.is_empty() {
-            return Ok(Vec::new());
+    /// The new instance of every global whose type changes and of every cell of each type that
+    /// changes, made by the patch's transformers from the live ones, or why one could not be
+    /// made (`convert.rs`, `census.rs`). The old instances are only read. The globals are made
+    /// first: a transformer of cells that reads a global sees its new value.
+    pub(crate) fn convert(&self, registry: &Registry) -> Result<Converted, UpdateError> {
+        if !self.converts() {
+            return Ok(Converted::default());
         }
+        let kinds = self.converted_types.iter().map(|desc| {
+            let live = registry.updateable_type(desc.path.as_str()).expect("planned against this");
+            KindConversion {
+                kind: live.effect,
+                from: live.fingerprint,
+                to: type_fingerprint(desc),
+                transform: Some(desc.transform.expect("planned with a transformer")),
+                reverse: desc.reverse,
+            }
+        });
+        // Listed before any transformer runs: one may move cells into the values it makes.
+        let cells = census::begin(kinds.collect());
         let global = |desc: &&GlobalDesc| {
             let live = registry.global(desc.path.as_str()).expect("planned against this registry");
             convert::Global {
@@ -418,7 +523,33 @@ impl<'m> Plan<'m> {
         };
         let globals: Vec<convert::Global> =
             self.transformed_globals.iter().chain(&self.shared_globals).map(global).collect();
-        convert::run(&globals)
+        let mut retired = Retired::default();
+        let globals = match convert::run(&globals) {
+            Ok(globals) => globals,
+            Err(error) => {
+                cells.abandon(Vec::new(), &mut retired);
+                retired.free();
+                return Err(error);
+            }
+        };
+        match cells.run(&mut retired) {
+            Ok((cells, made)) => Ok(Converted { globals, cells: Some((cells, made)) }),
+            Err(failed) => {
+                // The globals' new instances go too: the patch's cells, which pointed at them,
+                // point nowhere, and the patch is never switched in.
+                for (desc, made) in self.transformed_globals.iter().zip(&globals) {
+                    global_of(desc).set_live(std::ptr::null());
+                    retired.instances.push(made.instance);
+                }
+                retired.free();
+                Err(UpdateError::StateTransformFailed {
+                    type_name: self.converted_types[failed.kind].path.as_str().to_owned(),
+                    cell: failed.cell + 1,
+                    cells: failed.cells,
+                    message: failed.message,
+                })
+            }
+        }
     }
 
     /// Switches every cell the plan changes, `converted` being what `convert` made, and
@@ -428,12 +559,15 @@ impl<'m> Plan<'m> {
     /// runs outside any transaction is not held: so every other cell of the patch is complete
     /// first (every effect id given by `prepare`, the added items registered, the globals
     /// attached to their instances), and the replaced items switch last.
+    ///
+    /// Returns, besides, what the commit replaced (the old instances), for the caller to drop
+    /// once the gate is open.
     pub(crate) fn commit(
         &self,
         registry: &mut Registry,
         mut version: Version,
-        converted: &[convert::Made],
-    ) -> Vec<ConvertedGlobal> {
+        converted: Converted,
+    ) -> (Vec<ConvertedGlobal>, Vec<ConvertedCells>, Retired) {
         for desc in &self.unchanged {
             registry.share_item(desc.key, desc);
         }
@@ -446,10 +580,26 @@ impl<'m> Plan<'m> {
         for desc in &self.added_globals {
             registry.add_global(&mut version, desc);
         }
-        let mut conversions = Vec::with_capacity(converted.len());
-        for (desc, made) in self.transformed_globals.iter().zip(converted) {
+        for desc in &self.added_types {
+            registry.add_type(&mut version, desc);
+        }
+        let mut retired = Retired::default();
+        let mut conversions = Vec::with_capacity(converted.globals.len());
+        for (desc, made) in self.transformed_globals.iter().zip(&converted.globals) {
             let counted = (made.values, made.took);
-            conversions.push(registry.convert_global(&mut version, desc, made.instance, counted));
+            let (conversion, replaced) =
+                registry.convert_global(&mut version, desc, made.instance, counted);
+            conversions.push(conversion);
+            retired.instances.extend(replaced);
+        }
+        let mut cells = Vec::with_capacity(self.converted_types.len());
+        if let Some((converting, made)) = converted.cells {
+            converting.commit(&made, &mut retired);
+            for (desc, made) in self.converted_types.iter().zip(&made) {
+                let conversion = converted_cells(desc, version.info.id, made);
+                registry.convert_type(&mut version, desc);
+                cells.push(conversion);
+            }
         }
         for desc in &self.replaced {
             registry.replace(&mut version, desc.key, desc);
@@ -458,7 +608,7 @@ impl<'m> Plan<'m> {
             registry.retype(&mut version, *old, desc.key, desc);
         }
         registry.push(version);
-        conversions
+        (conversions, cells, retired)
     }
 
     /// What the commit did, for the operator, with no timings yet: `converted` as the commit
@@ -470,7 +620,7 @@ impl<'m> Plan<'m> {
         &self,
         registry: &Registry,
         version: VersionInfo,
-        converted: Vec<ConvertedGlobal>,
+        (converted, converted_cells): (Vec<ConvertedGlobal>, Vec<ConvertedCells>),
     ) -> UpdateReport {
         let item_ref = |key: &Key| match registry.item(key) {
             Some(item) => item.item_ref(key),
@@ -512,14 +662,33 @@ impl<'m> Plan<'m> {
                 })
                 .collect(),
             converted,
+            converted_cells,
             ..UpdateReport::empty(version)
         }
     }
 
     /// The conversions the update would make, as a check reports them: no values made yet, by
-    /// the version `id`.
-    pub(crate) fn conversions_ahead(&self, registry: &Registry, id: u64) -> Vec<ConvertedGlobal> {
-        self.transformed_globals
+    /// the version `id`; the cells that live now.
+    pub(crate) fn conversions_ahead(
+        &self,
+        registry: &Registry,
+        id: u64,
+    ) -> (Vec<ConvertedGlobal>, Vec<ConvertedCells>) {
+        let counts = census::counts();
+        let cells = self.converted_types.iter().map(|desc| {
+            let live = registry.updateable_type(desc.path.as_str()).expect("planned against this");
+            ConvertedCells {
+                type_name: desc.path.as_str().to_owned(),
+                from: desc.was_text.as_str().to_owned(),
+                version: id,
+                cells: counts.get(&(live.effect, live.fingerprint)).copied().unwrap_or(0),
+                values: 0,
+                took: std::time::Duration::ZERO,
+            }
+        });
+        let cells = cells.collect();
+        let globals = self
+            .transformed_globals
             .iter()
             .map(|desc| {
                 let live = registry.global(desc.path.as_str()).expect("planned against this");
@@ -534,7 +703,28 @@ impl<'m> Plan<'m> {
                     took: std::time::Duration::ZERO,
                 }
             })
-            .collect()
+            .collect();
+        (globals, cells)
+    }
+}
+
+/// What a plan's conversion made: the globals' new instances, and the cells' with the census's
+/// conversion they belong to.
+#[derive(Default)]
+pub(crate) struct Converted {
+    globals: Vec<convert::Made>,
+    cells: Option<(census::Converting, Vec<KindMade>)>,
+}
+
+/// The conversion of the cells of `desc`'s type by the version `version`, as reports show it.
+fn converted_cells(desc: &TypeDesc, version: u64, made: &KindMade) -> ConvertedCells {
+    ConvertedCells {
+        type_name: desc.path.as_str().to_owned(),
+        from: desc.was_text.as_str().to_owned(),
+        version,
+        cells: made.cells(),
+        values: made.values,
+        took: made.took,
     }
 }
 
@@ -593,7 +783,7 @@ pub(crate) mod tests {
             desc("t::new", 1, one, &SLOT),
             resigned,
         ];
-        let plan = Plan::new(&registry, &patch, &[]).expect("valid");
+        let plan = Plan::new(&registry, &patch, &[], &[]).expect("valid");
         let paths = |items: &[Keyed<'_>]| items.iter().map(|d| d.path.as_str()).collect::<Vec<_>>();
         assert_eq!(paths(&plan.unchanged), ["t::same"]);
         assert_eq!(paths(&plan.replaced), ["t::changed"]);
@@ -608,7 +798,7 @@ pub(crate) mod tests {
         let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
         let patch = [desc("t::f", 2, two, &SLOT)];
         let path = std::path::Path::new("v2.so");
-        let mut plan = Plan::new(&registry, &patch, &[]).expect("valid");
+        let mut plan = Plan::new(&registry, &patch, &[], &[]).expect("valid");
         let refused = plan.reach(path, (None, None), None, Accepting::default());
         assert!(matches!(refused, Err(UpdateError::Unanalysed { .. })), "{refused:?}");
         let accepting = Accepting { unreached: true, forked_state: false };
@@ -623,19 +813,19 @@ pub(crate) mod tests {
         let registry = Registry::with_items(None, &[desc("t::f", 1, one, &SLOT)]);
         let twice = [desc("t::g", 1, one, &SLOT), desc("t::g", 2, one, &SLOT)];
         assert!(matches!(
-            Plan::new(&registry, &twice, &[]),
+            Plan::new(&registry, &twice, &[], &[]),
             Err(UpdateError::DuplicateItem { .. })
         ));
         let shared = [desc("t::f", 1, one, &SLOT), desc("t::f", 2, two, &SLOT)];
         let ambiguous = Registry::with_items(None, &shared);
         assert!(matches!(
-            Plan::new(&ambiguous, &shared, &[]),
+            Plan::new(&ambiguous, &shared, &[], &[]),
             Err(UpdateError::AmbiguousItem { .. })
         ));
         let mut lying = desc("t::f", 2, one, &SLOT);
         lying.signature_text = RStr::from_str("fn() -> u64");
         assert!(matches!(
-            Plan::new(&registry, &[lying], &[]),
+            Plan::new(&registry, &[lying], &[], &[]),
             Err(UpdateError::SignatureMismatch { .. })
         ));
     }

@@ -11,13 +11,15 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape, TypeDesc};
 use parking_lot::Mutex;
 
-use crate::cell::{global_of, slot_of, GlobalCell, InstanceFn, SlotCell};
+use crate::cell::{global_of, kind_of, slot_of, GlobalCell, InstanceFn, SlotCell};
 use crate::manifest::Manifest;
 use crate::reach::Graph;
-use crate::report::{ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo};
+use crate::report::{
+    CellStatus, ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo,
+};
 use crate::slices::ProgramInfo;
 
 /// An item's identity: its path plus its signature's fingerprint.
@@ -153,6 +155,37 @@ impl GlobalEntry {
     }
 }
 
+/// The fingerprint of an updateable type, as the registry keeps it (see `Key::of`).
+pub(crate) fn type_fingerprint(desc: &TypeDesc) -> Hash128 {
+    crate::shape::fingerprint_or_unique(&desc.shape, desc.kind as usize)
+}
+
+/// A live updateable type: the type of the state cells the census lists under its effect id.
+#[derive(Debug)]
+pub(crate) struct TypeEntry {
+    /// The fingerprint of its cells' values now.
+    pub(crate) fingerprint: Hash128,
+    /// Its shape, as the image that declared the current type has it.
+    pub(crate) shape: Shape,
+    /// The id transactions record accesses of its cells under, and the census its kind id.
+    pub(crate) effect: u32,
+    /// The fingerprints it has had, with the version that declared or converted to each,
+    /// oldest first: which version's type a cell's value is.
+    history: Vec<(u64, Hash128)>,
+}
+
+/// An updateable type whose cells a version converted, and how to undo it.
+#[derive(Debug)]
+pub(crate) struct ConvertedType {
+    pub(crate) path: &'static str,
+    /// The fingerprint and shape before.
+    pub(crate) before: (Hash128, Shape),
+    /// The fingerprint after.
+    pub(crate) after: Hash128,
+    /// Makes a value of the type before from one of the type after, if the patch gave one.
+    pub(crate) reverse: Option<unsafe extern "C" fn(*const (), *mut ())>,
+}
+
 /// One applied version.
 #[derive(Debug)]
 pub(crate) struct Version {
@@ -169,6 +202,10 @@ pub(crate) struct Version {
     pub(crate) transformed: Vec<Converted>,
     /// Globals the version added.
     added_globals: Vec<&'static str>,
+    /// Updateable types whose cells the version converted.
+    pub(crate) converted_types: Vec<ConvertedType>,
+    /// Updateable types the version added.
+    added_types: Vec<&'static str>,
     /// Items the version switched under another key (`Registry::retype`); among `replaced`
     /// by their new keys.
     pub(crate) retyped: Vec<Retyped>,
@@ -264,6 +301,10 @@ pub(crate) struct Registry {
     ambiguous_globals: HashSet<&'static str>,
     /// Every live global, by path.
     globals: HashMap<&'static str, GlobalEntry>,
+    /// Every updateable type, by path.
+    types: HashMap<&'static str, TypeEntry>,
+    /// Paths that two updateable types of the program share.
+    ambiguous_types: HashSet<&'static str>,
     /// The id of the next version.
     next_id: u64,
     /// The effect id of the next new item or global.
@@ -299,9 +340,10 @@ impl Registry {
         return Registry::with_items(None, &[]);
         #[cfg(not(miri))]
         {
-            use crate::slices::{GLOBALS, ITEMS, PROGRAMS};
+            use crate::slices::{GLOBALS, ITEMS, PROGRAMS, TYPES};
             let mut registry = Registry::with_items(PROGRAMS.first(), &ITEMS);
             registry.add_own_globals(&GLOBALS);
+            registry.add_own_types(&TYPES);
             // The program's crate is in the image its descriptors are in.
             let own = PROGRAMS.first().map(|p| std::ptr::from_ref(p).cast::<()>());
             let own = own.or_else(|| ITEMS.first().map(|d| std::ptr::from_ref(d).cast::<()>()));
@@ -327,6 +369,8 @@ impl Registry {
             ambiguous: HashSet::new(),
             ambiguous_globals: HashSet::new(),
             globals: HashMap::new(),
+            types: HashMap::new(),
+            ambiguous_types: HashSet::new(),
             next_id: 0,
             next_effect: 0,
             loaded: None,
@@ -375,6 +419,35 @@ impl Registry {
                 self.insert_global(desc, 0);
             }
         }
+    }
+
+    /// Registers the program's own updateable types, as `add_own_globals` its globals.
+    pub(crate) fn add_own_types(&mut self, types: &[TypeDesc]) {
+        for desc in types {
+            let path = desc.path.as_str();
+            if self.types.contains_key(path) {
+                let effect = self.new_effect();
+                kind_of(desc).set_effect(effect);
+                self.ambiguous_types.insert(path);
+            } else {
+                self.insert_type(desc, 0);
+            }
+        }
+    }
+
+    fn insert_type(&mut self, desc: &TypeDesc, version: u64) {
+        let effect = self.new_effect();
+        let kind = kind_of(desc);
+        kind.set_effect(effect);
+        let fingerprint = type_fingerprint(desc);
+        crate::census::declare(effect, fingerprint);
+        let entry = TypeEntry {
+            fingerprint,
+            shape: desc.shape,
+            effect,
+            history: vec![(version, fingerprint)],
+        };
+        self.types.insert(desc.path.as_str(), entry);
     }
 
     fn new_effect(&mut self) -> u32 {
@@ -426,6 +499,19 @@ impl Registry {
 
     pub(crate) fn global(&self, path: &str) -> Option<&GlobalEntry> {
         self.globals.get(path)
+    }
+
+    /// The effect ids of every live global.
+    pub(crate) fn global_effects(&self) -> impl Iterator<Item = u32> + '_ {
+        self.globals.values().map(|global| global.effect)
+    }
+
+    pub(crate) fn updateable_type(&self, path: &str) -> Option<&TypeEntry> {
+        self.types.get(path)
+    }
+
+    pub(crate) fn is_ambiguous_type(&self, path: &str) -> bool {
+        self.ambiguous_types.contains(path)
     }
 
     /// The version whose patch file hashes to `file_hash`, if one in the chain does.
@@ -485,6 +571,8 @@ impl Registry {
             added: Vec::new(),
             transformed: Vec::new(),
             added_globals: Vec::new(),
+            converted_types: Vec::new(),
+            added_types: Vec::new(),
             retyped: Vec::new(),
             graph: None,
         }
@@ -548,17 +636,41 @@ impl Registry {
         version.added_globals.push(desc.path.as_str());
     }
 
+    /// Registers an updateable type a patch adds.
+    pub(crate) fn add_type(&mut self, version: &mut Version, desc: &TypeDesc) {
+        self.insert_type(desc, version.info.id);
+        version.added_types.push(desc.path.as_str());
+    }
+
+    /// Records that the cells of the type `desc` declares are of its type from now on. The
+    /// census switched the cells.
+    pub(crate) fn convert_type(&mut self, version: &mut Version, desc: &TypeDesc) {
+        let live = self.types.get_mut(desc.path.as_str()).expect("planned against this");
+        let after = type_fingerprint(desc);
+        version.converted_types.push(ConvertedType {
+            path: desc.path.as_str(),
+            before: (live.fingerprint, live.shape),
+            after,
+            reverse: desc.reverse,
+        });
+        live.fingerprint = after;
+        live.shape = desc.shape;
+        live.history.push((version.info.id, after));
+    }
+
     /// Switches every cell of the global `desc` converts to `new`, an instance of `desc`'s
     /// type made from the live one, the patch's cell included; `made` is how many values the
-    /// conversion made, in how long. Returns the conversion, for the report.
+    /// conversion made, in how long. Returns the conversion, for the report, and the instance
+    /// it replaced, for the caller to drop once no transaction can reach it.
     pub(crate) fn convert_global(
         &mut self,
         version: &mut Version,
         desc: &GlobalDesc,
         new: *const (),
         made: (u64, std::time::Duration),
-    ) -> ConvertedGlobal {
+    ) -> (ConvertedGlobal, Option<*const ()>) {
         let live = self.globals.get_mut(desc.path.as_str()).expect("planned against this");
+        let replaced = live.made();
         let converted = Converted {
             path: desc.path.as_str(),
             before: (live.fingerprint, live.type_text, live.instance),
@@ -577,7 +689,7 @@ impl Registry {
         live.fingerprint = global_fingerprint(desc);
         live.type_text = desc.type_text.as_str();
         live.instance = desc.instance;
-        described
+        (described, replaced)
     }
 
     /// Records `version`, made by `new_version` and switched in by the calls above, as the
@@ -594,15 +706,26 @@ impl Registry {
     /// `Version::transformed`), each item it replaced back to its previous code in every
     /// cell, and what it added unregistered. Updates are undone last first, so nothing later
     /// refers to what this version added.
-    pub(crate) fn undo_last(&mut self, restored: &[*const ()]) -> Undone {
+    ///
+    /// Returns, besides, the instances of the globals the rollback replaced, for the caller to
+    /// drop once no transaction can reach them. The census switches the cells of the types the
+    /// version converted; here each type gets its fingerprint before back.
+    pub(crate) fn undo_last(&mut self, restored: &[*const ()]) -> (Undone, Vec<*const ()>) {
         assert!(self.last_update().is_some(), "the program itself is never undone");
         let version = self.versions.pop().expect("checked above");
+        let mut replaced = Vec::with_capacity(restored.len());
         for (converted, &old) in version.transformed.iter().zip(restored) {
             let live = self.globals.get_mut(converted.path).expect("a converted global stays");
+            replaced.extend(live.made());
             for cell in &live.cells {
                 cell.set_live(old);
             }
             (live.fingerprint, live.type_text, live.instance) = converted.before;
+        }
+        for converted in &version.converted_types {
+            let live = self.types.get_mut(converted.path).expect("a converted type stays");
+            (live.fingerprint, live.shape) = converted.before;
+            live.history.pop();
         }
         for key in &version.replaced {
             let item = self.items.get_mut(key).expect("a replaced item stays live");
@@ -618,7 +741,10 @@ impl Registry {
         for path in &version.added_globals {
             self.globals.remove(path);
         }
-        Undone { version, removed }
+        for path in &version.added_types {
+            self.types.remove(path);
+        }
+        (Undone { version, removed }, replaced)
     }
 
     fn status(&self) -> Status {
@@ -650,7 +776,33 @@ impl Registry {
             })
             .collect();
         globals.sort_by(|a, b| a.global.path.cmp(&b.global.path));
-        Status { versions: self.versions.iter().map(|v| v.info.clone()).collect(), items, globals }
+        let counts = crate::census::counts();
+        let mut cells: Vec<CellStatus> = Vec::new();
+        for (path, entry) in &self.types {
+            let mut of_type: Vec<CellStatus> = counts
+                .iter()
+                .filter(|((kind, _), _)| *kind == entry.effect)
+                .map(|((_, fingerprint), &count)| CellStatus {
+                    type_name: (*path).to_owned(),
+                    // The last version whose type it is (a rollback returns to an earlier one).
+                    version: entry
+                        .history
+                        .iter()
+                        .rev()
+                        .find(|(_, had)| had == fingerprint)
+                        .map_or(u64::MAX, |(version, _)| *version),
+                    cells: count,
+                })
+                .collect();
+            cells.append(&mut of_type);
+        }
+        cells.sort_by(|a, b| a.type_name.cmp(&b.type_name).then(a.version.cmp(&b.version)));
+        Status {
+            versions: self.versions.iter().map(|v| v.info.clone()).collect(),
+            items,
+            globals,
+            cells,
+        }
     }
 
     /// Publishes the registry's status for `status_now` while an update holds the registry.

@@ -137,6 +137,9 @@ pub struct UpdateReport {
     /// Globals whose value the update converted to a new type (a rollback: back to the type
     /// before).
     pub converted: Vec<ConvertedGlobal>,
+    /// Updateable types whose state cells the update converted to a new type, every live cell
+    /// of each (a rollback: back to the type before).
+    pub converted_cells: Vec<ConvertedCells>,
     /// How long the commit (every slot switched) took.
     pub pause: Duration,
     /// How long a transaction about to call a changed item (or to use a converted global)
@@ -156,7 +159,7 @@ pub struct UpdateReport {
 
 crate::fingerprint::dsu_types! {
     UpdateReport, Status, VersionInfo, ItemRef, ItemStatus, GlobalStatus, ConvertedGlobal,
-    Reached, Unreached, ForkedState,
+    ConvertedCells, CellStatus, Reached, Unreached, ForkedState,
 }
 
 impl UpdateReport {
@@ -176,6 +179,7 @@ impl UpdateReport {
             unchanged: 0,
             added_globals: Vec::new(),
             converted: Vec::new(),
+            converted_cells: Vec::new(),
             pause: Duration::ZERO,
             held: Duration::ZERO,
             total: Duration::ZERO,
@@ -213,6 +217,9 @@ impl fmt::Display for UpdateReport {
         }
         for converted in &self.converted {
             writeln!(f, "  converted         {converted}")?;
+        }
+        for converted in &self.converted_cells {
+            writeln!(f, "  converted cells   {converted}")?;
         }
         for reached in &self.reached {
             writeln!(f, "  switched          {reached}")?;
@@ -285,6 +292,53 @@ impl fmt::Display for ConvertedGlobal {
     }
 }
 
+/// The state cells of an updateable type that an update converted to a new type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertedCells {
+    /// The type's path.
+    pub type_name: String,
+    /// The type the cells had before, as the patch names it (`was = ..`); for a rollback, the
+    /// type they had.
+    pub from: String,
+    /// The version that converted them (for a rollback, the version they went back to).
+    pub version: u64,
+    /// How many cells it converted: every live cell of the type.
+    pub cells: usize,
+    /// How many values of the program's types the transformers made, as
+    /// [`ConvertedGlobal::values`] counts them.
+    pub values: u64,
+    /// How long the conversion of the cells took.
+    pub took: Duration,
+}
+
+impl fmt::Display for ConvertedCells {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} from {}: {} cells, {} values in {:?}",
+            self.type_name, self.from, self.cells, self.values, self.took
+        )
+    }
+}
+
+/// The live state cells of an updateable type whose values are of one version's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellStatus {
+    /// The type's path.
+    pub type_name: String,
+    /// The version whose type the values have: the one that declared the type, or the last
+    /// that converted it.
+    pub version: u64,
+    /// How many cells there are.
+    pub cells: usize,
+}
+
+impl fmt::Display for CellStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} cells of {}", self.cells, self.type_name)
+    }
+}
+
 /// What the program runs now: see [`status`](crate::status).
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -294,6 +348,9 @@ pub struct Status {
     pub items: Vec<ItemStatus>,
     /// Every updateable global, sorted by path.
     pub globals: Vec<GlobalStatus>,
+    /// The live state cells, by updateable type (sorted by path) and by the version whose type
+    /// their values have. A type without live cells is not listed.
+    pub cells: Vec<CellStatus>,
 }
 
 impl fmt::Display for Status {
@@ -311,6 +368,9 @@ impl fmt::Display for Status {
                 }
                 None => writeln!(f)?,
             }
+        }
+        for cells in &self.cells {
+            writeln!(f, "  #{:<3} {cells}", cells.version)?;
         }
         Ok(())
     }

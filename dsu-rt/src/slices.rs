@@ -1,8 +1,8 @@
-//! The lists an image's linker builds: every updateable item and global of the image, and the
+//! The lists an image's linker builds: every updateable item, global and type of the image, and the
 //! crate it was built from. Each image, the program and every patch, has its own lists; a
 //! patch's manifest carries its lists to the program (see `patch.rs`).
 
-use dsu_abi::{GlobalDesc, ItemDesc};
+use dsu_abi::{GlobalDesc, ItemDesc, TypeDesc};
 
 /// Every updateable item of this image, registered by the macros.
 #[linkme::distributed_slice]
@@ -11,6 +11,10 @@ pub static ITEMS: [ItemDesc];
 /// Every updateable global of this image, registered by the macros.
 #[linkme::distributed_slice]
 pub static GLOBALS: [GlobalDesc];
+
+/// Every updateable type of this image, registered by the macros.
+#[linkme::distributed_slice]
+pub static TYPES: [TypeDesc];
 
 /// The crate this image was built from, registered by `dsu::patch!()`.
 #[linkme::distributed_slice]

@@ -96,12 +96,18 @@ impl Entered {
     /// `effect` (a global), before the use.
     #[inline(always)]
     pub(crate) fn note(&self, effect: &AtomicU32) {
+        // Relaxed: the registry gives the id before any code reaches the global.
+        self.note_id(effect.load(Ordering::Relaxed));
+    }
+
+    /// Notes, as `note`, a use of what has effect id `id` (a state cell's type).
+    #[inline(always)]
+    pub(crate) fn note_id(&self, id: u32) {
         // SAFETY: `local` is this thread's state (`Entered` does not leave its thread); while an
         // entry lives, a transaction is open on the thread, so `current` is one of the
         // program's records, which are never freed.
         let record = self.opened.unwrap_or_else(|| unsafe { &*(*self.local).current.get() });
-        // Relaxed: the registry gives the id before any code reaches the global.
-        record.note(effect.load(Ordering::Relaxed));
+        record.note(id);
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use dsu_abi::{HostContext, PatchManifestRef};
 
 use crate::alloc::Heap;
+use crate::census::{self, KindConversion, Retired};
 use crate::error::UpdateError;
 use crate::gate::{self, Held};
 use crate::linkage;
@@ -19,10 +20,10 @@ use crate::lock::{self, Record};
 use crate::manifest::Manifest;
 use crate::plan::{Accepting, Plan};
 use crate::registry::{registry, Registry, Release};
-use crate::report::UpdateReport;
+use crate::report::{ConvertedCells, UpdateReport};
 use crate::transaction;
 use crate::trust;
-use crate::{copies, files, fingerprint, global, images, loader, protocol, reach, record};
+use crate::{copies, files, fingerprint, images, loader, protocol, reach, record};
 use parking_lot::MutexGuard;
 
 /// How `update_with` and `rollback_with` wait for open transactions.
@@ -221,8 +222,9 @@ fn plan(
     loaded: &Loaded,
     options: &UpdateOptions,
 ) -> Result<Plan<'static>, UpdateError> {
-    let (items, globals) = (loaded.image.items().as_slice(), loaded.image.globals().as_slice());
-    let mut plan = Plan::new(registry, items, globals)?;
+    let image = &loaded.image;
+    let (items, globals) = (image.items().as_slice(), image.globals().as_slice());
+    let mut plan = Plan::new(registry, items, globals, image.types().as_slice())?;
     let accepting = Accepting {
         unreached: options.accept_unreached,
         forked_state: options.accept_forked_state,
@@ -238,6 +240,7 @@ fn plan(
         running_record.as_ref(),
     )?;
     let converted = plan.transformed_globals.iter().map(|desc| desc.path.as_str());
+    let converted = converted.chain(plan.converted_types.iter().map(|desc| desc.path.as_str()));
     check_catchable(registry, converted.collect(), options)?;
     Ok(plan)
 }
@@ -302,7 +305,10 @@ fn apply(
         options,
         started,
         |registry| plan.convert(registry),
-        |registry, converted| plan.commit(registry, version, &converted),
+        |registry, converted| {
+            let (globals, cells, retired) = plan.commit(registry, version, converted);
+            ((globals, cells), retired)
+        },
         |registry, converted| plan.report(registry, registry.running().clone(), converted),
     )
 }
@@ -349,44 +355,91 @@ fn rollback_in(
     if !irreversible.is_empty() {
         return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
     }
-    check_catchable(registry, undone.transformed.iter().map(|c| c.path).collect(), options)?;
+    // A type converted without a way back is in the way only if cells of it live: checked
+    // now, and again once the gate holds them.
+    let counts = census::counts();
+    let live_cells = |converted: &&crate::registry::ConvertedType| {
+        let effect = registry.updateable_type(converted.path).expect("stays").effect;
+        converted.reverse.is_none() && counts.contains_key(&(effect, converted.after))
+    };
+    let irreversible: Vec<String> =
+        undone.converted_types.iter().filter(live_cells).map(|c| c.path.to_owned()).collect();
+    if !irreversible.is_empty() {
+        return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
+    }
+    let converted = undone.transformed.iter().map(|c| c.path);
+    let converted = converted.chain(undone.converted_types.iter().map(|c| c.path));
+    check_catchable(registry, converted.collect(), options)?;
     // A transaction that has run an item the version added runs that version's code: it
     // holds the rollback back as one that ran an item the version replaced does.
     let item = |key| registry.item(key).expect("an updated item stays live").effect;
     let global = |path| registry.global(path).expect("a converted global stays live").effect;
+    let of_type = |path| registry.updateable_type(path).expect("a converted type stays").effect;
     let items = undone.replaced.iter().chain(&undone.added).map(item);
-    let effects = items.chain(undone.transformed.iter().map(|c| global(c.path))).collect();
+    let globals = undone.transformed.iter().map(|c| global(c.path));
+    let types = undone.converted_types.iter().map(|c| of_type(c.path));
+    // A conversion back runs transformers, which may lock any global: as for an update, no open
+    // transaction may be inside one then.
+    let converts = !undone.transformed.is_empty() || !undone.converted_types.is_empty();
+    let every_global = registry.global_effects().filter(|_| converts);
+    let effects = items.chain(globals).chain(types).chain(every_global).collect();
     switch(
         registry,
         effects,
         options,
         started,
-        // The globals back, into new instances of their types before the update.
+        // The globals and cells back, into new instances of their types before the update.
         |registry| {
             let undone = registry.last_update().expect("checked above");
-            let mut restored = Vec::with_capacity(undone.transformed.len());
-            for converted in &undone.transformed {
-                let reverse = converted.reverse.expect("checked above");
-                let live = registry.global(converted.path).expect("live").instance;
-                // The instance the update made: made, so its initialiser does not run.
-                let now = crate::cell::instance(live).map_err(|message| {
-                    UpdateError::InitialiserFailed { global: converted.path.to_owned(), message }
-                })?;
-                let converting = Instant::now();
-                // SAFETY: `now` is the instance the update made, of the type the reverse reads
-                // (the patch wrote both from the same two types).
-                let (old, values) =
-                    unsafe { global::convert(reverse, now) }.map_err(|message| {
-                        UpdateError::TransformFailed { global: converted.path.to_owned(), message }
-                    })?;
-                restored.push((old, (values, converting.elapsed())));
+            let kinds = undone.converted_types.iter().map(|converted| KindConversion {
+                kind: registry.updateable_type(converted.path).expect("stays").effect,
+                from: converted.after,
+                to: converted.before.0,
+                transform: converted.reverse,
+                reverse: None,
+            });
+            let cells = census::begin(kinds.collect());
+            let mut retired = Retired::default();
+            let irreversible: Vec<String> = (undone.converted_types.iter().enumerate())
+                .filter(|(index, converted)| converted.reverse.is_none() && cells.count(*index) > 0)
+                .map(|(_, converted)| converted.path.to_owned())
+                .collect();
+            if !irreversible.is_empty() {
+                cells.abandon(Vec::new(), &mut retired);
+                retired.free();
+                return Err(UpdateError::IrreversibleUpdate { globals: irreversible });
             }
-            Ok(restored)
+            let restored = restore_globals(registry);
+            let restored = match restored {
+                Ok(restored) => restored,
+                Err(error) => {
+                    cells.abandon(Vec::new(), &mut retired);
+                    retired.free();
+                    return Err(error);
+                }
+            };
+            match cells.run(&mut retired) {
+                Ok(cells) => Ok((restored, cells)),
+                Err(failed) => {
+                    // The instances made back are the rollback's alone.
+                    retired.instances.extend(restored.iter().map(|(old, _)| *old));
+                    retired.free();
+                    Err(UpdateError::StateTransformFailed {
+                        type_name: undone.converted_types[failed.kind].path.to_owned(),
+                        cell: failed.cell + 1,
+                        cells: failed.cells,
+                        message: failed.message,
+                    })
+                }
+            }
         },
-        |registry, restored| {
+        |registry, (restored, (cells, made))| {
             let instances: Vec<*const ()> = restored.iter().map(|(old, _)| *old).collect();
-            let undone = registry.undo_last(&instances);
+            let (undone, replaced) = registry.undo_last(&instances);
             let back = registry.running().id;
+            let mut retired = Retired::default();
+            retired.instances = replaced;
+            cells.commit(&made, &mut retired);
             let converted = undone
                 .version
                 .transformed
@@ -394,9 +447,23 @@ fn rollback_in(
                 .zip(restored)
                 .map(|(c, (_, made))| c.describe(back, (c.to, c.from()), made))
                 .collect();
-            (undone, converted)
+            let converted_cells = undone
+                .version
+                .converted_types
+                .iter()
+                .zip(&made)
+                .map(|(c, made)| ConvertedCells {
+                    type_name: c.path.to_owned(),
+                    from: format!("{} of #{}", c.path, undone.version.info.id),
+                    version: back,
+                    cells: made.cells(),
+                    values: made.values,
+                    took: made.took,
+                })
+                .collect();
+            ((undone, converted, converted_cells), retired)
         },
-        |registry, (undone, converted)| UpdateReport {
+        |registry, (undone, converted, converted_cells)| UpdateReport {
             version: registry.running().clone(),
             replaced: undone
                 .version
@@ -411,35 +478,66 @@ fn rollback_in(
                 .collect(),
             removed: undone.removed.iter().map(|(key, item)| item.item_ref(key)).collect(),
             converted,
+            converted_cells,
             ..UpdateReport::empty(registry.running().clone())
         },
     )
 }
 
+/// A global's instance made back by a rollback, with how many values it made, in how long.
+type Restored = (*const (), (u64, Duration));
+
+/// The instances of the globals the last update converted, made back by their reverse
+/// transformers, with how many values each made and how long it took.
+fn restore_globals(registry: &Registry) -> Result<Vec<Restored>, UpdateError> {
+    let undone = registry.last_update().expect("checked by the caller");
+    let mut restored = Vec::with_capacity(undone.transformed.len());
+    for converted in &undone.transformed {
+        let reverse = converted.reverse.expect("checked by the caller");
+        let live = registry.global(converted.path).expect("live").instance;
+        // The instance the update made: made, so its initialiser does not run.
+        let now = crate::cell::instance(live).map_err(|message| {
+            UpdateError::InitialiserFailed { global: converted.path.to_owned(), message }
+        })?;
+        let converting = Instant::now();
+        // SAFETY: `now` is the instance the update made, of the type the reverse reads (the
+        // patch wrote both from the same two types).
+        let (old, values) =
+            unsafe { crate::instance::convert(reverse, now) }.map_err(|message| {
+                UpdateError::TransformFailed { global: converted.path.to_owned(), message }
+            })?;
+        restored.push((old, (values, converting.elapsed())));
+    }
+    Ok(restored)
+}
+
 /// The skeleton of every switch, an update's or a rollback's: hold the gate on `effects`,
 /// `convert` while no transaction can reach what changes, `commit` (the pause), publish the
-/// status, release the gate, `report` with the timings. A failure of the hold or of `convert`
-/// leaves the program as it was.
+/// status, release the gate, drop what the commit replaced, `report` with the timings. A
+/// failure of the hold or of `convert` leaves the program as it was.
 fn switch<C, D>(
     registry: &mut Registry,
     effects: Vec<u32>,
     options: &UpdateOptions,
     started: Instant,
     convert: impl FnOnce(&Registry) -> Result<C, UpdateError>,
-    commit: impl FnOnce(&mut Registry, C) -> D,
+    commit: impl FnOnce(&mut Registry, C) -> (D, Retired),
     report: impl FnOnce(&Registry, D) -> UpdateReport,
 ) -> Result<UpdateReport, UpdateError> {
     let holding = Instant::now();
     let gate = hold(effects, options)?;
     let converted = convert(registry)?;
     let commit_started = Instant::now();
-    let done = commit(registry, converted);
+    let (done, retired) = commit(registry, converted);
     let pause = commit_started.elapsed();
     // Published before the gate opens: a transaction it held goes on in the new version, and
     // must not read the status of the old one.
     registry.publish_status();
     let (waited, waited_for) = Held::release(gate);
     let held = holding.elapsed();
+    // No transaction can reach the replaced values: each one that could was closed when the
+    // gate was held, and the commit switched every cell away from them.
+    retired.free();
     let report = report(registry, done);
     Ok(UpdateReport { pause, held, total: started.elapsed(), waited, waited_for, ..report })
 }
@@ -556,7 +654,7 @@ mod tests {
     use crate::slot::Slot;
 
     fn apply(registry: &mut Registry, patch: &[ItemDesc]) -> UpdateReport {
-        let plan = Plan::new(registry, patch, &[]).expect("a valid patch");
+        let plan = Plan::new(registry, patch, &[], &[]).expect("a valid patch");
         let label = format!("v{}", registry.running().id + 1);
         let release = Release { label, ..Release::default() };
         let version = registry.new_version(release, Default::default(), registry.running().id + 1);
@@ -600,11 +698,11 @@ mod tests {
         let effect = |desc: &ItemDesc| {
             crate::cell::slot_of(desc).effect.load(std::sync::atomic::Ordering::Relaxed)
         };
-        let plan = Plan::new(&registry, &patch, &[]).expect("a valid patch");
+        let plan = Plan::new(&registry, &patch, &[], &[]).expect("a valid patch");
         plan.prepare(&registry);
         let prepared: Vec<u32> = patch.iter().map(effect).collect();
         let version = registry.new_version(Release::default(), Default::default(), 2);
-        plan.commit(&mut registry, version, &[]);
+        let _ = plan.commit(&mut registry, version, Default::default());
         let committed: Vec<u32> = plan
             .replaced
             .iter()
