@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dsu_abi::{GlobalDesc, ItemDesc, TypeDesc};
+use dsu_abi::{GlobalDesc, Hash128, ItemDesc, Shape, TypeDesc};
 
 use crate::cell::{global_of, kind_of, slot_of};
 use crate::census::{self, KindConversion, KindMade, Retired};
@@ -107,20 +107,7 @@ impl<'m> Plan<'m> {
             if !seen_globals.insert(path) {
                 return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }
-            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
-                item: path.to_owned(),
-                type_name: type_name.to_owned(),
-            };
-            let (shape, names) = crate::shape::fingerprint_naming(&desc.shape).map_err(unseen)?;
-            plan.crossing.extend(names);
-            let was = match desc.was.as_ref().into_option() {
-                Some(was) => {
-                    let (was, names) = crate::shape::fingerprint_naming(was).map_err(unseen)?;
-                    plan.crossing.extend(names);
-                    Some(was)
-                }
-                None => None,
-            };
+            let (shape, was) = plan.fingerprints(path, &desc.shape, desc.was.as_ref())?;
             match registry.global(path) {
                 Some(live) if live.fingerprint == shape => {
                     // The fingerprint is the type; the text is checked as a signature's is.
@@ -223,6 +210,27 @@ impl<'m> Plan<'m> {
         !self.transformed_globals.is_empty() || !self.converted_types.is_empty()
     }
 
+    /// The fingerprints of the state at `path` (a global, an updateable type): of its `shape`
+    /// and of the `was` it converts from, if any. The names of other crates' types they reach
+    /// join `crossing`.
+    fn fingerprints(
+        &mut self,
+        path: &str,
+        shape: &Shape,
+        was: abi_stable::std_types::ROption<&Shape>,
+    ) -> Result<(Hash128, Option<Hash128>), UpdateError> {
+        let mut fingerprint = |shape: &Shape| {
+            let (fingerprint, names) = crate::shape::fingerprint_naming(shape).map_err(|name| {
+                UpdateError::Unfingerprinted { item: path.to_owned(), type_name: name.to_owned() }
+            })?;
+            self.crossing.extend(names);
+            Ok(fingerprint)
+        };
+        let own = fingerprint(shape)?;
+        let was = was.into_option().map(fingerprint).transpose()?;
+        Ok((own, was))
+    }
+
     /// Sorts the patch's updateable types into shared, added and converted, or says why one is
     /// refused, as `new` sorts globals.
     fn sort_types(
@@ -239,20 +247,7 @@ impl<'m> Plan<'m> {
             if !seen.insert(path) {
                 return Err(UpdateError::DuplicateItem { item: path.to_owned() });
             }
-            let unseen = |type_name: &str| UpdateError::Unfingerprinted {
-                item: path.to_owned(),
-                type_name: type_name.to_owned(),
-            };
-            let (shape, names) = crate::shape::fingerprint_naming(&desc.shape).map_err(unseen)?;
-            self.crossing.extend(names);
-            let was = match desc.was.as_ref().into_option() {
-                Some(was) => {
-                    let (was, names) = crate::shape::fingerprint_naming(was).map_err(unseen)?;
-                    self.crossing.extend(names);
-                    Some(was)
-                }
-                None => None,
-            };
+            let (shape, was) = self.fingerprints(path, &desc.shape, desc.was.as_ref())?;
             match registry.updateable_type(path) {
                 Some(live) if live.fingerprint == shape => self.shared_types.push(desc),
                 Some(live) if was == Some(live.fingerprint) && desc.transform.is_some() => {
