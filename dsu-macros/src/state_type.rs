@@ -92,18 +92,27 @@ fn registration(krate: &Path, ident: &Ident, was: Option<&Type>, reversible: boo
             let was_at_new = respanned(was.to_token_stream(), ident.span());
             let transform = quote! {
                 unsafe extern "C" fn __dsu_transform(old: *const (), out: *mut ()) {
+                    static KEPT: ::std::sync::OnceLock<#private::Hash128> =
+                        ::std::sync::OnceLock::new();
                     // SAFETY: the runtime's contract for a transformer: `old` is a live instance
-                    // of the `was` type, `out` a result to write.
+                    // of the `was` type, `out` a result to write; `KEPT` is this shape's alone.
                     unsafe {
-                        #private::transformed::<#new_at_was, #was>(&__DSU_KIND.shape(), old, out)
+                        #private::transformed_kept::<#new_at_was, #was>(
+                            &__DSU_KIND.shape(),
+                            &KEPT,
+                            old,
+                            out,
+                        )
                     }
                 }
             };
             let reverse_fn = quote! {
                 unsafe extern "C" fn __dsu_reverse(new: *const (), out: *mut ()) {
+                    static KEPT: ::std::sync::OnceLock<#private::Hash128> =
+                        ::std::sync::OnceLock::new();
                     // SAFETY: as for `__dsu_transform`, the other way.
                     unsafe {
-                        #private::transformed::<#was_at_new, #ident>(&__DSU_WAS, new, out)
+                        #private::transformed_kept::<#was_at_new, #ident>(&__DSU_WAS, &KEPT, new, out)
                     }
                 }
             };

@@ -163,17 +163,53 @@ pub fn counted() {
     COUNTED.with(|counted| counted.set(counted.get() + 1));
 }
 
-/// Makes an instance of `T`, whose global's shape is `shape`, from `old`, an instance of `O`,
-/// catching the transformer's panic: what the function a patch exports to convert a global
+/// Makes an instance of `T`, whose fingerprint is made of `shape`, from `old`, an instance of
+/// `O`, catching the transformer's panic: what the function a patch exports to convert a global
 /// calls (`#[dsu::updateable(was = O)]`), and the one back for a rollback.
 ///
 /// # Safety
 ///
-/// `shape` must be the shape of a global of `T` (`Fingerprinted::shape`), `old` must point to a
-/// live `Instance<O>` (the runtime checked its fingerprint against `O`'s) and `out` to a
+/// `shape` must be the shape the instances of `T` carry the fingerprint of (a global's,
+/// `Fingerprinted::shape`; an updateable type's, `Kind::shape`), `old` must point to a live
+/// `Instance<O>` (the runtime checked its fingerprint against `O`'s) and `out` to a
 /// `Transformed` to write, both of this build's layout.
 #[doc(hidden)]
 pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out: *mut ()) {
+    let fingerprint = |old: usize| crate::shape::fingerprint_or_unique(shape, old);
+    // SAFETY: the caller's contract.
+    unsafe { transformed_by::<T, O>(fingerprint, old, out) }
+}
+
+/// As `transformed`, with the fingerprint worked out once and kept in `kept`: for the
+/// transformer of an updateable type, which converts every cell of it.
+///
+/// # Safety
+///
+/// As for `transformed`, and `kept` is only ever given this `shape`.
+#[doc(hidden)]
+pub unsafe fn transformed_kept<T: Transform<O>, O>(
+    shape: &Shape,
+    kept: &std::sync::OnceLock<Hash128>,
+    old: *const (),
+    out: *mut (),
+) {
+    let fingerprint =
+        |old: usize| *kept.get_or_init(|| crate::shape::fingerprint_or_unique(shape, old));
+    // SAFETY: the caller's contract.
+    unsafe { transformed_by::<T, O>(fingerprint, old, out) }
+}
+
+/// `transformed`, with the new instance's fingerprint from `fingerprint` (given the old value's
+/// address, for a shape the runtime refuses).
+///
+/// # Safety
+///
+/// As for `transformed`, `fingerprint` giving the fingerprint of `T`'s instances.
+unsafe fn transformed_by<T: Transform<O>, O>(
+    fingerprint: impl FnOnce(usize) -> Hash128,
+    old: *const (),
+    out: *mut (),
+) {
     // The values another conversion counts meanwhile (one this transformer reads) are its own.
     let before = COUNTED.with(std::cell::Cell::get);
     let result = crate::unwind::quietly(|| {
@@ -182,8 +218,7 @@ pub unsafe fn transformed<T: Transform<O>, O>(shape: &Shape, old: *const (), out
         let old = unsafe { Instance::<O>::value(old) };
         let value = T::transform(old);
         // The runtime refused the update if the shape reaches a type it cannot see.
-        let fingerprint = crate::shape::fingerprint_or_unique(shape, old as *const O as usize);
-        Instance::boxed(fingerprint, value)
+        Instance::boxed(fingerprint(old as *const O as usize), value)
     });
     let values = COUNTED.with(|counted| counted.replace(before)) - before;
     let result: Transformed = result.map(|made| (made, values));

@@ -68,7 +68,7 @@ pub mod __private {
         combine, node_of, of_str, shape, shape_of, Checked, ShapeOf, Unchecked, FN,
     };
     pub use crate::foreign::{name_of, Foreign, Parameters, Probe};
-    pub use crate::global::{counted, fingerprinted, transformed, Fingerprinted};
+    pub use crate::global::{counted, fingerprinted, transformed, transformed_kept, Fingerprinted};
     pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};
     pub use crate::slices::{ProgramInfo, GLOBALS, ITEMS, PROGRAMS, TYPES};
