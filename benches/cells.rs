@@ -49,12 +49,6 @@ fn apply(patch: &str) {
     fresh::print(&report, whole);
 }
 
-/// The median of `values`.
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
-
 fn main() {
     if let Ok(patch) = std::env::var(fresh::APPLY) {
         return apply(&patch);
@@ -92,10 +86,10 @@ fn main() {
     for ((converts, _), (times, held)) in patches.iter().zip(runs.iter().zip(&mut held)) {
         println!("\nupdate converting {RECORDS} records in {converts}, median of {}:", times.len());
         for (measure, of) in fresh::MEASURES {
-            let time = median(times.iter().map(|times| of(*times)).collect());
+            let time = fresh::median(times.iter().map(|times| of(*times)).collect());
             println!("  {measure:<14} {:>10.3} ms", time.as_secs_f64() * 1e3);
         }
-        *held = median(times.iter().map(|times| times.held).collect());
+        *held = fresh::median(times.iter().map(|times| times.held).collect());
     }
     let ratio = held[0].as_secs_f64() / held[1].as_secs_f64();
     println!("\nheld, cells / global: {ratio:.2}");

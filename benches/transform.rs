@@ -93,12 +93,6 @@ fn apply(patch: &str) {
     fresh::print(&report, whole);
 }
 
-/// The median of `values`.
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
-
 fn main() {
     if let Ok(patch) = std::env::var(fresh::APPLY) {
         return apply(&patch);
@@ -146,7 +140,7 @@ fn main() {
     }
     println!("\nupdate converting a {ENTRIES}-entry map, median of {} runs:", updates.len());
     for (measure, of) in fresh::MEASURES {
-        let time = median(updates.iter().map(|times| of(*times)).collect());
+        let time = fresh::median(updates.iter().map(|times| of(*times)).collect());
         println!("  {measure:<14} {:>10.3} ms", time.as_secs_f64() * 1e3);
     }
 

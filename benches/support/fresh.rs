@@ -4,6 +4,7 @@
 //! registry after a rollback, so updates applied and undone in one process would each switch
 //! more slots than the last, and a converted global could not be converted again.
 
+#![allow(dead_code)] // each bench uses part of it
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -50,4 +51,10 @@ pub(crate) fn update_in_fresh_process(patch: &Path, env: &[(&str, &str)]) -> Tim
 /// In the fresh process: prints what the update took, for `update_in_fresh_process`.
 pub(crate) fn print(report: &dsu::UpdateReport, whole: Duration) {
     println!("{} {} {}", report.pause.as_nanos(), report.held.as_nanos(), whole.as_nanos());
+}
+
+/// The median of `values`.
+pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
 }
