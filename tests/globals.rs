@@ -2,7 +2,8 @@
 //! reaches, a global a patch adds is reached by later patches, a patch that changes a global's
 //! type without a transformer is refused with nothing changed, and one with a transformer
 //! converts the live value, unless the transformer panics, was written for another version, or
-//! code compiled for the old type would stay live.
+//! code compiled for the old type would stay live; a global whose declaration keeps the `was`
+//! of an earlier conversion is shared as it is.
 
 use std::sync::atomic::Ordering;
 
@@ -147,4 +148,18 @@ fn state_outlives_every_update() {
     assert_eq!(stateapp::notes().last().map(String::as_str), Some("v4: i"));
     let error = dsu::rollback().expect_err("v4 has no way back");
     assert!(matches!(error, dsu::UpdateError::IrreversibleUpdate { .. }), "{error}");
+
+    // v6 converts `LAST`, and its `NOTES`, of v5's type, still names v4's as the one it was
+    // converted from: the update shares the notes as they are, and runs no transformer on them.
+    dsu::update(&v5).expect("v5 again");
+    assert_eq!(stateapp::serve("j"), 10);
+    let notes = stateapp::notes();
+    assert_eq!(notes.last().map(String::as_str), Some("v5 j"));
+    let v6 = support::build("stateapp/v6", &[]);
+    let report = dsu::update(&v6).expect("v6 converts the last note and shares the notes");
+    let converted: Vec<&str> = report.converted.iter().map(|c| c.global.path.as_str()).collect();
+    assert_eq!(converted, ["stateapp::LAST"], "{report}");
+    assert_eq!(stateapp::notes(), notes, "the notes as v5 left them");
+    assert_eq!(stateapp::serve("k"), 11);
+    assert_eq!(stateapp::notes().last().map(String::as_str), Some("v6 k"));
 }

@@ -507,17 +507,22 @@ impl<'m> Plan<'m> {
         });
         // Listed before any transformer runs: one may move cells into the values it makes.
         let cells = census::begin(kinds.collect());
-        let global = |desc: &&GlobalDesc| {
+        // A shared global keeps its instance, whatever its descriptor says: a transformer it
+        // declares is from a `was` that is not the running type (a release carried forward
+        // names the type it was converted from once), and reading the live value as that type
+        // would misread it.
+        let global = |(desc, converts): (&&GlobalDesc, bool)| {
             let live = registry.global(desc.path.as_str()).expect("planned against this registry");
             convert::Global {
                 path: desc.path.as_str(),
                 cell: global_of(desc),
                 live: live.instance,
-                transform: desc.transform,
+                transform: desc.transform.filter(|_| converts),
             }
         };
-        let globals: Vec<convert::Global> =
-            self.transformed_globals.iter().chain(&self.shared_globals).map(global).collect();
+        let converted = self.transformed_globals.iter().map(|desc| (desc, true));
+        let shared = self.shared_globals.iter().map(|desc| (desc, false));
+        let globals: Vec<convert::Global> = converted.chain(shared).map(global).collect();
         let mut retired = Retired::default();
         let globals = match convert::run(&globals) {
             Ok(globals) => globals,
