@@ -13,8 +13,8 @@
 #
 # What it does (examples/kvstore/README.md tells how to do the same by hand):
 #   1. build version 1 and start it; fill it with 10,000 keys;
-#   2. start the clients: redis-benchmark on 8 connections, and a connection that pings
-#      every 50 ms; both run to the end of the demo;
+#   2. start the clients: redis-benchmark on 8 connections, and a connection that names
+#      itself and pings every 50 ms; both run to the end of the demo;
 #   3. for each of versions 2 to 6: build it as a patch, apply it through the admin socket,
 #      show what changed, ask for the new behaviour, and read back every key;
 #   4. between versions 3 and 4, try a patch that skips a release: it is refused, and nothing
@@ -82,6 +82,10 @@ update() {
     if [[ $a =~ \"added_globals\":\[\{\"path\":\"([^\"]*)\",\"type\":\"([^\"]*)\" ]]; then
         say "     | added global ${BASH_REMATCH[1]}: ${BASH_REMATCH[2]}"
     fi
+    if [[ $a =~ \"converted_cells\":\[\{\"type\":\"([^\"]*)\",\"from\":\"([^\"]*)\",\"cells\":([0-9]*) ]]; then
+        say "     | converted ${BASH_REMATCH[3]} state cells of ${BASH_REMATCH[1]}, from ${BASH_REMATCH[2]}:" \
+            "every open connection's session"
+    fi
 }
 
 milliseconds() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
@@ -120,15 +124,26 @@ check_clients() {
     say "  redis-benchmark is running (${rate:-starting}), and so is the ping connection"
 }
 
-# One connection that pings every 50 ms until $PINGS.stop exists, then writes how many pings
-# it made and the slowest answer (in microseconds) to $PINGS. It speaks RESP's inline form,
-# which every version understands.
+# One connection that names itself, then pings every 50 ms until $PINGS.stop exists, asking
+# for its name every 20 pings, then writes how many pings it made and the slowest answer (in
+# microseconds) to $PINGS. It speaks RESP's inline form, which every version understands.
 pinger() {
     trap - EXIT INT TERM
     trap 'exit 1' PIPE
-    local count=0 slowest=0 start took response
+    local count=0 slowest=0 start took response name
     exec 5<>"/dev/tcp/127.0.0.1/$PORT" || { echo "cannot connect" >"$PINGS"; exit 1; }
+    printf 'CLIENT SETNAME pinger\r\n' >&5
+    IFS= read -r -t 5 response <&5 || { echo "no answer to CLIENT SETNAME" >"$PINGS"; exit 1; }
+    [[ $response == $'+OK\r' ]] || { echo "CLIENT SETNAME answered \`$response\`" >"$PINGS"; exit 1; }
     while [[ ! -e $PINGS.stop ]]; do
+        if ((count % 20 == 0)); then
+            # Its session, kept through every update.
+            printf 'CLIENT GETNAME\r\n' >&5
+            IFS= read -r -t 5 response <&5 && IFS= read -r -t 5 name <&5 ||
+                { echo "no answer to CLIENT GETNAME" >"$PINGS"; exit 1; }
+            [[ $response$name == $'$6\rpinger\r' ]] ||
+                { echo "CLIENT GETNAME answered \`$response $name\`" >"$PINGS"; exit 1; }
+        fi
         start=${EPOCHREALTIME//[!0-9]/}
         printf 'PING\r\n' >&5
         IFS= read -r -t 5 response <&5 || { echo "no answer to ping $((count + 1))" >"$PINGS"; exit 1; }
@@ -232,12 +247,14 @@ ask "13" INCR visits
 check_keys
 check_clients
 
-section "8. Version 6: INFO"
-say "INFO, with counters in a global this version adds."
+section "8. Version 6: INFO, and sessions that count"
+say "INFO, with counters in a global this version adds; and each connection's session, a state"
+say "cell on its loop's frame, now counts its commands: the update converts every open one."
 PATCH6=$(build_patch 6)
 update "$PATCH6"
 ask "*kvstore_version:kvstore@6.0.0*" INFO server
 ask "*connected_clients:[1-9]*" INFO clients
+ask "id=* name= tot-cmds=1 cmd=client" CLIENT INFO
 check_keys
 check_clients
 
@@ -257,4 +274,5 @@ BENCHMARK_PID=
 section "Done"
 say "${GREEN}kvstore went from version 1 to 6 under load: redis-benchmark ran throughout without an"
 say "error or a dropped connection, the ping connection made $pings pings, all answered (slowest:"
-say "$((slowest / 1000)) ms), and all $KEYS keys kept their values through every update.${OFF}"
+say "$((slowest / 1000)) ms) and kept its session, and all $KEYS keys kept their values through"
+say "every update.${OFF}"

@@ -2,7 +2,9 @@
 //! protocol, is updated through its whole release series, v1 to v6, while real Redis clients
 //! (`redis-benchmark` and `redis-cli`, from the `redis-tools` package) and a client of our own
 //! that checks every reply use it. After each step every key written is still there with its
-//! value, no client has seen an error or lost its connection, and the new behaviour is live.
+//! value, no client has seen an error or lost its connection, each connection's session (its
+//! id and name, in a state cell on its loop's frame) is its own still, and the new behaviour
+//! is live. v6 converts every open connection's session.
 //! Bad patches in the middle of the series are refused and change nothing.
 
 mod support;
@@ -46,8 +48,27 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
 
     let server = Server::start(&program, &run, &patches);
     server.fill();
+    let mut watcher = Watcher::start(server.port);
     let baseline = server.admin(&["STATUS"]);
     assert_eq!(labels(&baseline), ["kvstore@1.0.0"]);
+    assert!(sessions(&baseline).iter().all(|&(version, _)| version == 0), "{baseline}");
+    assert!(sessions(&baseline).iter().map(|(_, cells)| cells).sum::<u64>() >= 1, "{baseline}");
+    // The session commands, with Redis's answers to their mistakes.
+    assert_eq!(server.cli(&["CLIENT", "GETNAME"]), "");
+    assert_eq!(
+        server.cli(&["CLIENT", "SETNAME", "two words"]),
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    );
+    assert_eq!(
+        server.cli(&["CLIENT", "SETNAME"]),
+        "ERR wrong number of arguments for 'client|setname' command"
+    );
+    assert_eq!(server.cli(&["CLIENT", "KILL"]), "ERR unknown subcommand 'kill'. Try CLIENT HELP.");
+    let (first, second): (u64, u64) = (
+        server.cli(&["CLIENT", "ID"]).parse().unwrap(),
+        server.cli(&["CLIENT", "ID"]).parse().unwrap(),
+    );
+    assert!(second > first, "each connection has an id of its own: {first}, then {second}");
     assert_eq!(server.cli(&["INCR", "counter"]), "ERR unknown command 'INCR'");
     // What is not RESP closes its own connection, with an error, and nothing else.
     for garbage in ["*x\r\n", "*1\r\n$-5\r\n", "*1\r\n+PING\r\n", "*1\r\n$1\r\nabc\r\n"] {
@@ -67,6 +88,7 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
 
     // v2: new commands. Its INCR takes a value that is not a number for 0: the bug v3 fixes.
     server.update(patch(2), "kvstore@2.0.0");
+    watcher.check();
     server.check_keys(&checker);
     assert_eq!(server.cli(&["INCR", "counter"]), "1");
     assert_eq!(server.cli(&["INCRBY", "counter", "41"]), "42");
@@ -82,6 +104,7 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     // v3: the fix, one function's body. Checked first: the dry run's plan is the report.
     let report = server.check_then_update(patch(3), "kvstore@3.0.0");
     assert_eq!(paths(&report["replaced"]), ["kvstore::commands::add"]);
+    watcher.check();
     server.check_keys(&checker);
     assert_eq!(server.cli(&["SET", "word", "hello"]), "OK");
     assert_eq!(server.cli(&["INCR", "word"]), "ERR value is not an integer or out of range");
@@ -117,6 +140,9 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     // v4: keys expire; every entry of the store is converted to one that can.
     let report = server.check_then_update(patch(4), "kvstore@4.0.0");
     assert!(report["held_us"].as_f64() >= report["pause_us"].as_f64(), "{report}");
+    assert_eq!(report["converted"][0]["path"], "kvstore::store::STORE", "{report}");
+    assert_eq!(report["converted_cells"], serde_json::json!([]), "{report}");
+    watcher.check();
     server.check_keys(&checker);
     assert_eq!(server.cli(&["TTL", "fill:1"]), "-1", "converted entries never expire");
     assert_eq!(server.cli(&["TTL", "nothing"]), "-2");
@@ -146,14 +172,35 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
         .iter()
         .find(|global| global["path"] == "kvstore::store::STORE");
     assert_eq!(store.unwrap()["type"], "Shards", "{status}");
+    watcher.check();
     server.check_keys(&checker);
     assert_eq!(server.cli(&["GET", "word"]), "hello");
     assert_eq!(server.cli(&["INCR", "counter"]), "45");
     load.check();
 
     // v6: INFO, with counters in a global the version adds.
+    // v6 also converts every open connection's session, which from now on counts its commands;
+    // v6's store is v5's, shared as it is.
     let report = server.update(patch(6), "kvstore@6.0.0");
     assert_eq!(paths(&report["added_globals"]), ["kvstore::stats::STATS"]);
+    assert_eq!(report["converted"], serde_json::json!([]), "{report}");
+    let converted = &report["converted_cells"];
+    assert_eq!(converted.as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(converted[0]["type"], "kvstore::session::Session", "{report}");
+    assert_eq!(converted[0]["from"], "crate::v5::session::Session", "{report}");
+    // The watcher's and the checker's, at least, and redis-benchmark's.
+    assert!(converted[0]["cells"].as_u64() >= Some(2), "{report}");
+    watcher.check();
+    let info = watcher.info();
+    assert!(
+        info.ends_with(" name=watcher tot-cmds=3 cmd=client\n"),
+        "the watcher's two checks and this, counted since v6: {info:?}"
+    );
+    let status = server.admin(&["STATUS"]);
+    let v6 = report["version"]["id"].as_u64().unwrap();
+    assert!(sessions(&status).iter().all(|&(version, _)| version == v6), "{status}");
+    let fresh = server.cli(&["CLIENT", "INFO"]);
+    assert!(fresh.starts_with("id=") && fresh.ends_with(" name= tot-cmds=1 cmd=client"), "{fresh}");
     server.check_keys(&checker);
     let written = checker.written();
     let info = server.cli(&["INFO"]);
@@ -168,6 +215,7 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     assert!(keys >= FILLED + written, "{info}");
     load.check();
 
+    watcher.check();
     let requests = checker.stop();
     load.stop();
     server.stop();
@@ -370,8 +418,9 @@ impl Load {
     }
 }
 
-/// A client of our own on one connection, for the whole test: it writes `checked:<n>` => `<n>`
-/// and reads back the key before, and fails at the first unexpected reply or lost connection.
+/// A client of our own on one connection, for the whole test: it names itself, writes
+/// `checked:<n>` => `<n>` and reads back the key before, asks for its name now and then, and
+/// fails at the first unexpected reply or lost connection.
 struct Checker {
     written: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -388,9 +437,17 @@ impl Checker {
             stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let mut connection = Resp { reader: BufReader::new(stream.try_clone().unwrap()) };
             let mut writer = stream;
-            let mut requests = 0;
+            let reply = connection.call(&mut writer, &["CLIENT", "SETNAME", "checker"])?;
+            expect(&reply, "+OK", "CLIENT SETNAME")?;
+            let mut requests = 1;
             let mut n = 0;
             while !stopping.load(Ordering::Relaxed) {
+                if n % 256 == 0 {
+                    // Its session, through every update.
+                    let reply = connection.call(&mut writer, &["CLIENT", "GETNAME"])?;
+                    expect(&reply, "$checker", "CLIENT GETNAME")?;
+                    requests += 1;
+                }
                 let (key, value) = (format!("checked:{n}"), n.to_string());
                 let reply = connection.call(&mut writer, &["SET", &key, &value])?;
                 expect(&reply, "+OK", &key)?;
@@ -424,6 +481,47 @@ impl Checker {
             Ok(requests) => requests,
             Err(error) => panic!("the checking client failed: {error}"),
         }
+    }
+}
+
+/// A connection that names itself before the first update and then sits idle between the
+/// steps, its loop blocked in a read: after each update its session still has its id and name.
+struct Watcher {
+    connection: Resp,
+    writer: TcpStream,
+    id: String,
+}
+
+impl Watcher {
+    fn start(port: u16) -> Watcher {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connection = Resp { reader: BufReader::new(stream.try_clone().unwrap()) };
+        let mut watcher = Watcher { connection, writer: stream, id: String::new() };
+        assert_eq!(watcher.call(&["CLIENT", "SETNAME", "watcher"]), "+OK");
+        watcher.id = watcher.call(&["CLIENT", "ID"]);
+        assert!(watcher.id.starts_with(':'), "{}", watcher.id);
+        watcher
+    }
+
+    fn call(&mut self, args: &[&str]) -> String {
+        self.connection.call(&mut self.writer, args).unwrap_or_else(|e| panic!("the watcher: {e}"))
+    }
+
+    /// Its session is its own still.
+    fn check(&mut self) {
+        assert_eq!(self.call(&["CLIENT", "GETNAME"]), "$watcher");
+        let id = self.call(&["CLIENT", "ID"]);
+        assert_eq!(id, self.id, "the watcher's id");
+    }
+
+    /// `CLIENT INFO`, the bulk string without its `$`.
+    fn info(&mut self) -> String {
+        let info = self.call(&["CLIENT", "INFO"]);
+        let info = info.strip_prefix('$').unwrap_or_else(|| panic!("CLIENT INFO: {info}"));
+        let id = self.id.trim_start_matches(':');
+        assert!(info.starts_with(&format!("id={id} ")), "{info}");
+        info.to_owned()
     }
 }
 
@@ -495,6 +593,13 @@ fn labels(status: &Value) -> Vec<&str> {
 /// The paths of the items in a report's list.
 fn paths(items: &Value) -> Vec<&str> {
     items.as_array().unwrap().iter().map(|item| item["path"].as_str().unwrap()).collect()
+}
+
+/// The sessions in a STATUS answer: the version of their type, and how many there are.
+fn sessions(status: &Value) -> Vec<(u64, u64)> {
+    let cells = status["cells"].as_array().unwrap_or_else(|| panic!("no cells in {status}"));
+    let sessions = cells.iter().filter(|cells| cells["type"] == "kvstore::session::Session");
+    sessions.map(|c| (c["version"].as_u64().unwrap(), c["cells"].as_u64().unwrap())).collect()
 }
 
 /// The number in an `INFO` line `name:<number>`.

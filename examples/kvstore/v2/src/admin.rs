@@ -6,7 +6,8 @@
 //! UPDATE <patch>   apply the patch, a file in the patch directory
 //! CHECK <patch>    what UPDATE would do, and why it would refuse: nothing is switched
 //! ROLLBACK         return to the version before the last update
-//! STATUS           the versions applied, and which version's code each function runs
+//! STATUS           the versions applied, which version's code each function runs, and the
+//!                  live state cells (the connections' sessions) by type and version
 //! ```
 //!
 //! Each answer is one JSON document, as a bulk string: `{"ok":true,...}` with the update

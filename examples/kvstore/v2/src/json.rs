@@ -5,7 +5,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use dsu::{ItemRef, Reached, Status, Unreached, UpdateError, UpdateReport, VersionInfo};
+use dsu::{
+    ConvertedCells, ConvertedGlobal, ItemRef, Reached, Status, Unreached, UpdateError,
+    UpdateReport, VersionInfo,
+};
 
 /// The answer to an update, a check or a rollback.
 pub fn outcome(result: Result<UpdateReport, UpdateError>) -> String {
@@ -31,7 +34,8 @@ pub fn report(report: &UpdateReport) -> String {
         concat!(
             r#"{{"ok":true,"dry_run":{},"version":{},"replaced":{},"reached":{},"unreached":{},"#,
             r#""forked":{},"added":{},"signature_changed":{},"#,
-            r#""removed":{},"unchanged":{},"added_globals":{},"pause_us":{},"held_us":{},"#,
+            r#""removed":{},"unchanged":{},"added_globals":{},"converted":{},"#,
+            r#""converted_cells":{},"pause_us":{},"held_us":{},"#,
             r#""total_us":{},"waited_us":{},"waited_for":{},"message":{}}}"#
         ),
         report.dry_run,
@@ -45,6 +49,8 @@ pub fn report(report: &UpdateReport) -> String {
         list(report.removed.iter().map(item)),
         report.unchanged,
         globals,
+        list(report.converted.iter().map(converted)),
+        list(report.converted_cells.iter().map(converted_cells)),
         micros(report.pause),
         micros(report.held),
         micros(report.total),
@@ -64,11 +70,16 @@ pub fn status(status: &Status) -> String {
         let (path, ty) = (string(&global.global.path), string(&global.global.signature));
         format!(r#"{{"path":{path},"type":{ty},"since":{}}}"#, global.since)
     });
+    let cells = status.cells.iter().map(|cells| {
+        let ty = string(&cells.type_name);
+        format!(r#"{{"type":{ty},"version":{},"cells":{}}}"#, cells.version, cells.cells)
+    });
     format!(
-        r#"{{"ok":true,"versions":{},"items":{},"globals":{}}}"#,
+        r#"{{"ok":true,"versions":{},"items":{},"globals":{},"cells":{}}}"#,
         list(status.versions.iter().map(version)),
         list(items),
-        list(globals)
+        list(globals),
+        list(cells)
     )
 }
 
@@ -103,6 +114,31 @@ fn unreached(unreached: &Unreached) -> String {
 /// A global: its `signature` is its type.
 fn global(global: &ItemRef) -> String {
     format!(r#"{{"path":{},"type":{}}}"#, string(&global.path), string(&global.signature))
+}
+
+/// A global the update converted: its new type, the type before, the values the transformers
+/// made, and how long it took in microseconds.
+fn converted(converted: &ConvertedGlobal) -> String {
+    format!(
+        r#"{{"path":{},"type":{},"from":{},"values":{},"took_us":{}}}"#,
+        string(&converted.global.path),
+        string(&converted.global.signature),
+        string(&converted.from),
+        converted.values,
+        micros(converted.took)
+    )
+}
+
+/// The state cells of one type the update converted: every live one.
+fn converted_cells(converted: &ConvertedCells) -> String {
+    format!(
+        r#"{{"type":{},"from":{},"cells":{},"values":{},"took_us":{}}}"#,
+        string(&converted.type_name),
+        string(&converted.from),
+        converted.cells,
+        converted.values,
+        micros(converted.took)
+    )
 }
 
 fn list(values: impl Iterator<Item = String>) -> String {

@@ -3,7 +3,8 @@
 //! runs, connections and data included.
 //!
 //! Version 1 knew `PING`, `ECHO`, `GET`, `SET`, `DEL`, `EXISTS`, `DBSIZE`, `FLUSHALL`,
-//! `FLUSHDB`, `CONFIG GET`, `COMMAND` and `QUIT`. Version 2 added `INCR`, `DECR`, `INCRBY`,
+//! `FLUSHDB`, `CONFIG GET`, `COMMAND`, `CLIENT ID`, `CLIENT GETNAME`, `CLIENT SETNAME` and
+//! `QUIT`. Version 2 added `INCR`, `DECR`, `INCRBY`,
 //! `DECRBY`, `APPEND`, `STRLEN`, `MGET`, `MSET` and `KEYS`. Version 3 fixes `INCR` and its
 //! kin, which took a value that is not a number for 0.
 //!
@@ -18,7 +19,10 @@
 //! * a loop never changes its own code, so no loop does real work: each turn calls an
 //!   updateable function (`server::accept_client`, `server::serve_turn`,
 //!   `admin::accept_admin`);
-//! * what every open connection passes to its loop (`server::Connection`) keeps its layout.
+//! * what every open connection passes to its loop (`server::Connection`) keeps its layout;
+//! * what the server knows of each client (`session::Session`: its id and name) is in a state
+//!   cell in that struct: a version that changes its type says how to convert it, and the update
+//!   converts every open connection's session where it is.
 //!
 //! The operator updates the server through `admin`, a Unix socket.
 
@@ -32,6 +36,7 @@ mod commands;
 mod json;
 mod resp;
 mod server;
+mod session;
 mod store;
 
 dsu::patch!();

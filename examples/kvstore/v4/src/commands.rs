@@ -3,12 +3,13 @@
 //! first, and writes its reply to `out`.
 
 use crate::resp;
+use crate::session::Session;
 use crate::store::{deadline, live, lock, now, Entry, STORE};
 
 /// Answers one request. All of it runs in one version, even when an update lands meanwhile.
 #[dsu::transaction]
 #[dsu::updateable]
-pub fn execute(args: &[&[u8]], out: &mut Vec<u8>) {
+pub fn execute(session: &mut dsu::State<Session>, args: &[&[u8]], out: &mut Vec<u8>) {
     let mut name = [0; 16];
     let Some(upper) = name.get_mut(..args[0].len()) else { return unknown(args, out) };
     upper.copy_from_slice(args[0]);
@@ -38,6 +39,7 @@ pub fn execute(args: &[&[u8]], out: &mut Vec<u8>) {
         b"FLUSHALL" | b"FLUSHDB" => flushall(args, out),
         b"CONFIG" => config(args, out),
         b"COMMAND" => command(args, out),
+        b"CLIENT" => client(session, args, out),
         _ => unknown(args, out),
     }
 }
@@ -480,4 +482,35 @@ pub fn config(args: &[&[u8]], out: &mut Vec<u8>) {
 #[dsu::updateable]
 pub fn command(_args: &[&[u8]], out: &mut Vec<u8>) {
     resp::array(out, 0);
+}
+
+/// `CLIENT ID`, `CLIENT GETNAME`, `CLIENT SETNAME name`: the connection's own session.
+#[dsu::updateable]
+pub fn client(session: &mut dsu::State<Session>, args: &[&[u8]], out: &mut Vec<u8>) {
+    let Some(subcommand) = args.get(1) else { return resp::wrong_arity(out, "client") };
+    let subcommand = String::from_utf8_lossy(subcommand).to_ascii_lowercase();
+    match (subcommand.as_str(), &args[2..]) {
+        ("id", []) => resp::integer(out, session.with(|session| session.id) as i64),
+        ("getname", []) => session.with(|session| match &session.name[..] {
+            [] => resp::null(out),
+            name => resp::bulk(out, name),
+        }),
+        ("setname", [name]) => {
+            if name.iter().any(|byte| !(b'!'..=b'~').contains(byte)) {
+                return resp::error(
+                    out,
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
+            }
+            session.with_mut(|session| session.name = name.to_vec());
+            resp::ok(out);
+        }
+        ("id" | "getname" | "setname", _) => {
+            resp::wrong_arity(out, &format!("client|{subcommand}"))
+        }
+        _ => resp::error(
+            out,
+            &format!("ERR unknown subcommand '{subcommand}'. Try CLIENT HELP."),
+        ),
+    }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::commands;
 use crate::resp::{self, Parsed, Progress};
+use crate::session::{self, Session};
 
 /// How much a connection reads at once, and keeps buffered while idle.
 const BUFFER: usize = 16 * 1024;
@@ -36,6 +37,10 @@ pub struct Connection {
     progress: Progress,
     /// Replies not yet written.
     output: Vec<u8>,
+    /// What the client told the server about itself. A state cell: its type may change from
+    /// version to version, and an update converts it where it is, while `Connection` keeps its
+    /// layout (a cell's fingerprint is its type's name alone).
+    session: dsu::State<Session>,
 }
 
 /// Accepts one client and serves it on a thread of its own.
@@ -65,6 +70,7 @@ pub fn serve_connection(stream: TcpStream) {
         filled: 0,
         progress: Progress::default(),
         output: Vec::with_capacity(BUFFER),
+        session: session::open(),
     };
     if !client_connected() {
         let _ = connection.stream.write_all(b"-ERR max number of clients reached\r\n");
@@ -79,7 +85,7 @@ pub fn serve_connection(stream: TcpStream) {
 /// before they read a reply) and writes the replies. False once the connection is to close.
 #[dsu::updateable]
 pub fn serve_turn(connection: &mut Connection) -> bool {
-    let Connection { stream, input, filled, progress, output } = connection;
+    let Connection { stream, input, filled, progress, output, session } = connection;
     if *filled == input.len() {
         // A request longer than the buffer: make room for the rest of it.
         input.resize(input.len() * 2, 0);
@@ -101,7 +107,7 @@ pub fn serve_turn(connection: &mut Connection) -> bool {
                         open = false;
                         break;
                     }
-                    Some(_) => answer(&args, output),
+                    Some(_) => answer(session, &args, output),
                 }
             }
             Parsed::Incomplete => break,
@@ -126,9 +132,10 @@ pub fn serve_turn(connection: &mut Connection) -> bool {
 }
 
 /// Answers one request. A command that panics answers an error, and the connection goes on.
-fn answer(args: &[&[u8]], output: &mut Vec<u8>) {
+fn answer(session: &mut dsu::State<Session>, args: &[&[u8]], output: &mut Vec<u8>) {
     let start = output.len();
-    let executed = panic::catch_unwind(AssertUnwindSafe(|| commands::execute(args, output)));
+    let executed =
+        panic::catch_unwind(AssertUnwindSafe(|| commands::execute(session, args, output)));
     if executed.is_err() {
         output.truncate(start);
         resp::error(output, "ERR internal error, see the server's log");
