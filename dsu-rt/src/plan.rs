@@ -11,7 +11,7 @@ use crate::cell::{global_of, kind_of, slot_of};
 use crate::census::{self, KindConversion, KindMade, Retired};
 use crate::error::UpdateError;
 use crate::reach::{self, Graph};
-use crate::registry::{type_fingerprint, Key, Registry, Version};
+use crate::registry::{type_fingerprint, Growth, Key, Registry, Version};
 use crate::report::{
     ConvertedCells, ConvertedGlobal, ForkedState, ItemRef, Reached, Unreached, UpdateReport,
     VersionInfo,
@@ -408,6 +408,21 @@ impl<'m> Plan<'m> {
         Ok(())
     }
 
+    /// Makes room for everything the commit records, before the gate is held: the pause
+    /// allocates nothing large (`Registry::reserve`).
+    pub(crate) fn reserve(&self, registry: &mut Registry, version: &mut Version) {
+        let growth = Growth {
+            replaced: self.replaced.len(),
+            added: self.added.len(),
+            retyped: self.retyped.len(),
+            transformed: self.transformed_globals.len(),
+            added_globals: self.added_globals.len(),
+            converted_types: self.converted_types.len(),
+            added_types: self.added_types.len(),
+        };
+        registry.reserve(version, growth);
+    }
+
     /// Points the patch's cells at what they must reach from the commit on: the running code
     /// of the items it leaves alone, the effect ids of everything (those the commit will give
     /// to what it adds too), the program's thread state, and the live instances of the globals
@@ -533,7 +548,12 @@ impl<'m> Plan<'m> {
             }
         };
         match cells.run(&mut retired) {
-            Ok((cells, made)) => Ok(Converted { globals, cells: Some((cells, made)) }),
+            Ok((cells, made)) => {
+                // Room for every instance the commit replaces, made before the pause.
+                let listed: usize = (0..self.converted_types.len()).map(|k| cells.count(k)).sum();
+                retired.instances.reserve(globals.len() + listed);
+                Ok(Converted { globals, cells: Some((cells, made)), retired })
+            }
             Err(failed) => {
                 // The globals' new instances go too: the patch's cells, which pointed at them,
                 // point nowhere, and the patch is never switched in.
@@ -583,7 +603,7 @@ impl<'m> Plan<'m> {
         for desc in &self.added_types {
             registry.add_type(&mut version, desc);
         }
-        let mut retired = Retired::default();
+        let mut retired = converted.retired;
         let mut conversions = Vec::with_capacity(converted.globals.len());
         for (desc, made) in self.transformed_globals.iter().zip(&converted.globals) {
             let counted = (made.values, made.took);
@@ -714,6 +734,8 @@ impl<'m> Plan<'m> {
 pub(crate) struct Converted {
     globals: Vec<convert::Made>,
     cells: Option<(census::Converting, Vec<KindMade>)>,
+    /// Where the commit puts what it replaces, with room for all of it.
+    retired: Retired,
 }
 
 /// The conversion of the cells of `desc`'s type by the version `version`, as reports show it.

@@ -298,6 +298,8 @@ fn apply(
     options: &UpdateOptions,
     started: Instant,
 ) -> Result<UpdateReport, UpdateError> {
+    let mut version = version;
+    plan.reserve(registry, &mut version);
     plan.prepare(registry);
     switch(
         registry,
