@@ -214,7 +214,7 @@ pub(crate) struct Version {
 }
 
 /// How many records of each kind a commit adds (`Registry::reserve`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Growth {
     pub(crate) replaced: usize,
     pub(crate) added: usize,

@@ -421,7 +421,13 @@ fn rollback_in(
                 }
             };
             match cells.run(&mut retired) {
-                Ok(cells) => Ok((restored, cells)),
+                Ok((cells, made)) => {
+                    // Room for every instance the commit replaces, made before the pause.
+                    let kinds = undone.converted_types.len();
+                    let listed: usize = (0..kinds).map(|kind| cells.count(kind)).sum();
+                    retired.instances.reserve(restored.len() + listed);
+                    Ok((restored, (cells, made), retired))
+                }
                 Err(failed) => {
                     // The instances made back are the rollback's alone.
                     retired.instances.extend(restored.iter().map(|(old, _)| *old));
@@ -435,12 +441,11 @@ fn rollback_in(
                 }
             }
         },
-        |registry, (restored, (cells, made))| {
+        |registry, (restored, (cells, made), mut retired)| {
             let instances: Vec<*const ()> = restored.iter().map(|(old, _)| *old).collect();
             let (undone, replaced) = registry.undo_last(&instances);
             let back = registry.running().id;
-            let mut retired = Retired::default();
-            retired.instances = replaced;
+            retired.instances.extend(replaced);
             cells.commit(&made, &mut retired);
             let converted = undone
                 .version
