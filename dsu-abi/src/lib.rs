@@ -110,10 +110,14 @@ pub struct ItemDesc {
     /// the slot holds while the running implementation has another signature (a method of a
     /// type an update converted, reached by code compiled against the old type).
     pub stale: *const (),
+    /// For an `async fn`, this image's count of the futures of its implementation still
+    /// running (`dsu-rt`'s `InFlight`), which `status()` reads; null for a plain function.
+    pub futures: *const (),
 }
 
-// SAFETY: the two pointers are a code address and the address of a `static` atomic; neither
-// is ever written through except by atomic operations, so sharing the descriptor is sound.
+// SAFETY: the pointers are code addresses and addresses of `static` atomics (the slot's cell,
+// the count of futures); none is ever written through except by atomic operations, so sharing
+// the descriptor is sound.
 unsafe impl Sync for ItemDesc {}
 // SAFETY: as for `Sync`: the descriptor holds only addresses of immutable code and of atomics.
 unsafe impl Send for ItemDesc {}

@@ -1,11 +1,11 @@
 //! The arguments of every attribute, through one parser: `crate = path` on each of them (the
 //! derive takes it as `#[dsu(crate = path)]`), and on `#[updateable]` also `was = OldType` and
 //! `reversible` on a global or a type, `transform = function` on a type, and `skip` on a method
-//! of an updateable impl block.
+//! of an updateable impl block, and `?Send` on an `async fn` or an impl block of them.
 //!
 //! Every mistake in the arguments is reported at once, each at its own tokens.
 
-use proc_macro2::{Spacing, TokenStream, TokenTree};
+use proc_macro2::{Spacing, Span, TokenStream, TokenTree};
 use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 use syn::{Path, Token, Type};
@@ -42,8 +42,9 @@ impl Attribute {
         match self {
             Attribute::Updateable | Attribute::Method => {
                 "unknown argument; the arguments are `crate = path`, `was = OldType` and \
-                 `reversible` on a global or a type, `transform = function` on a type, and \
-                 `skip` on a method of an updateable impl block"
+                 `reversible` on a global or a type, `transform = function` on a type, \
+                 `?Send` on an `async fn` or an impl block, and `skip` on a method of an \
+                 updateable impl block"
             }
             Attribute::Transaction => {
                 "unknown argument; the only one of #[dsu::transaction] is `crate = path`"
@@ -68,6 +69,8 @@ pub(crate) struct Args {
     pub(crate) transform: Option<(kw::transform, Path)>,
     /// `skip`: a method of an updateable impl block stays as written.
     pub(crate) skip: Option<kw::skip>,
+    /// `?Send`, its two tokens: the futures of the `async fn`s need not be `Send`.
+    pub(crate) local: Option<TokenStream>,
 }
 
 /// The arguments of `attribute`, or every mistake in them.
@@ -107,6 +110,8 @@ enum Arg {
     Reversible(kw::reversible),
     Transform(kw::transform, Path),
     Skip(kw::skip),
+    /// `?Send`, its two tokens.
+    Local(TokenStream),
 }
 
 fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
@@ -121,6 +126,18 @@ fn arg(attribute: Attribute, input: ParseStream<'_>) -> syn::Result<Arg> {
     }
     if !attribute.takes_updateable_arguments() {
         return Err(input.error(attribute.unknown()));
+    }
+    if lookahead.peek(Token![?]) {
+        let question: Token![?] = input.parse()?;
+        let send: syn::Ident = input.parse()?;
+        if send != "Send" {
+            return Err(syn::Error::new(
+                send.span(),
+                "`?` goes before `Send` only: `?Send` lets the futures of an `async fn` be \
+                 `!Send`",
+            ));
+        }
+        return Ok(Arg::Local(quote::quote!(#question #send)));
     }
     if lookahead.peek(kw::was) {
         let keyword: kw::was = input.parse()?;
@@ -184,6 +201,7 @@ struct Given {
     reversible: Option<kw::reversible>,
     transform: Option<(kw::transform, Path)>,
     skip: Option<kw::skip>,
+    local: Option<TokenStream>,
 }
 
 impl Given {
@@ -254,13 +272,20 @@ impl Given {
                     self.skip = Some(keyword);
                 }
             }
+            Arg::Local(tokens) => {
+                let span =
+                    tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+                if once(self.local.is_some(), span, "?Send") {
+                    self.local = Some(tokens);
+                }
+            }
         }
     }
 
     /// The arguments, or every mistake: those of the parse and those of arguments that do not
     /// go together.
     fn finish(self, attribute: Attribute, mut errors: Errors) -> syn::Result<Args> {
-        let Given { krate, was, reversible, transform, skip } = self;
+        let Given { krate, was, reversible, transform, skip, local } = self;
         if let (Some(skip), Attribute::Updateable) = (&skip, attribute) {
             errors.push_span(
                 skip.span,
@@ -282,7 +307,7 @@ impl Given {
             );
         }
         let krate = krate.map_or_else(crate::krate::default, |(_, path)| path);
-        errors.finish(Args { krate, was, reversible, transform, skip })
+        errors.finish(Args { krate, was, reversible, transform, skip, local })
     }
 }
 

@@ -9,15 +9,17 @@ use crate::args::Args;
 use crate::hash;
 use crate::model::{Impl, Item, Member};
 use crate::probe::Probes;
-use crate::signature::{argument_names, mentions_self, qualify_associated_types, tidy, Shape};
+use crate::signature::{
+    argument_names, mentions_self, qualify_associated_types, tidy, Future, Shape,
+};
 
 pub(crate) fn item(args: &Args, item: &Item) -> TokenStream {
     let disabled = cfg!(feature = "disabled");
     match item {
         Item::Fn(function) if disabled => function.to_token_stream(),
         Item::Impl(block) if disabled => block.to_token_stream(),
-        Item::Fn(function) => function_item(&args.krate, function),
-        Item::Impl(block) => impl_block(&args.krate, block),
+        Item::Fn(function) => function_item(args, function),
+        Item::Impl(block) => impl_block(args, block),
         // Both stay reachable the same way with `disabled`: they expand alike.
         Item::Static(global) => crate::global::expand(
             &args.krate,
@@ -74,9 +76,10 @@ pub(crate) fn beside(original: TokenStream, error: syn::Error) -> TokenStream {
 ///     /* this image's implementation, or another's through its bridge: `call` */
 /// }
 /// ```
-fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
+fn function_item(args: &Args, function: &ItemFn) -> TokenStream {
+    let krate = &args.krate;
     let ItemFn { attrs, vis, sig, block } = function;
-    let shape = Shape::of(sig, None, None);
+    let shape = Shape::of(sig, None, None).local(args.local.is_some());
     let name = sig.ident.to_string();
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     let implementation = Signature { ident: format_ident!("__dsu_impl"), ..sig.clone() };
@@ -120,7 +123,8 @@ fn function_item(krate: &Path, function: &ItemFn) -> TokenStream {
 ///
 /// When a signature mentions `Self` (a receiver does), the block also gets a stand-in for
 /// `Self` in the fingerprinted types (see `self_fingerprint`).
-fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
+fn impl_block(args: &Args, item: &Impl) -> TokenStream {
+    let krate = &args.krate;
     let Impl { block, members } = item;
     let self_ty = &*block.self_ty;
     let uses_self = item.updateable().any(|method| mentions_self(&method.sig));
@@ -171,7 +175,7 @@ fn impl_block(krate: &Path, item: &Impl) -> TokenStream {
         if let Some((_, trait_path, _)) = &block.trait_ {
             qualify_associated_types(&mut sig, self_ty, trait_path);
         }
-        let shape = Shape::of(&sig, Some(self_ty), stand_in.as_ref());
+        let shape = Shape::of(&sig, Some(self_ty), stand_in.as_ref()).local(args.local.is_some());
         let (trait_path, body) = (block.trait_.as_ref().map(|t| &t.1), &method.block);
         let body_hash = hash::of_tokens(&quote!(#self_ty #trait_path #sig #body));
         let implementation = match &helper {
@@ -314,11 +318,25 @@ fn registration(
     let shapes: Vec<TokenStream> = types.iter().map(|ty| probes.shape(ty)).collect();
     let probes = probes.items();
     let alias = crate::krate::alias(krate);
+    // An `async fn` counts its futures, and its node says whether they are `Send`.
+    let (futures, futures_field, kind, value) = match shape.asyncness {
+        Some(future) => (
+            quote!(static __DSU_FUTURES: #private::InFlight = #private::InFlight::new();),
+            quote!(__DSU_FUTURES.as_erased()),
+            match future {
+                Future::Send => quote!(#private::ASYNC,),
+                Future::Local => quote!(#private::ASYNC_LOCAL,),
+            },
+            quote!((&__DSU_SLOT, &__DSU_FUTURES)),
+        ),
+        None => (quote!(), quote!(::core::ptr::null()), quote!(), quote!(&__DSU_SLOT)),
+    };
     quote! {{
         #alias
         // Through `__dsu_alias`, so that the attributes below are quiet when `krate` is wrong.
         use __dsu_alias::__private::linkme;
         #probes
+        #futures
         #bridge
         #stale
         static __DSU_SLOT: #private::Slot<#bridge_pointer> = #private::Slot::new(__dsu_bridge as #bridge_pointer);
@@ -328,15 +346,16 @@ fn registration(
             path: #private::RStr::from_str(#path),
             signature_text: #private::RStr::from_str(#text),
             signature: #private::shape(
-                #private::combine(&[#private::FN, #(#nodes),*]),
+                #private::combine(&[#private::FN, #kind #(#nodes),*]),
                 &[#(#shapes),*],
             ),
             body: #private::Hash128::new(#body),
             implementation: __dsu_bridge as #bridge_pointer as *const (),
             slot: __DSU_SLOT.as_erased(),
             stale: __dsu_stale as #bridge_pointer as *const (),
+            futures: #futures_field,
         };
-        &__DSU_SLOT
+        #value
     }}
 }
 
@@ -372,6 +391,9 @@ fn stub_signature(sig: &Signature) -> Signature {
 /// ```
 fn call(sig: &Signature, registration: TokenStream, implementation: TokenStream) -> TokenStream {
     let arguments = argument_names(sig);
+    if sig.asyncness.is_some() {
+        return call_async(sig, registration, implementation);
+    }
     let call = quote! {
         match __dsu_slot.foreign() {
             ::core::option::Option::None => #implementation(#(#arguments),*),
@@ -387,6 +409,50 @@ fn call(sig: &Signature, registration: TokenStream, implementation: TokenStream)
     };
     quote! {
         let __dsu_slot = #registration;
+        __dsu_slot.note();
+        #call
+    }
+}
+
+/// `call` for an `async fn`, whose stub is an `async fn` too: this image's implementation's
+/// future is awaited in place, counted; another image's comes boxed from its bridge, counted
+/// there.
+///
+/// ```text
+/// let (__dsu_slot, __dsu_futures) = { /* registration */ };
+/// __dsu_slot.note();
+/// match __dsu_slot.foreign() {
+///     None => {
+///         let __dsu_running = __dsu_futures.start();
+///         implementation(__dsu_arg0).await
+///     }
+///     Some(__dsu_bridge) => __dsu_slot.finish_async(__dsu_bridge(__dsu_arg0)).await,
+/// }
+/// ```
+fn call_async(
+    sig: &Signature,
+    registration: TokenStream,
+    implementation: TokenStream,
+) -> TokenStream {
+    let arguments = argument_names(sig);
+    let call = quote! {
+        match __dsu_slot.foreign() {
+            ::core::option::Option::None => {
+                let __dsu_running = __dsu_futures.start();
+                #implementation(#(#arguments),*).await
+            }
+            ::core::option::Option::Some(__dsu_bridge) => {
+                __dsu_slot.finish_async(__dsu_bridge(#(#arguments),*)).await
+            }
+        }
+    };
+    let call = match sig.unsafety {
+        // SAFETY: the stub is itself `unsafe fn` with the same contract as the implementation.
+        Some(_) => quote!(unsafe { #call }),
+        None => call,
+    };
+    quote! {
+        let (__dsu_slot, __dsu_futures) = #registration;
         __dsu_slot.note();
         #call
     }

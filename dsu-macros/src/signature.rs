@@ -3,7 +3,7 @@
 //! it in reports.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, Lifetime, ReturnType, Signature, Type};
@@ -19,7 +19,23 @@ pub(crate) struct Shape {
     /// `for<'a, ..>` when the function declares lifetimes.
     lifetimes: Vec<Lifetime>,
     unsafety: Option<syn::token::Unsafe>,
+    /// For an `async fn`, whether its futures may be `!Send` (`?Send`).
+    pub(crate) asyncness: Option<Future>,
+    /// The function's name, where a future that is not `Send` is refused.
+    name: syn::Ident,
 }
+
+/// How an `async fn`'s future crosses between images.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Future {
+    /// `Send`, the default.
+    Send,
+    /// `?Send`.
+    Local,
+}
+
+/// The one lifetime of an async bridge's borrowed parameters and of its future.
+const BORROW: &str = "'__dsu";
 
 impl Shape {
     /// The shape of `sig`, a method of `self_ty` if given. `self_fingerprint` stands for `Self`
@@ -64,12 +80,53 @@ impl Shape {
             fingerprinted,
             lifetimes: sig.generics.lifetimes().map(|l| l.lifetime.clone()).collect(),
             unsafety: sig.unsafety,
+            asyncness: sig.asyncness.map(|_| Future::Send),
+            name: sig.ident.clone(),
         }
+    }
+
+    /// The shape of an `async fn` whose futures need not be `Send`, if `local`.
+    pub(crate) fn local(mut self, local: bool) -> Shape {
+        if local && self.asyncness.is_some() {
+            self.asyncness = Some(Future::Local);
+        }
+        self
+    }
+
+    /// For an `async fn`: the bridge's parameter types, every borrow of one lifetime
+    /// (`BORROW`), and the type of the boxed future it returns, whose lifetime that is, or
+    /// `'static` when nothing is borrowed. The future holds every parameter, so one lifetime
+    /// for all of them is what it can be given; the output borrows nothing (`valid.rs`).
+    fn async_parts(&self, private: &TokenStream, future: Future) -> (Vec<Type>, bool, TokenStream) {
+        let mut unify = Unify(false);
+        let inputs: Vec<Type> = self
+            .inputs
+            .iter()
+            .map(|ty| {
+                let mut ty = ty.clone();
+                unify.visit_type_mut(&mut ty);
+                ty
+            })
+            .collect();
+        let borrowed = unify.0;
+        let lifetime = Lifetime::new(if borrowed { BORROW } else { "'static" }, Span::call_site());
+        let output = &self.output;
+        let boxed = match future {
+            Future::Send => quote!(#private::Boxed<#lifetime, #output>),
+            Future::Local => quote!(#private::BoxedLocal<#lifetime, #output>),
+        };
+        (inputs, borrowed, boxed)
     }
 
     /// `unsafe for<'a> fn(A, B) -> Returned<R>`: the type of the item's bridge, which the slot
     /// holds (see `dsu-rt/src/unwind.rs`).
     pub(crate) fn bridge_pointer(&self, private: &TokenStream) -> TokenStream {
+        if let Some(future) = self.asyncness {
+            let (inputs, borrowed, boxed) = self.async_parts(private, future);
+            let binder = borrowed.then(borrow_binder);
+            let unsafety = &self.unsafety;
+            return quote!(#binder #unsafety fn(#(#inputs),*) -> #private::Returned<#boxed>);
+        }
         let Shape { inputs, output, lifetimes, unsafety, .. } = self;
         let binder = (!lifetimes.is_empty()).then(|| quote!(for<#(#lifetimes),*>));
         quote!(#binder #unsafety fn(#(#inputs),*) -> #private::Returned<#output>)
@@ -86,8 +143,20 @@ impl Shape {
     /// The stale bridge, of the bridge's type: it panics, saying that `path`'s signature changed
     /// under the code that called it (see `ItemDesc::stale`).
     pub(crate) fn stale(&self, private: &TokenStream, path: &TokenStream) -> TokenStream {
+        let names: Vec<_> =
+            (0..self.inputs.len()).map(|i| format_ident!("__dsu_arg{}", i)).collect();
+        if let Some(future) = self.asyncness {
+            let (inputs, borrowed, boxed) = self.async_parts(private, future);
+            let generics = borrowed.then(borrow_generics);
+            let unsafety = &self.unsafety;
+            return quote! {
+                #[allow(clippy::too_many_arguments, unused_variables)]
+                #unsafety fn __dsu_stale #generics(#(#names: #inputs),*) -> #private::Returned<#boxed> {
+                    #private::catch(move || -> #boxed { #private::stale_call(#path) })
+                }
+            };
+        }
         let Shape { inputs, output, lifetimes, unsafety, .. } = self;
-        let names: Vec<_> = (0..inputs.len()).map(|i| format_ident!("__dsu_arg{}", i)).collect();
         quote! {
             #[allow(clippy::too_many_arguments, unused_variables)]
             #unsafety fn __dsu_stale<#(#lifetimes),*>(#(#names: #inputs),*) -> #private::Returned<#output> {
@@ -106,6 +175,27 @@ impl Shape {
         let call = quote!(#implementation(#(#names),*));
         // SAFETY: the bridge is itself `unsafe fn`, with the implementation's contract.
         let call = if unsafety.is_some() { quote!(unsafe { #call }) } else { call };
+        if let Some(future) = self.asyncness {
+            let (inputs, borrowed, boxed) = self.async_parts(private, future);
+            let generics = borrowed.then(borrow_generics);
+            // A future that is not `Send` is refused at the function's name.
+            let span = self.name.span();
+            let boxing = match future {
+                Future::Send => {
+                    quote_spanned!(span=> __dsu_alias::__private::boxed(&__DSU_FUTURES, __dsu_future))
+                }
+                Future::Local => quote!(#private::boxed_local(&__DSU_FUTURES, __dsu_future)),
+            };
+            return quote! {
+                #[allow(clippy::too_many_arguments)]
+                #unsafety fn __dsu_bridge #generics(#(#names: #inputs),*) -> #private::Returned<#boxed> {
+                    #private::catch(move || {
+                        let __dsu_future = #call;
+                        #boxing
+                    })
+                }
+            };
+        }
         quote! {
             #[allow(clippy::too_many_arguments)]
             #unsafety fn __dsu_bridge<#(#lifetimes),*>(#(#names: #inputs),*) -> #private::Returned<#output> {
@@ -123,8 +213,13 @@ impl Shape {
     /// `fn(&str) -> String`, as reports show it.
     pub(crate) fn text(&self) -> String {
         let Shape { inputs, output, unsafety, .. } = self;
-        let text = quote!(#unsafety fn(#(#inputs),*) -> #output).to_string();
-        tidy(&text)
+        let asyncness = match self.asyncness {
+            None => quote!(),
+            Some(Future::Send) => quote!(async),
+            Some(Future::Local) => quote!(async ?Send),
+        };
+        let text = quote!(#asyncness #unsafety fn(#(#inputs),*) -> #output).to_string();
+        tidy(&text).replace("? Send", "?Send")
     }
 }
 
@@ -238,6 +333,37 @@ impl VisitMut for ReplaceSelf<'_> {
             }
         }
         syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+fn borrow_binder() -> TokenStream {
+    let lifetime = Lifetime::new(BORROW, Span::call_site());
+    quote!(for<#lifetime>)
+}
+
+fn borrow_generics() -> TokenStream {
+    let lifetime = Lifetime::new(BORROW, Span::call_site());
+    quote!(<#lifetime>)
+}
+
+/// Writes every lifetime but `'static`, and every reference's elided one, as `BORROW`; notes
+/// whether there was one.
+struct Unify(bool);
+
+impl VisitMut for Unify {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
+        if lifetime.ident != "static" {
+            *lifetime = Lifetime::new(BORROW, Span::call_site());
+            self.0 = true;
+        }
+    }
+
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        if reference.lifetime.is_none() {
+            reference.lifetime = Some(Lifetime::new(BORROW, Span::call_site()));
+            self.0 = true;
+        }
+        syn::visit_mut::visit_type_reference_mut(self, reference);
     }
 }
 

@@ -78,6 +78,20 @@ pub(crate) const WAS_ON_FUNCTION: &str = "`was` names the old type of a global o
 
 /// Arguments that only some items take.
 fn arguments(args: &Args, item: &Item) -> syn::Result<()> {
+    if let Some(local) = &args.local {
+        let has_async = match item {
+            Item::Fn(function) => function.sig.asyncness.is_some(),
+            Item::Impl(block) => block.updateable().any(|method| method.sig.asyncness.is_some()),
+            Item::Static(_) | Item::Struct(_) | Item::Enum(_) => false,
+        };
+        if !has_async {
+            return Err(syn::Error::new_spanned(
+                local,
+                "`?Send` lets the futures of an `async fn` be `!Send`; it goes on an `async fn`, \
+                 or on an impl block with updateable `async fn`s",
+            ));
+        }
+    }
     match (&args.was, item) {
         (Some((was, _)), Item::Fn(_) | Item::Impl(_)) => {
             Err(syn::Error::new(was.span, WAS_ON_FUNCTION))
@@ -119,12 +133,19 @@ fn signature(sig: &Signature, errors: &mut Errors) {
              update can reach it; remove `const`, or call it from an updateable function",
         );
     }
-    if let Some(token) = &sig.asyncness {
-        errors.push(
-            token,
-            "an `async fn` cannot be updateable yet: make the work an updateable plain function \
-             that the `async fn` calls",
-        );
+    if sig.asyncness.is_some() {
+        if let ReturnType::Type(_, ty) = &sig.output {
+            let mut borrows = Borrows(None);
+            borrows.visit_type(ty);
+            if let Some(span) = borrows.0 {
+                errors.push_span(
+                    span,
+                    "an updateable `async fn` cannot return a borrow yet: its future, which \
+                     another version's code may make, holds every borrowed parameter for one \
+                     lifetime; return an owned value (`String`, `Arc<T>`)",
+                );
+            }
+        }
     }
     if let Some(variadic) = &sig.variadic {
         // Only an `extern` function can be variadic: this one error says it all.
@@ -173,6 +194,27 @@ fn signature(sig: &Signature, errors: &mut Errors) {
             "`impl Trait` cannot appear in an updateable signature: it names a type only the \
              compiler knows; use a concrete type or `Box<dyn Trait>`",
         );
+    }
+}
+
+/// The first borrow in a type: a lifetime other than `'static`, or a reference without one.
+struct Borrows(Option<proc_macro2::Span>);
+
+impl Visit<'_> for Borrows {
+    fn visit_type_reference(&mut self, node: &syn::TypeReference) {
+        match &node.lifetime {
+            None => {
+                self.0.get_or_insert(node.span());
+            }
+            Some(lifetime) => self.visit_lifetime(lifetime),
+        }
+        self.visit_type(&node.elem);
+    }
+
+    fn visit_lifetime(&mut self, node: &syn::Lifetime) {
+        if node.ident != "static" {
+            self.0.get_or_insert(node.span());
+        }
     }
 }
 

@@ -138,6 +138,14 @@ pub const fn combine(parts: &[u128]) -> u128 {
 #[doc(hidden)]
 pub const FN: u128 = of_str("fn");
 
+/// The second part of an updateable `async fn`'s node: its future is `Send`.
+#[doc(hidden)]
+pub const ASYNC: u128 = of_str("async fn + Send");
+
+/// The second part of an updateable `async fn`'s node marked `?Send`.
+#[doc(hidden)]
+pub const ASYNC_LOCAL: u128 = of_str("async fn + ?Send");
+
 /// The first 128 bits of `hash`.
 const fn digest(hash: Sha256) -> u128 {
     let full = hash.finalize();

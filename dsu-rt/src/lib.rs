@@ -12,6 +12,7 @@ mod error;
 mod files;
 pub mod fingerprint;
 mod foreign;
+mod future;
 mod gate;
 mod global;
 mod host;
@@ -52,8 +53,8 @@ pub use fingerprint::Fingerprint;
 pub use global::Global;
 pub use inspect::PatchInfo;
 pub use report::{
-    CellStatus, ConvertedCells, ConvertedGlobal, ForkedState, GlobalStatus, ItemRef, ItemStatus,
-    Reached, Status, Unreached, UpdateReport, VersionInfo,
+    CellStatus, ConvertedCells, ConvertedGlobal, ForkedState, FuturesStatus, GlobalStatus, ItemRef,
+    ItemStatus, Reached, Status, Unreached, UpdateReport, VersionInfo,
 };
 pub use state::{State, Updateable};
 pub use transaction::{transaction, Transaction};
@@ -65,9 +66,13 @@ pub use update::UpdateOptions;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fingerprint::{
-        combine, node_of, of_str, shape, shape_of, Checked, ShapeOf, Unchecked, FN,
+        combine, node_of, of_str, shape, shape_of, Checked, ShapeOf, Unchecked, ASYNC, ASYNC_LOCAL,
+        FN,
     };
     pub use crate::foreign::{name_of, Foreign, Parameters, Probe};
+    pub use crate::future::{
+        boxed, boxed_local, finish as finish_future, Boxed, BoxedLocal, InFlight,
+    };
     pub use crate::global::{counted, fingerprinted, transformed, transformed_kept, Fingerprinted};
     pub use crate::manifest::{encode, encoded_len, Declared};
     pub use crate::patch::{header, manifest};

@@ -409,7 +409,8 @@ impl<'m> Plan<'m> {
     }
 
     /// Makes room for everything the commit records, before the gate is held: the pause
-    /// allocates nothing large (`Registry::reserve`).
+    /// allocates nothing large (`Registry::reserve`). The counts of the patch's futures are
+    /// noted here too, for the commit to list.
     pub(crate) fn reserve(&self, registry: &mut Registry, version: &mut Version) {
         let growth = Growth {
             replaced: self.replaced.len(),
@@ -420,6 +421,9 @@ impl<'m> Plan<'m> {
             converted_types: self.converted_types.len(),
             added_types: self.added_types.len(),
         };
+        let descs = self.replaced.iter().chain(&self.added).chain(&self.unchanged);
+        let descs = descs.chain(self.retyped.iter().map(|(_, desc)| desc));
+        Registry::count_futures(version, descs.map(|keyed| keyed.desc));
         registry.reserve(version, growth);
     }
 
@@ -783,6 +787,7 @@ pub(crate) mod tests {
             implementation: code as *const (),
             slot: slot.as_erased(),
             stale: code as *const (),
+            futures: std::ptr::null(),
         }
     }
 

@@ -15,10 +15,12 @@ use dsu_abi::{GlobalDesc, Hash128, ItemDesc, PatchManifestRef, Shape, TypeDesc};
 use parking_lot::Mutex;
 
 use crate::cell::{global_of, kind_of, slot_of, GlobalCell, InstanceFn, SlotCell};
+use crate::future::InFlight;
 use crate::manifest::Manifest;
 use crate::reach::Graph;
 use crate::report::{
-    CellStatus, ConvertedGlobal, GlobalStatus, ItemRef, ItemStatus, Status, VersionInfo,
+    CellStatus, ConvertedGlobal, FuturesStatus, GlobalStatus, ItemRef, ItemStatus, Status,
+    VersionInfo,
 };
 use crate::slices::ProgramInfo;
 
@@ -211,6 +213,52 @@ pub(crate) struct Version {
     pub(crate) retyped: Vec<Retyped>,
     /// The crate graph of the version's build (`reach.rs`), if it has one.
     pub(crate) graph: Option<Graph>,
+    /// The counts of the futures of the image's updateable `async fn`s, which `push` lists
+    /// for `status()` for good: a version rolled back may still run futures.
+    futures: Vec<Futures>,
+}
+
+/// One image's count of the futures of one updateable `async fn`'s implementation.
+#[derive(Debug)]
+struct Futures {
+    path: &'static str,
+    signature_text: &'static str,
+    version: u64,
+    /// The release the version is.
+    release: String,
+    count: &'static InFlight,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} running", self.running())
+    }
+}
+
+/// Every count of futures of every version applied, and of every version rolled back.
+static FUTURES: Mutex<Vec<Futures>> = Mutex::new(Vec::new());
+
+/// The futures of updateable `async fn`s running now, read from the counts, whatever the
+/// registry is doing.
+fn futures_now() -> Vec<FuturesStatus> {
+    let mut futures: Vec<FuturesStatus> = FUTURES
+        .lock()
+        .iter()
+        .filter_map(|counted| {
+            let running = counted.count.running();
+            (running > 0).then(|| FuturesStatus {
+                item: ItemRef {
+                    path: counted.path.to_owned(),
+                    signature: counted.signature_text.to_owned(),
+                },
+                version: counted.version,
+                release: counted.release.clone(),
+                running,
+            })
+        })
+        .collect();
+    futures.sort_by(|a, b| a.item.path.cmp(&b.item.path).then(a.version.cmp(&b.version)));
+    futures
 }
 
 /// How many records of each kind a commit adds (`Registry::reserve`).
@@ -403,6 +451,7 @@ impl Registry {
             }
         }
         let mut version = registry.new_version(release, PathBuf::new(), 0);
+        Registry::count_futures(&mut version, own);
         // A graph that cannot be read is none: an update then says it cannot tell the reach.
         version.graph = program.and_then(|program| Graph::parse(program.graph).ok().flatten());
         registry.push(version);
@@ -587,6 +636,26 @@ impl Registry {
             added_types: Vec::new(),
             retyped: Vec::new(),
             graph: None,
+            futures: Vec::new(),
+        }
+    }
+
+    /// Notes the counts of futures `descs`, the image of `version`, has, for `push` to list.
+    pub(crate) fn count_futures<'a>(
+        version: &mut Version,
+        descs: impl IntoIterator<Item = &'a ItemDesc>,
+    ) {
+        for desc in descs {
+            // SAFETY: a descriptor's `futures` is null or its image's count (`ItemDesc`).
+            if let Some(count) = unsafe { crate::future::of_desc(desc.futures) } {
+                version.futures.push(Futures {
+                    path: desc.path.as_str(),
+                    signature_text: desc.signature_text.as_str(),
+                    version: version.info.id,
+                    release: version.info.label.clone(),
+                    count,
+                });
+            }
         }
     }
 
@@ -721,6 +790,7 @@ impl Registry {
         version.added_globals.reserve(growth.added_globals);
         version.converted_types.reserve(growth.converted_types);
         version.added_types.reserve(growth.added_types);
+        FUTURES.lock().reserve(version.futures.len());
     }
 
     /// Records `version`, made by `new_version` and switched in by the calls above, as the
@@ -729,6 +799,8 @@ impl Registry {
         assert_eq!(version.info.id, self.next_id, "versions are recorded in the order made");
         self.next_id += 1;
         version.info.applied_at = SystemTime::now();
+        // Room was made by `reserve`: the commit allocates nothing here.
+        FUTURES.lock().append(&mut version.futures);
         self.versions.push(version);
     }
 
@@ -833,6 +905,7 @@ impl Registry {
             items,
             globals,
             cells,
+            futures: futures_now(),
         }
     }
 
@@ -871,5 +944,7 @@ pub(crate) fn status_now() -> Status {
     if let Some(registry) = registry().try_lock() {
         return registry.status();
     }
-    LAST_STATUS.lock().clone().expect("published when the registry was made")
+    let mut status = LAST_STATUS.lock().clone().expect("published when the registry was made");
+    status.futures = futures_now();
+    status
 }

@@ -339,6 +339,28 @@ impl fmt::Display for CellStatus {
     }
 }
 
+/// The futures of one updateable `async fn` that one version's code still runs: each started
+/// in that version, and finishes in it (see [`status`](crate::status)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuturesStatus {
+    /// The item.
+    pub item: ItemRef,
+    /// The version whose implementation the futures run: a version applied, or one rolled
+    /// back since whose futures have not finished yet.
+    pub version: u64,
+    /// The release that version is, `crate@version`.
+    pub release: String,
+    /// How many futures of it there are: polled at least once, and neither finished nor
+    /// dropped.
+    pub running: usize,
+}
+
+impl fmt::Display for FuturesStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} futures of {} in {}", self.running, self.item, self.release)
+    }
+}
+
 /// What the program runs now: see [`status`](crate::status).
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -351,6 +373,17 @@ pub struct Status {
     /// The live state cells, by updateable type (sorted by path) and by the version whose type
     /// their values have. A type without live cells is not listed.
     pub cells: Vec<CellStatus>,
+    /// The futures of updateable `async fn`s still running, by item (sorted by path) and by
+    /// the version whose code runs them. An item and version without futures is not listed,
+    /// so an old version has drained when it has no entry here.
+    pub futures: Vec<FuturesStatus>,
+}
+
+impl Status {
+    /// How many futures of updateable `async fn`s version `version`'s code still runs.
+    pub fn futures_in(&self, version: u64) -> usize {
+        self.futures.iter().filter(|f| f.version == version).map(|f| f.running).sum()
+    }
 }
 
 impl fmt::Display for Status {
@@ -371,6 +404,9 @@ impl fmt::Display for Status {
         }
         for cells in &self.cells {
             writeln!(f, "  #{:<3} {cells}", cells.version)?;
+        }
+        for futures in &self.futures {
+            writeln!(f, "  #{:<3} {futures}", futures.version)?;
         }
         Ok(())
     }

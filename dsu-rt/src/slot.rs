@@ -6,6 +6,7 @@
 //! alike reach the current version.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::size_of;
 use std::sync::atomic::Ordering;
@@ -82,6 +83,16 @@ impl<F: Copy> Slot<F> {
     #[inline(always)]
     pub fn finish<R>(&self, returned: Returned<R>) -> R {
         crate::unwind::finish(returned)
+    }
+
+    /// The value of a call of an `async fn` through a foreign implementation's bridge: the
+    /// future it handed over, awaited, its panics raised again in this image, as `finish`.
+    #[inline(always)]
+    pub fn finish_async<R, Fut>(&self, returned: Returned<Fut>) -> impl Future<Output = R>
+    where
+        Fut: Future<Output = Returned<R>>,
+    {
+        crate::future::finish(crate::unwind::finish(returned))
     }
 
     /// The address of the slot's cell, which the runtime stores through (`cell::slot_of`).
