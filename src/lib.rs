@@ -32,11 +32,12 @@
 pub use dsu_macros::{base, fingerprint_of, transaction, transform, updateable, Fingerprint};
 pub use dsu_rt::fingerprint;
 pub use dsu_rt::{
-    check, check_with, inspect, inspect_with, rollback, rollback_with, status, transaction, trust,
-    update, update_with, BuildDifference, CellStatus, ConvertedCells, ConvertedGlobal,
-    DependencyChange, Fingerprint, ForkedState, Global, GlobalStatus, ItemRef, ItemStatus,
-    PatchInfo, Reached, SharedAllocator, State, Status, Transaction, Transform, Trust, TrustError,
-    Unreached, UpdateError, UpdateOptions, UpdateReport, Updateable, VersionInfo,
+    check, check_with, inspect, inspect_with, rollback, rollback_with, status, transaction,
+    transaction_future, trust, update, update_with, BuildDifference, CellStatus, ConvertedCells,
+    ConvertedGlobal, DependencyChange, Fingerprint, ForkedState, FuturesStatus, Global,
+    GlobalStatus, ItemRef, ItemStatus, PatchInfo, Reached, SharedAllocator, State, Status,
+    Transaction, TransactionFuture, Transform, Trust, TrustError, Unreached, UpdateError,
+    UpdateOptions, UpdateReport, Updateable, VersionInfo,
 };
 
 /// Makes the crate a dsu program and its cdylib a patch. Write it once, at the root of the

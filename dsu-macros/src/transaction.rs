@@ -9,6 +9,15 @@
 //!
 //! The transaction is left when the guard drops: after the body's value is made, on every
 //! `return`, `?` and panic.
+//!
+//! An `async fn`'s body runs as a future whose every poll is part of the transaction:
+//!
+//! ```text
+//! async fn handle(&self, request: Request) -> Reply {
+//!     { use ::dsu as __dsu_alias; __dsu_alias::__private::transaction_future_at::<Reply, _>(
+//!         Location::caller(), async move { body }) }.await
+//! }
+//! ```
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
@@ -36,6 +45,27 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     }
     let ItemFn { attrs, vis, sig, block } = &function;
     let alias = crate::krate::alias(&krate);
+    if sig.asyncness.is_some() {
+        // The output is named so that the body's `?` and `return` are checked against it, as
+        // in the function; one the body alone says (`impl Trait`) is left to inference.
+        let output = match &sig.output {
+            syn::ReturnType::Default => quote!(()),
+            syn::ReturnType::Type(_, ty) if mentions_impl(ty) => quote!(_),
+            syn::ReturnType::Type(_, ty) => quote!(#ty),
+        };
+        let future = quote_spanned!(sig.ident.span()=>
+            { #alias __dsu_alias::__private::transaction_future_at::<#output, _>(
+                ::core::panic::Location::caller(),
+                async move #block,
+            ) }
+        );
+        return Ok(quote! {
+            #(#attrs)*
+            #vis #sig {
+                #future.await
+            }
+        });
+    }
     let enter = quote_spanned!(sig.ident.span()=>
         { #alias __dsu_alias::__private::enter(::core::panic::Location::caller()) }
     );
@@ -95,14 +125,6 @@ fn elsewhere(at: impl ToTokens) -> syn::Error {
 
 fn check(function: &ItemFn) -> syn::Result<()> {
     let sig = &function.sig;
-    if let Some(token) = &sig.asyncness {
-        return Err(syn::Error::new_spanned(
-            token,
-            "an `async fn` cannot be a transaction yet: its body moves between threads at each \
-             `.await`. Begin a `dsu::Transaction` in it and run each piece between awaits with \
-             `transaction.run(|| ..)`",
-        ));
-    }
     if let Some(token) = &sig.constness {
         return Err(syn::Error::new_spanned(
             token,
@@ -114,4 +136,17 @@ fn check(function: &ItemFn) -> syn::Result<()> {
 
 fn is_updateable(attr: &syn::Attribute) -> bool {
     attr.path().segments.last().is_some_and(|segment| segment.ident == "updateable")
+}
+
+/// Whether `ty` has an `impl Trait` in it.
+fn mentions_impl(ty: &syn::Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
 }

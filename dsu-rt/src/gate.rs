@@ -11,7 +11,10 @@
 //! hands the gate the scan of those records it waits on.
 
 use std::sync::LazyLock;
+use std::task::Waker;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use crate::protocol::{self, Effects, Footprint, Pending};
 
@@ -20,7 +23,9 @@ pub(crate) struct Gate {
     pub(crate) pending: Pending,
     /// `held`, as the program's code: a patch's copy of this crate has its own statics (and
     /// `parking_lot` its own parking table), so a held transaction must wait in the program's.
-    pub(crate) held: fn(&Footprint, u32),
+    pub(crate) held: fn(&Footprint, u32, bool),
+    /// `wait_at_boundary`, as the program's code, for the same reason.
+    pub(crate) wait_at_boundary: fn(&Footprint, &Waker) -> bool,
 }
 
 /// The program's gate. Made before the first record, which points to it.
@@ -29,7 +34,7 @@ static GATE: LazyLock<Gate> = LazyLock::new(|| {
     if barrier::register() {
         pending.use_kernel_barrier();
     }
-    Gate { pending, held }
+    Gate { pending, held, wait_at_boundary }
 });
 
 pub(crate) fn gate() -> &'static Gate {
@@ -40,12 +45,52 @@ pub(crate) fn gate() -> &'static Gate {
 ///
 /// The updater's own thread is never held: what it runs before the commit (a transformer, an
 /// initialiser) ends before the commit, and would otherwise wait for the update it is part of.
-fn held(footprint: &Footprint, id: u32) {
+///
+/// Inside a poll of an async transaction the transaction binds itself to the old version
+/// rather than wait, while the update has not decided to commit: its thread may be a worker the
+/// transactions the update waits for need, the only one even. Only polls that began before the
+/// gate closed can meet it so: the others wait at their boundary (`wait_at_boundary`), so new
+/// transactions still cannot keep an update waiting.
+///
+/// `polling`: the call is inside a poll of an async transaction.
+fn held(footprint: &Footprint, id: u32, polling: bool) {
     if is_updater() {
         return;
     }
     let (word, bit) = protocol::split(id);
-    GATE.pending.held(footprint, word, bit);
+    GATE.pending.held(footprint, word, bit, polling);
+}
+
+/// The wakers of the async transactions waiting at their poll boundary for the update to end.
+static WAITING: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
+
+/// Whether an async transaction whose next poll would begin now must wait for the waiting
+/// update to end first: then `waker` is woken when it has (committed, or given up). Runs in
+/// the program.
+fn wait_at_boundary(footprint: &Footprint, waker: &Waker) -> bool {
+    if !GATE.pending.holds_at_boundary(footprint) || is_updater() {
+        return false;
+    }
+    let mut waiting = WAITING.lock();
+    // Looked at again under the lock: `open` clears the pending bits before it takes the lock
+    // to wake the waiting, so a transaction that still sees them here is woken.
+    if !GATE.pending.holds_at_boundary(footprint) {
+        return false;
+    }
+    if !waiting.iter().any(|waiting| waiting.will_wake(waker)) {
+        waiting.push(waker.clone());
+    }
+    true
+}
+
+/// Opens the gate, and wakes the async transactions that waited at their poll boundary.
+fn open() {
+    GATE.pending.open();
+    let woken = std::mem::take(&mut *WAITING.lock());
+    // Woken outside the lock: a waker may run code of the async runtime's.
+    for waker in woken {
+        waker.wake();
+    }
 }
 
 std::thread_local! {
@@ -110,6 +155,8 @@ pub(crate) fn hold(
     open_conflicting: impl Fn(&Effects) -> Vec<String>,
 ) -> Result<Held, Refused> {
     if !gate().pending.close(&changed) {
+        // The pending bits were set for a moment: async transactions may wait on them.
+        open();
         return Err(Refused::NoBarrier);
     }
     let started = Instant::now();
@@ -119,17 +166,29 @@ pub(crate) fn hold(
     // to the transaction it ran inside (`Transaction::run`) after one scan read that one's
     // record and before it read the movable one closed. The next scan reads them, since it
     // reads every record after seeing the movable one closed.
+    // Then the update decides (`Pending::decide`), and needs two clean scans again: a
+    // transaction that met the gate inside a poll may have bound itself to the old version just
+    // before the decision, and the scans after it see that.
     let mut clean = 0;
+    let mut decided = false;
     loop {
         let conflicts = open_conflicting(&changed);
         if conflicts.is_empty() {
             clean += 1;
             if clean == 2 {
-                return Ok(Held { waited: started.elapsed(), waited_for });
+                if decided {
+                    return Ok(Held { waited: started.elapsed(), waited_for });
+                }
+                GATE.pending.decide();
+                (decided, clean) = (true, 0);
             }
             continue;
         }
         clean = 0;
+        if decided {
+            GATE.pending.undecide();
+            decided = false;
+        }
         for origin in &conflicts {
             if !waited_for.contains(origin) {
                 waited_for.push(origin.clone());
@@ -137,7 +196,7 @@ pub(crate) fn hold(
         }
         let waited = started.elapsed();
         if waited >= timeout {
-            GATE.pending.open();
+            open();
             return Err(Refused::TimedOut { waited, open: conflicts });
         }
         std::thread::sleep(pause.min(timeout - waited));
@@ -157,7 +216,7 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        GATE.pending.open();
+        open();
     }
 }
 

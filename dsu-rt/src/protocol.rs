@@ -148,6 +148,10 @@ pub(crate) struct Pending {
     /// A barrier that runs a full fence on every running thread of the process (Linux's
     /// `membarrier`); false if it could not.
     kernel_barrier: fn() -> bool,
+    /// Whether the waiting update has found no transaction it waits for and is about to
+    /// commit: from then on, a transaction that meets the gate inside a poll is held too
+    /// (`held`). Written and read under `lock`.
+    deciding: AtomicBool,
     lock: Mutex,
     opened: Condvar,
 }
@@ -159,6 +163,7 @@ impl Pending {
             words: std::array::from_fn(|_| AtomicU64::new(0)),
             kernel: AtomicBool::new(false),
             kernel_barrier,
+            deciding: AtomicBool::new(false),
             lock: Mutex::new(),
             opened: Condvar::new(),
         }
@@ -220,9 +225,39 @@ impl Pending {
         self.words.iter().any(|word| word.load(Ordering::Relaxed) != 0)
     }
 
+    /// The waiting update has found no conflicting transaction: from now on no transaction
+    /// binds itself to the old version (`held` with `binds`). The update must then find none
+    /// again before it commits: a transaction that bound itself before this took the lock has
+    /// its bit stored before it released the lock, so the update's next look sees it.
+    pub(crate) fn decide(&self) {
+        let _guard = self.lock.lock();
+        self.deciding.store(true, Ordering::Relaxed);
+    }
+
+    /// The update found a conflicting transaction after `decide` (one that bound itself just
+    /// before) and waits again: transactions that meet the gate inside a poll may bind
+    /// themselves again, and those held meanwhile look again.
+    pub(crate) fn undecide(&self) {
+        let _guard = self.lock.lock();
+        self.deciding.store(false, Ordering::Relaxed);
+        self.opened.notify_all();
+    }
+
+    /// Whether a transaction whose next poll would begin now must wait for the update first:
+    /// an update waits, and the transaction has called nothing it changes (a transaction that
+    /// has is bound to the old version, and the update waits for it to end). A hint, read
+    /// without a barrier: what keeps the versions apart is `held`, inside the poll.
+    pub(crate) fn holds_at_boundary(&self, footprint: &Footprint) -> bool {
+        // Acquire: a transaction that reads the zero with which an update opened the gate
+        // again sees that update's slot stores.
+        let pending: Effects = std::array::from_fn(|word| self.words[word].load(Ordering::Acquire));
+        pending != [0; WORDS] && !meet(&footprint.effects(), &pending)
+    }
+
     /// Opens the gate: after the commit, or when the update gave up. Held transactions go on.
     pub(crate) fn open(&self) {
         let _guard = self.lock.lock();
+        self.deciding.store(false, Ordering::Relaxed);
         for word in &self.words {
             // Release: a held transaction that sees its bit cleared (under the lock) sees the
             // commit's slot stores too.
@@ -236,9 +271,14 @@ impl Pending {
     ///
     /// If the transaction has already called another item the update changes, the update
     /// waits for it, and the call goes on in the old version. Otherwise the transaction has
-    /// run nothing the update changes: it is held, with the call's bit taken back, until the
-    /// update has committed or given up, and then goes on in whichever version runs.
-    pub(crate) fn held(&self, footprint: &Footprint, word: usize, bit: u64) {
+    /// run nothing the update changes. If `binds` (the call is inside a poll of an async
+    /// transaction, whose thread may be the one the update waits on) and the update has not
+    /// yet decided to commit (`decide`), the transaction binds itself to the old version: it
+    /// keeps the call's bit, which the update sees before it commits, and goes on in the old
+    /// version. Otherwise it is held, with the call's bit taken back, until the update has
+    /// committed, given up or looks again (`undecide`), and then goes on in whichever version
+    /// runs.
+    pub(crate) fn held(&self, footprint: &Footprint, word: usize, bit: u64, binds: bool) {
         let mut guard = self.lock.lock();
         loop {
             let mut before = footprint.effects();
@@ -251,6 +291,12 @@ impl Pending {
             if pending[word] & bit == 0 {
                 // The update has ended. The bits change only under the lock, so a later
                 // update, which takes the lock to close the gate, sees this call's bit.
+                footprint.set(word, bit);
+                return;
+            }
+            if binds && !self.deciding.load(Ordering::Relaxed) {
+                // Bound to the old version. The bit is stored, by this thread, before this
+                // unlocks, and the update takes the lock in `decide` before its last look.
                 footprint.set(word, bit);
                 return;
             }

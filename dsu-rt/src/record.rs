@@ -7,7 +7,7 @@
 
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use parking_lot::Mutex;
 
@@ -26,6 +26,10 @@ pub(crate) struct Record {
     origin: AtomicPtr<Location<'static>>,
     /// The program's gate: a patch's code reaches it through the record.
     gate: &'static Gate,
+    /// Whether the transaction runs a poll of an async transaction now: meeting a waiting
+    /// update there, it binds itself to the old version rather than wait (`gate::held`).
+    /// Owner-only.
+    polling: AtomicBool,
 }
 
 const _: () = assert!(size_of::<Record>() == 128, "a record is two cache lines");
@@ -36,6 +40,7 @@ impl Record {
             footprint: Footprint::new(),
             origin: AtomicPtr::new(ptr::null_mut()),
             gate: gate::gate(),
+            polling: AtomicBool::new(false),
         }
     }
 
@@ -55,8 +60,24 @@ impl Record {
     #[inline(always)]
     pub(crate) fn note(&self, id: u32) {
         if self.footprint.note(id, &self.gate.pending) {
-            (self.gate.held)(&self.footprint, id);
+            (self.gate.held)(&self.footprint, id, self.polling.load(Ordering::Relaxed));
         }
+    }
+
+    /// Sets whether the transaction runs a poll of an async transaction; what it was.
+    pub(crate) fn set_polling(&self, polling: bool) -> bool {
+        self.polling.swap(polling, Ordering::Relaxed)
+    }
+
+    /// Whether the transaction runs a poll of an async transaction.
+    pub(crate) fn polling(&self) -> bool {
+        self.polling.load(Ordering::Relaxed)
+    }
+
+    /// Whether the transaction on the record must wait for the waiting update before its next
+    /// poll: then `waker` is woken when the update has ended (`gate::wait_at_boundary`).
+    pub(crate) fn waits_at_boundary(&self, waker: &std::task::Waker) -> bool {
+        (self.gate.wait_at_boundary)(&self.footprint, waker)
     }
 
     /// Where the transaction on the record began, for messages.

@@ -196,21 +196,40 @@ impl Transaction {
     /// Begins a transaction, attached to no thread yet.
     #[track_caller]
     pub fn begin() -> Transaction {
+        Transaction::begin_at(Location::caller())
+    }
+
+    /// Begins a transaction that began at `origin`.
+    pub(crate) fn begin_at(origin: &'static Location<'static>) -> Transaction {
         let record = take_record();
-        record.begin(Location::caller());
+        record.begin(origin);
         Transaction { record, _not_sync: PhantomData }
+    }
+
+    /// Whether the transaction must wait for a waiting update before its next piece begins,
+    /// and so returns `Pending`: then `waker` is woken when the update has ended.
+    pub(crate) fn waits_at_boundary(&self, waker: &std::task::Waker) -> bool {
+        self.record.waits_at_boundary(waker)
     }
 
     /// Runs `piece` on this thread as part of the transaction. If the thread already runs in
     /// a transaction, the two are bound together: each has the other's effects.
     pub fn run<R>(&mut self, piece: impl FnOnce() -> R) -> R {
+        self.attach(false, piece)
+    }
+
+    /// `run`, for a poll of an async transaction when `polling` (see `async_transaction.rs`).
+    /// A piece run inside a poll is part of the poll too.
+    pub(crate) fn attach<R>(&mut self, polling: bool, piece: impl FnOnce() -> R) -> R {
         struct Attached {
             record: &'static Record,
             local: *const Local,
             outer: *const Record,
+            was_polling: bool,
         }
         impl Drop for Attached {
             fn drop(&mut self) {
+                self.record.set_polling(self.was_polling);
                 // SAFETY: `local` is this thread's state; `outer` null or a live record.
                 unsafe {
                     if let Some(outer) = self.outer.as_ref() {
@@ -224,10 +243,15 @@ impl Transaction {
         // SAFETY: as in `note`.
         let outer = unsafe { (*local).current.replace(self.record) };
         // SAFETY: `outer` is null or a live record.
-        if let Some(outer) = unsafe { outer.as_ref() } {
-            self.record.footprint.absorb(&outer.footprint);
-        }
-        let _attached = Attached { record: self.record, local, outer };
+        let outer_polling = match unsafe { outer.as_ref() } {
+            Some(outer) => {
+                self.record.footprint.absorb(&outer.footprint);
+                outer.polling()
+            }
+            None => false,
+        };
+        let was_polling = self.record.set_polling(polling || outer_polling);
+        let _attached = Attached { record: self.record, local, outer, was_polling };
         piece()
     }
 }

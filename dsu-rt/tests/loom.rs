@@ -1,8 +1,10 @@
 //! A loom model of the transaction protocol (`src/protocol.rs`, compiled here with loom's
 //! atomics, mutex and condition variable): a transaction that calls two items, each of which
 //! says its version through a slot as an updateable call does, against an updater that closes
-//! the gate, waits for conflicting transactions, commits and opens the gate again, or gives
-//! up, and one whose kernel barrier fails after the transactions came to rely on it. Loom runs
+//! the gate, waits for conflicting transactions, decides, commits and opens the gate again, or
+//! gives up, and one whose kernel barrier fails after the transactions came to rely on it; and
+//! the same for a transaction inside a poll, which binds itself to the old version rather than
+//! wait while the update has not decided. Loom runs
 //! every interleaving the memory model allows.
 //!
 //! It runs with the other tests; `cargo test -p dsu-rt --release --test loom` runs it faster.
@@ -87,19 +89,29 @@ impl Process {
     }
 
     /// An updateable call of item `id` inside the transaction: note it, then read the slot
-    /// (`Acquire`, as `Slot::foreign` does).
-    fn call(&self, id: u32) -> u32 {
+    /// (`Acquire`, as `Slot::foreign` does). `binds`: the call is inside a poll of an async
+    /// transaction, which binds itself to the old version rather than wait while it can.
+    fn call(&self, id: u32, binds: bool) -> u32 {
         if self.footprint.note(id, &self.pending) {
             let (word, bit) = split(id);
-            self.pending.held(&self.footprint, word, bit);
+            self.pending.held(&self.footprint, word, bit, binds);
         }
         self.slots[id as usize].load(Ordering::Acquire)
     }
 
     /// A transaction that calls items 0 and 1: the versions it saw.
     fn transaction(&self) -> (u32, u32) {
+        self.transaction_in(false)
+    }
+
+    /// A poll of an async transaction that calls items 0 and 1.
+    fn polled_transaction(&self) -> (u32, u32) {
+        self.transaction_in(true)
+    }
+
+    fn transaction_in(&self, binds: bool) -> (u32, u32) {
         self.footprint.begin();
-        let seen = (self.call(0), self.call(1));
+        let seen = (self.call(0, binds), self.call(1, binds));
         self.footprint.end();
         seen
     }
@@ -113,13 +125,22 @@ impl Process {
             return false; // no barrier: nothing changed
         }
         let mut looks = 0;
-        while self.footprint.conflicts_with(&effects) {
-            looks += 1;
-            if looks > patience {
-                self.pending.open(); // gives up: nothing changed
-                return false;
+        loop {
+            while self.footprint.conflicts_with(&effects) {
+                looks += 1;
+                if looks > patience {
+                    self.pending.open(); // gives up: nothing changed
+                    return false;
+                }
+                thread::yield_now();
             }
-            thread::yield_now();
+            // No conflict: decide, and look once more for a transaction that bound itself to
+            // the old version before the decision.
+            self.pending.decide();
+            if !self.footprint.conflicts_with(&effects) {
+                break;
+            }
+            self.pending.undecide();
         }
         for &id in changed {
             self.slots[id as usize].store(2, Ordering::Release);
@@ -140,6 +161,46 @@ fn a_transaction_sees_one_version_of_everything_an_update_changes() {
         assert!(process.update(&[0, 1], usize::MAX), "the update waits as long as it takes");
         let (a, b) = transaction.join().unwrap();
         assert_eq!(a, b, "the transaction saw two versions");
+    });
+}
+
+/// Runs `model` under loom with at most three preemptions in each interleaving: the model of a
+/// transaction that binds itself has a state space loom does not go through whole in minutes.
+/// loom's documentation finds a bound of 2 or 3 enough to catch most bugs.
+fn bounded(model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(model);
+}
+
+#[test]
+fn a_transaction_that_binds_itself_inside_a_poll_sees_one_version() {
+    bounded(|| {
+        let process = Process::new();
+        let transaction = {
+            let process = process.clone();
+            thread::spawn(move || process.polled_transaction())
+        };
+        assert!(process.update(&[0, 1], usize::MAX), "the update waits as long as it takes");
+        let (a, b) = transaction.join().unwrap();
+        assert_eq!(a, b, "the transaction saw two versions");
+    });
+}
+
+#[test]
+fn a_bound_transaction_and_an_update_that_gives_up_change_nothing() {
+    bounded(|| {
+        let process = Process::new();
+        let transaction = {
+            let process = process.clone();
+            thread::spawn(move || process.polled_transaction())
+        };
+        let committed = process.update(&[0, 1], 1);
+        let (a, b) = transaction.join().unwrap();
+        assert_eq!(a, b, "the transaction saw two versions");
+        if !committed {
+            assert_eq!(process.slots.each_ref().map(|slot| slot.load(Ordering::Relaxed)), [1, 1]);
+        }
     });
 }
 
