@@ -202,6 +202,8 @@ fn an_updateable_async_transaction_counts_its_own_call() {
     wait_until("the transaction waits on its latch", || latch.waiting() == 1);
     let update = runtime.spawn(update(v2));
     let (_, probe) = wait_for_the_gate_to_close();
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!update.is_finished(), "the update waits for the transaction");
     latch.open();
     assert_eq!(runtime.block_on(old).unwrap(), (1, 1), "its own body and its callee are v1's");
     let report = runtime.block_on(update).unwrap().expect("v2 applies after it");
