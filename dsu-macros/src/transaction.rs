@@ -25,6 +25,7 @@ use syn::spanned::Spanned;
 use syn::ItemFn;
 
 use crate::args::Attribute;
+use crate::valid::ImplTrait;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate::args::parse(Attribute::Transaction, args)?.krate;
@@ -50,7 +51,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
         // in the function; one the body alone says (`impl Trait`) is left to inference.
         let output = match &sig.output {
             syn::ReturnType::Default => quote!(()),
-            syn::ReturnType::Type(_, ty) if mentions_impl(ty) => quote!(_),
+            syn::ReturnType::Type(_, ty) if ImplTrait::in_type(ty) => quote!(_),
             syn::ReturnType::Type(_, ty) => quote!(#ty),
         };
         let future = quote_spanned!(sig.ident.span()=>
@@ -136,17 +137,4 @@ fn check(function: &ItemFn) -> syn::Result<()> {
 
 fn is_updateable(attr: &syn::Attribute) -> bool {
     attr.path().segments.last().is_some_and(|segment| segment.ident == "updateable")
-}
-
-/// Whether `ty` has an `impl Trait` in it.
-fn mentions_impl(ty: &syn::Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    syn::visit::Visit::visit_type(&mut finder, ty);
-    finder.0
 }

@@ -218,7 +218,17 @@ impl Visit<'_> for Borrows {
     }
 }
 
-struct ImplTrait(Option<proc_macro2::Span>);
+/// The first `impl Trait` in what it visits.
+pub(crate) struct ImplTrait(pub(crate) Option<proc_macro2::Span>);
+
+impl ImplTrait {
+    /// Whether `ty` has an `impl Trait` in it.
+    pub(crate) fn in_type(ty: &syn::Type) -> bool {
+        let mut found = ImplTrait(None);
+        found.visit_type(ty);
+        found.0.is_some()
+    }
+}
 
 impl Visit<'_> for ImplTrait {
     fn visit_type_impl_trait(&mut self, node: &syn::TypeImplTrait) {
