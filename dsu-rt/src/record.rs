@@ -66,7 +66,13 @@ impl Record {
 
     /// Sets whether the transaction runs a poll of an async transaction; what it was.
     pub(crate) fn set_polling(&self, polling: bool) -> bool {
-        self.polling.swap(polling, Ordering::Relaxed)
+        // A load and a store, not a swap: only the thread running the transaction writes the
+        // flag, and reads it (`note`), so no ordering is needed and no locked instruction.
+        let was = self.polling.load(Ordering::Relaxed);
+        if was != polling {
+            self.polling.store(polling, Ordering::Relaxed);
+        }
+        was
     }
 
     /// Whether the transaction runs a poll of an async transaction.
@@ -77,7 +83,10 @@ impl Record {
     /// Whether the transaction on the record must wait for the waiting update before its next
     /// poll: then `waker` is woken when the update has ended (`gate::wait_at_boundary`).
     pub(crate) fn waits_at_boundary(&self, waker: &std::task::Waker) -> bool {
-        (self.gate.wait_at_boundary)(&self.footprint, waker)
+        // Looked at here first, inline: no update waits, nearly always. The program's code
+        // looks again, and keeps the waker.
+        self.gate.pending.holds_at_boundary(&self.footprint)
+            && (self.gate.wait_at_boundary)(&self.footprint, waker)
     }
 
     /// Where the transaction on the record began, for messages.
