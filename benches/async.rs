@@ -87,6 +87,22 @@ fn polls() -> Polls {
     Polls { left: black_box(POLLS - 1) }
 }
 
+/// The sum of `call(i).await` for `i` in `0..n`, in one future polled once to its end.
+#[inline(always)]
+fn sum_of<F: Future<Output = u64>>(n: u64, call: impl Fn(u64) -> F) -> u64 {
+    let waker = Waker::from(Arc::new(Noop));
+    run(
+        async move {
+            let mut total = 0u64;
+            for i in 0..n {
+                total = total.wrapping_add(call(black_box(i)).await);
+            }
+            black_box(total)
+        },
+        &waker,
+    )
+}
+
 /// Measures `call`, which makes `CALLS` calls, as `async_call/<measurement>`.
 fn calls(criterion: &mut Criterion, measurement: &str, call: fn(u64) -> u64) {
     let mut group = criterion.benchmark_group("async_call");
@@ -101,30 +117,10 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
 
     fn plain(n: u64) -> u64 {
-        let waker = Waker::from(Arc::new(Noop));
-        run(
-            async move {
-                let mut total = 0u64;
-                for i in 0..n {
-                    total = total.wrapping_add(asyncapp::triple_plain(black_box(i)).await);
-                }
-                black_box(total)
-            },
-            &waker,
-        )
+        sum_of(n, asyncapp::triple_plain)
     }
     fn updateable(n: u64) -> u64 {
-        let waker = Waker::from(Arc::new(Noop));
-        run(
-            async move {
-                let mut total = 0u64;
-                for i in 0..n {
-                    total = total.wrapping_add(asyncapp::triple(black_box(i)).await);
-                }
-                black_box(total)
-            },
-            &waker,
-        )
+        sum_of(n, asyncapp::triple)
     }
     assert_eq!(plain(10), updateable(10));
     calls(&mut criterion, "plain", plain);

@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,9 @@ use asyncapp::Latch;
 
 mod support;
 
-/// Takes this test's turn, at version 1: a test that failed does not spoil the others'.
+/// Takes this test's turn, at version 1.
 fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    while dsu::status().versions.len() > 1 {
-        dsu::rollback().expect("back towards v1");
-    }
-    turn
+    support::turn_at_v1()
 }
 
 fn v2() -> PathBuf {

@@ -6,20 +6,15 @@
 //! Every test starts and ends at version 1 of `txapp`; they take turns, as they share the
 //! process's one program.
 
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
 mod support;
 
-/// Takes this test's turn, at version 1: a test that failed does not spoil the others'.
+/// Takes this test's turn, at version 1.
 fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    while dsu::status().versions.len() > 1 {
-        dsu::rollback().expect("back towards v1");
-    }
-    turn
+    support::turn_at_v1()
 }
 
 fn v2() -> std::path::PathBuf {

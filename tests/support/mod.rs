@@ -326,3 +326,15 @@ pub(crate) fn loaded_library(name: &str) -> String {
         .unwrap_or_else(|| panic!("this process has loaded no {name}"))
         .to_owned()
 }
+
+/// Takes a test's turn at version 1 of the program, for the tests of one binary that share its
+/// one program: a test that failed (and poisoned the lock, or left a patch applied) does not
+/// spoil the others'.
+pub(crate) fn turn_at_v1() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    while dsu::status().versions.len() > 1 {
+        dsu::rollback().expect("back towards v1");
+    }
+    turn
+}
