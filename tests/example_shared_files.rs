@@ -1,16 +1,17 @@
 //! The files that an example's releases share by design stay byte for byte the same in every
-//! release, so that a fix cannot land in one release only: kvstore's protocol, operator socket
-//! and `main`, and greeter's and hello-tokio's `main`. A release that needs one of them changed
+//! release, so that a fix cannot land in one release only: kvstore's and pubsub's protocol,
+//! operator port and `main`, and greeter's and hello-tokio's `main`. A release that needs one of them changed
 //! changes it in every release, and the examples' README says so.
 
 use std::fs;
 use std::path::Path;
 
 /// `(example, files under src/ that every release shares)`.
-const SHARED: [(&str, &[&str]); 3] = [
+const SHARED: [(&str, &[&str]); 4] = [
     ("kvstore", &["resp.rs", "json.rs", "admin.rs", "main.rs"]),
     ("greeter", &["main.rs"]),
     ("hello-tokio", &["main.rs"]),
+    ("pubsub", &["resp.rs", "admin.rs", "main.rs"]),
 ];
 
 #[test]

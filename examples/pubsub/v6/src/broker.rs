@@ -1,0 +1,197 @@
+//! The broker's state: who listens to which channel. It lives in a state cell
+//! (`dsu::State<Broker>`) that the accept loop makes and every connection's task shares; a
+//! version that changes its type converts it where it is.
+//!
+//! Code that runs after an `.await` reaches the broker through the updateable functions here,
+//! never with `with` of its own: a future finishes in the version it started in, and the
+//! update may have converted the broker while it waited.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::resp;
+
+/// A message on its way to the connections that subscribe to its channel, encoded once as
+/// each of them writes it. The same in every version: it is what the channels between the
+/// broker and the connections carry, and a type alias, so that the running release's copy of
+/// the broker's type (`dsu::base!`) holds senders of this very type.
+pub type Push = Arc<[u8]>;
+
+/// The connections that listen to a channel, by id, with where their messages go.
+pub type Subscribers = HashMap<u64, UnboundedSender<Push>>;
+
+/// The broker: every channel that has subscribers, in the order of their names, with its
+/// subscribers by connection id (since version 4).
+#[dsu::updateable]
+pub struct Broker {
+    pub channels: Mutex<BTreeMap<Vec<u8>, Subscribers>>,
+    /// The id the next connection gets: ids are never reused while the broker runs.
+    pub next_id: AtomicU64,
+    /// Connections open now.
+    pub clients: AtomicU64,
+    /// Messages published since the broker started.
+    pub published: AtomicU64,
+}
+
+impl Broker {
+    fn channels(&self) -> MutexGuard<'_, BTreeMap<Vec<u8>, Subscribers>> {
+        // A handler that panicked left the map as it was between two whole changes.
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The broker of a server that just started.
+#[dsu::updateable]
+pub fn open() -> dsu::State<Broker> {
+    dsu::State::new(Broker {
+        channels: Mutex::new(BTreeMap::new()),
+        next_id: AtomicU64::new(1),
+        clients: AtomicU64::new(0),
+        published: AtomicU64::new(0),
+    })
+}
+
+/// Counts a connection in and gives it its id.
+#[dsu::updateable]
+pub fn connected(broker: &dsu::State<Broker>) -> u64 {
+    broker.with(|broker| {
+        broker.clients.fetch_add(1, Ordering::Relaxed);
+        broker.next_id.fetch_add(1, Ordering::Relaxed)
+    })
+}
+
+/// Counts a connection out and takes it off the channels it listened to.
+#[dsu::updateable]
+pub fn disconnected(broker: &dsu::State<Broker>, id: u64, channels: &[Vec<u8>]) {
+    broker.with(|broker| {
+        broker.clients.fetch_sub(1, Ordering::Relaxed);
+        let mut map = broker.channels();
+        for channel in channels {
+            remove(&mut map, channel, id);
+        }
+    })
+}
+
+/// Adds connection `id`, whose messages go to `outbox`, to the subscribers of `channel`.
+#[dsu::updateable]
+pub fn subscribe(
+    broker: &dsu::State<Broker>,
+    channel: &[u8],
+    id: u64,
+    outbox: &UnboundedSender<Push>,
+) {
+    broker.with(|broker| {
+        broker.channels().entry(channel.to_vec()).or_default().insert(id, outbox.clone());
+    })
+}
+
+/// Takes connection `id` off `channel`.
+#[dsu::updateable]
+pub fn unsubscribe(broker: &dsu::State<Broker>, channel: &[u8], id: u64) {
+    broker.with(|broker| remove(&mut broker.channels(), channel, id))
+}
+
+fn remove(map: &mut BTreeMap<Vec<u8>, Subscribers>, channel: &[u8], id: u64) {
+    if let Some(subscribers) = map.get_mut(channel) {
+        subscribers.remove(&id);
+        if subscribers.is_empty() {
+            map.remove(channel);
+        }
+    }
+}
+
+/// Sends `message` to every subscriber of `channel`, and says to how many it went. A
+/// subscriber whose connection has closed is taken off.
+#[dsu::updateable]
+pub fn publish(broker: &dsu::State<Broker>, channel: &[u8], message: &[u8]) -> u64 {
+    broker.with(|broker| {
+        broker.published.fetch_add(1, Ordering::Relaxed);
+        let mut map = broker.channels();
+        let Some(subscribers) = map.get_mut(channel) else { return 0 };
+        let push = encode(channel, message);
+        subscribers.retain(|_, outbox| outbox.send(Arc::clone(&push)).is_ok());
+        let delivered = subscribers.len() as u64;
+        if subscribers.is_empty() {
+            map.remove(channel);
+        }
+        delivered
+    })
+}
+
+/// The channels that have subscribers, those that match `pattern` if there is one, in the
+/// order of their names.
+#[dsu::updateable]
+pub fn channels(broker: &dsu::State<Broker>, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+    broker.with(|broker| {
+        let map = broker.channels();
+        let matching = map.keys().filter(|channel| pattern.is_none_or(|p| glob(p, channel)));
+        matching.cloned().collect()
+    })
+}
+
+/// How many subscribe to `channel`.
+#[dsu::updateable]
+pub fn subscribers(broker: &dsu::State<Broker>, channel: &[u8]) -> u64 {
+    broker.with(|broker| broker.channels().get(channel).map_or(0, |list| list.len() as u64))
+}
+
+/// Whether `text` matches the glob-style `pattern`: `*` is any run of bytes, `?` any one byte,
+/// `\` takes the next byte as it is.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    // The last `*` seen, and where in `text` its run would end next: on a mismatch, the run
+    // takes one byte more and the match goes on from there.
+    let (mut p, mut t, mut star) = (0, 0, None);
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            Some(b'\\') if pattern.get(p + 1) == Some(&text[t]) => {
+                p += 2;
+                t += 1;
+                continue;
+            }
+            Some(&byte) if byte != b'\\' && byte == text[t] => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some((star_at, run_end)) = star else { return false };
+        star = Some((star_at, run_end + 1));
+        p = star_at + 1;
+        t = run_end + 1;
+    }
+    pattern[p..].iter().all(|&byte| byte == b'*')
+}
+
+/// A message as its subscribers get it: `message`, the channel, the message.
+fn encode(channel: &[u8], message: &[u8]) -> Push {
+    let mut push = Vec::with_capacity(channel.len() + message.len() + 32);
+    resp::array(&mut push, 3);
+    resp::bulk(&mut push, b"message");
+    resp::bulk(&mut push, channel);
+    resp::bulk(&mut push, message);
+    push.into()
+}
+
+/// How many connections are open, how many channels have subscribers, and how many messages
+/// were published.
+#[dsu::updateable]
+pub fn counts(broker: &dsu::State<Broker>) -> (u64, u64, u64) {
+    broker.with(|broker| {
+        let channels = broker.channels().len() as u64;
+        (broker.clients.load(Ordering::Relaxed), channels, broker.published.load(Ordering::Relaxed))
+    })
+}
