@@ -129,7 +129,28 @@ pub(crate) fn build_example(example: &str, version: u32, patches: &Path) -> Path
 /// releases than the program's (`own_target`) in one of its own: the shared library's file name has no
 /// hash, and cargo would not rebuild a version it thinks fresh over another's.
 pub(crate) fn build_sharing(fixture: &str, version: u32, own_target: bool, run: &Path) -> PathBuf {
-    let fixture_root = fixture_dir(fixture);
+    build_sharing_at(&fixture_dir(fixture), version, own_target, run, run)
+}
+
+/// As [`build_sharing`], for `examples/<example>`, whose patches are copied to `patches` as
+/// `v<version>.so`.
+pub(crate) fn build_sharing_example(
+    example: &str,
+    version: u32,
+    run: &Path,
+    patches: &Path,
+) -> PathBuf {
+    build_sharing_at(&root().join("examples").join(example), version, false, run, patches)
+}
+
+fn build_sharing_at(
+    fixture_root: &Path,
+    version: u32,
+    own_target: bool,
+    run: &Path,
+    patches: &Path,
+) -> PathBuf {
+    let fixture = fixture_root.file_name().unwrap().to_str().unwrap();
     let dir = fixture_root.join(format!("v{version}"));
     let mut target = fixture_target().join("sharing");
     if own_target {
@@ -163,7 +184,8 @@ pub(crate) fn build_sharing(fixture: &str, version: u32, own_target: bool, run: 
         return run.join(name);
     }
     cargo_build(&dir, &target, &["--lib"], &[]);
-    let copy = run.join(format!("v{version}.so"));
+    fs::create_dir_all(patches).unwrap();
+    let copy = patches.join(format!("v{version}.so"));
     fs::copy(out.join(format!("lib{name}.so")), &copy).unwrap();
     copy
 }
