@@ -1,5 +1,5 @@
 # What the demos share: their output, their failure, and building the releases of an example.
-# Sourced by examples/demo.sh, examples/greeter/demo.sh and examples/hello-tokio/demo.sh once
+# Sourced by examples/demo.sh and the demos of greeter, hello-tokio and pubsub once
 # they have set ROOT, EXAMPLE (the folder of the releases v1, v2, ...), PATCHES and SERVER_LOG,
 # and exported CARGO_TARGET_DIR; build_program and build_patch also read CRATE.
 

@@ -4,7 +4,8 @@
 //! and clients of our own publish numbered messages and subscribe to them. A subscriber stays
 //! connected across every update. At the end no request has failed, every message published
 //! reached every subscriber once and in order, each connection's session is its own still, and
-//! each release's change is live. Bad patches on the way are refused and change nothing.
+//! each release's change is live. Bad patches on the way are refused and change nothing. The
+//! example's demo (`examples/pubsub/demo.sh`) succeeds too.
 
 mod support;
 
@@ -185,6 +186,17 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
     load_subscriber.stop();
     let log = server.stop();
     assert!(!log.contains("panicked"), "the broker's log:\n{log}");
+}
+
+#[test]
+fn the_demo_updates_the_broker_as_it_shows() {
+    let demo = support::root().join("examples").join("pubsub").join("demo.sh");
+    let output = Command::new("bash").arg(&demo).output().expect("bash runs the demo");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("SUBSCRIBE a, then SUBSCRIBE b: 1 2"), "{stdout}");
+    assert!(stdout.contains("subscriber> after version 6"), "{stdout}");
 }
 
 /// A new connection subscribes to `a`, then to `b`: the counts the two replies give.

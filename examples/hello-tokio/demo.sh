@@ -6,8 +6,8 @@
 #
 #     bash examples/hello-tokio/demo.sh
 #
-# Needs cargo and bash 5. Builds in target/examples/hello-tokio (its flags are not the other
-# examples'); the first run compiles the dependencies. Exits 0 when every step did what it
+# Needs cargo and bash 5. Builds in target/examples/tokio, with pubsub (their flags are not the
+# other examples'); the first run compiles the dependencies. Exits 0 when every step did what it
 # should, and non-zero as soon as one did not; the server it starts is stopped in every case.
 #
 # What it does:
@@ -24,9 +24,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EXAMPLE=$ROOT/examples/hello-tokio
-export CARGO_TARGET_DIR=$ROOT/target/examples/hello-tokio
-PATCHES=$CARGO_TARGET_DIR/patches
-RUN=$CARGO_TARGET_DIR/demo-run
+export CARGO_TARGET_DIR=$ROOT/target/examples/tokio
+PATCHES=$CARGO_TARGET_DIR/hello-tokio-patches
+RUN=$CARGO_TARGET_DIR/hello-tokio-run
 SERVER_LOG=$RUN/server.log
 SERVER_PID=
 
