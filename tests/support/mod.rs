@@ -173,12 +173,9 @@ fn build_sharing_at(
     let name = lib_name(&dir);
     if version == 1 {
         cargo_build(&dir, &target, &[], &[]);
-        let shared = fs::read_dir(&out)
-            .unwrap()
-            .flatten()
-            .find(|entry| entry.file_name().to_string_lossy().ends_with("_shared.so"))
-            .expect("the program has a shared library")
-            .file_name();
+        // The shared crate is `shared/` beside the versions; other programs' shared libraries
+        // build into the same directory.
+        let shared = format!("lib{}.so", lib_name(&fixture_root.join("shared")));
         fs::copy(out.join(&shared), run.join(&shared)).unwrap();
         fs::copy(out.join(&name), run.join(&name)).unwrap();
         return run.join(name);
