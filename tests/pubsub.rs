@@ -9,8 +9,9 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -128,9 +129,15 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
     assert!(sessions >= 5, "subscribers, publisher, client, redis-cli and benchmark: {report}");
     let info = |subscriber: &Subscriber| subscriber.ask(&["CLIENT", "INFO"]).text();
     let first = delivered(&info(&subscriber), subscriber_id);
-    publisher.wait_for(100);
-    let second = delivered(&info(&subscriber), subscriber_id);
-    assert!(second >= first + 100, "counted {first}, then {second}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let second = loop {
+        publisher.wait_for(10);
+        let count = delivered(&info(&subscriber), subscriber_id);
+        if count >= first + 100 {
+            break count;
+        }
+        assert!(Instant::now() < deadline, "counted {first}, then only {count}");
+    };
 
     // Version 6: a change that only the background task runs.
     let report = server.update(6);
@@ -161,8 +168,10 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
     publisher.wait_for(100);
     assert_eq!(client.ask(&["PING"]), Value::Simple("PONG".into()));
     let status = wait_for_status(&server, |status| {
-        futures(status, "pubsub::server::serve_turn").iter().all(|&(version, _)| version == 4)
-            && futures(status, "pubsub::stats::announce").iter().all(|&(version, _)| version == 4)
+        ["pubsub::server::serve_turn", "pubsub::stats::announce"].iter().all(|item| {
+            let running = futures(status, item);
+            !running.is_empty() && running.iter().all(|&(version, _)| version == 4)
+        })
     });
     let loops: u64 = futures(&status, "pubsub::server::serve")
         .iter()
@@ -177,8 +186,15 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
     assert!(runs >= 2, "redis-benchmark ran {runs} times");
     let news = subscriber.wait_for_news(published);
     assert_eq!(news, published, "the subscriber of `news` got every message once, in order");
-    assert_eq!(load_subscriber.wait_for_load(runs * BENCH_RUN), runs * BENCH_RUN);
+    assert_eq!(load_subscriber.wait_for("load", runs * BENCH_RUN), runs * BENCH_RUN);
     assert_eq!(cli.stop_after(published), published, "redis-cli got every message");
+    // Nothing more comes: no message came twice.
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(load_subscriber.wait_for("load", 0), runs * BENCH_RUN);
+    assert_eq!(subscriber.wait_for_news(0), published);
+    // The connections that closed were counted out: the subscribers and the idle client stay.
+    let since = subscriber.sys_lines();
+    subscriber.wait_for_sys(since, |line| line.starts_with("clients=3 "));
     assert_eq!(subscriber.ask(&["CLIENT", "ID"]).integer(), subscriber_id);
     let last = delivered(&info(&subscriber), subscriber_id);
     assert!(last > second, "{last}");
@@ -186,6 +202,92 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
     load_subscriber.stop();
     let log = server.stop();
     assert!(!log.contains("panicked"), "the broker's log:\n{log}");
+}
+
+#[test]
+fn hostile_clients_are_cut_off_and_the_broker_goes_on() {
+    let run = support::fixture_target().join("pubsub-hostile-run");
+    let _ = fs::remove_dir_all(&run);
+    let patches = run.join("patches");
+    fs::create_dir_all(&patches).unwrap();
+    fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    let program = support::build_sharing_example("pubsub", 1, &run, &patches);
+    for version in 2..=3 {
+        support::build_sharing_example("pubsub", version, &run, &patches);
+    }
+    let server = Server::start(&program, &run, &patches);
+    server.update(2);
+    server.update(3);
+    let mut client = Client::connect(server.port);
+
+    // What is not RESP, or too long, closes its own connection with an error, and nothing else.
+    let long = format!("*2\r\n$7\r\nPUBLISH\r\n${}\r\n", 2 << 20);
+    for garbage in [
+        "*x\r\n",
+        "*1\r\n$-5\r\n",
+        "*1\r\n+PING\r\n",
+        "*1\r\n$1\r\nabc\r\n",
+        "*99999999\r\n",
+        &long,
+    ] {
+        let reply = raw(server.port, garbage.as_bytes());
+        assert!(reply.starts_with("-ERR Protocol error: "), "{garbage:?} answered {reply:?}");
+    }
+    assert!(raw(server.port, &vec![b'x'; 100 << 10]).starts_with("-ERR Protocol error: inline"));
+    // A request that comes a byte at a time is answered once it is whole.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    for byte in encode(&["PUBLISH", "drip", "one byte at a time"]) {
+        stream.write_all(&[byte]).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(Value::read(&mut BufReader::new(&stream)).unwrap(), Value::Integer(0));
+    assert_eq!(client.ask(&["PING"]), Value::Simple("PONG".into()));
+
+    // A pattern long enough to keep the broker busy is refused.
+    let pattern = format!("*{}b", "a".repeat(300));
+    let refused = client.ask(&["PUBSUB", "CHANNELS", &pattern]);
+    assert_eq!(refused, Value::Error("ERR patterns are at most 256 bytes long".into()));
+
+    // A subscriber that never reads falls behind by more than the broker keeps for it: it is
+    // taken off its channel and cut off, and publishing goes on.
+    let stalled = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    (&stalled).write_all(&encode(&["SUBSCRIBE", "flood"])).unwrap();
+    let watcher = Subscriber::start(server.port, &["flood"]);
+    let message = "m".repeat(512 << 10);
+    let mut delivered = Vec::new();
+    for _ in 0..120 {
+        delivered.push(client.ask(&["PUBLISH", "flood", &message]).integer());
+    }
+    assert_eq!(delivered[0], 2, "both subscribers get the first messages");
+    assert_eq!(*delivered.last().unwrap(), 1, "the stalled one was dropped: {delivered:?}");
+    let numsub = client.ask(&["PUBSUB", "NUMSUB", "flood"]).strings();
+    assert_eq!(numsub, ["flood", "1"]);
+    stalled.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut drained = Vec::new();
+    let closed = (&stalled).read_to_end(&mut drained);
+    assert!(closed.is_ok(), "the broker cut the stalled subscriber off: {closed:?}");
+    assert_eq!(watcher.wait_for("flood", 120), 120, "the subscriber that reads got them all");
+    watcher.stop();
+
+    // The admin port takes RESP arrays only: a web page that makes a browser post a command
+    // to it runs nothing.
+    let smuggled = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nROLLBACK\r\n";
+    let reply = raw(server.admin_port, smuggled.as_bytes());
+    assert!(reply.starts_with("-ERR Protocol error: the admin port takes RESP arrays"), "{reply}");
+    assert_eq!(labels(&server.status()).last(), Some(&"pubsub@3.0.0"));
+    let log = server.stop();
+    assert!(!log.contains("panicked"), "the broker's log:\n{log}");
+}
+
+/// Sends `request` on a connection of its own, and returns everything the broker answers
+/// until it closes the connection.
+fn raw(port: u16, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
 }
 
 #[test]
@@ -364,8 +466,8 @@ impl Client {
 struct Received {
     /// The last `seq-N` of `news`: every message must be the next one.
     news: u64,
-    /// Messages of `load`.
-    load: u64,
+    /// Messages of the other channels.
+    counts: BTreeMap<String, u64>,
     /// `$SYS/broker`'s messages, in order.
     sys: Vec<String>,
     /// What went wrong: a message out of order, a lost connection.
@@ -452,9 +554,8 @@ impl Subscriber {
                         received.failures.push(failure);
                     }
                 }
-                "load" => received.load += 1,
                 "$SYS/broker" => received.sys.push(message),
-                other => received.failures.push(format!("a message on {other}")),
+                other => *received.counts.entry(other.to_owned()).or_default() += 1,
             }
         }
     }
@@ -464,6 +565,10 @@ impl Subscriber {
         let (reply, answer) = mpsc::channel();
         self.requests.send((encode(args), reply)).unwrap();
         answer.recv_timeout(Duration::from_secs(30)).expect("the subscriber gets its reply")
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.received.lock().unwrap().failures.clone()
     }
 
     fn check(&self) {
@@ -488,14 +593,20 @@ impl Subscriber {
         self.wait(|received| (received.news >= count).then_some(received.news))
     }
 
-    fn wait_for_load(&self, count: u64) -> u64 {
-        self.wait(|received| (received.load >= count).then_some(received.load))
+    /// Waits until `count` messages of `channel` came, and says how many did.
+    fn wait_for(&self, channel: &str, count: u64) -> u64 {
+        self.wait(|received| {
+            let got = received.counts.get(channel).copied().unwrap_or_default();
+            (got >= count).then_some(got)
+        })
     }
 
     fn wait<T>(&self, done: impl Fn(&Received) -> Option<T>) -> T {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             self.check();
+            let thread = self.thread.as_ref().unwrap();
+            assert!(!thread.is_finished(), "the subscriber's thread ended: {:?}", self.failures());
             if let Some(done) = done(&self.received.lock().unwrap()) {
                 return done;
             }

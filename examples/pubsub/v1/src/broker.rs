@@ -7,7 +7,7 @@
 //! update may have converted the broker while it waited.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -20,11 +20,50 @@ use crate::resp;
 /// the broker's type (`dsu::base!`) holds senders of this very type.
 pub type Push = Arc<[u8]>;
 
+/// How many bytes of messages may wait for one connection, as Redis's default
+/// `client-output-buffer-limit pubsub` allows: a subscriber further behind is dropped from its
+/// channels and its connection closed.
+pub const OUTBOX_LIMIT: usize = 32 << 20;
+
+/// Where one connection's messages go, and how many bytes of them wait there. The same in
+/// every version, as `Push` is.
+#[derive(dsu::Fingerprint, Clone, Debug)]
+pub struct Outbox {
+    pub messages: UnboundedSender<Push>,
+    pub queued: Arc<AtomicUsize>,
+    /// Set once the connection fell more than `OUTBOX_LIMIT` behind.
+    pub evicted: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    pub fn new(messages: UnboundedSender<Push>) -> Outbox {
+        Outbox { messages, queued: Arc::default(), evicted: Arc::default() }
+    }
+
+    /// Queues a message for the connection. False if the connection is gone, or too far
+    /// behind: then it is evicted, and gets no more.
+    pub fn send(&self, push: &Push) -> bool {
+        if self.evicted.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.queued.fetch_add(push.len(), Ordering::Relaxed) + push.len() > OUTBOX_LIMIT {
+            self.evicted.store(true, Ordering::Relaxed);
+            return false;
+        }
+        self.messages.send(Arc::clone(push)).is_ok()
+    }
+
+    /// Counts a message out, as the connection takes it from its inbox.
+    pub fn taken(&self, push: &Push) {
+        self.queued.fetch_sub(push.len(), Ordering::Relaxed);
+    }
+}
+
 /// One connection that listens to a channel: its id, and where its messages go.
 #[derive(dsu::Fingerprint, Clone, Debug)]
 pub struct Subscriber {
     pub id: u64,
-    pub outbox: UnboundedSender<Push>,
+    pub outbox: Outbox,
 }
 
 /// The broker: every channel that has subscribers, with them in the order they subscribed.
@@ -80,12 +119,7 @@ pub fn disconnected(broker: &dsu::State<Broker>, id: u64, channels: &[Vec<u8>]) 
 
 /// Adds connection `id`, whose messages go to `outbox`, to the subscribers of `channel`.
 #[dsu::updateable]
-pub fn subscribe(
-    broker: &dsu::State<Broker>,
-    channel: &[u8],
-    id: u64,
-    outbox: &UnboundedSender<Push>,
-) {
+pub fn subscribe(broker: &dsu::State<Broker>, channel: &[u8], id: u64, outbox: &Outbox) {
     let subscriber = Subscriber { id, outbox: outbox.clone() };
     broker.with(|broker| broker.channels().entry(channel.to_vec()).or_default().push(subscriber))
 }
@@ -106,7 +140,7 @@ fn remove(map: &mut HashMap<Vec<u8>, Vec<Subscriber>>, channel: &[u8], id: u64) 
 }
 
 /// Sends `message` to every subscriber of `channel`, and says to how many it went. A
-/// subscriber whose connection has closed is taken off.
+/// subscriber whose connection has closed, or that is too far behind, is taken off.
 #[dsu::updateable]
 pub fn publish(broker: &dsu::State<Broker>, channel: &[u8], message: &[u8]) -> u64 {
     broker.with(|broker| {
@@ -114,7 +148,7 @@ pub fn publish(broker: &dsu::State<Broker>, channel: &[u8], message: &[u8]) -> u
         let mut map = broker.channels();
         let Some(subscribers) = map.get_mut(channel) else { return 0 };
         let push = encode(channel, message);
-        subscribers.retain(|subscriber| subscriber.outbox.send(Arc::clone(&push)).is_ok());
+        subscribers.retain(|subscriber| subscriber.outbox.send(&push));
         let delivered = subscribers.len() as u64;
         if subscribers.is_empty() {
             map.remove(channel);

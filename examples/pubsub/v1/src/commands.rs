@@ -4,9 +4,7 @@
 //! Version 1 knows `PING`, `SUBSCRIBE`, `UNSUBSCRIBE`, `PUBLISH`, `CLIENT ID`, `CLIENT INFO`,
 //! `CONFIG GET` and `QUIT`. Unlike Redis, a connection that subscribed may send any command.
 
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::broker::{self, Broker, Push};
+use crate::broker::{self, Broker, Outbox, Push};
 use crate::resp;
 use crate::session::Session;
 
@@ -25,7 +23,7 @@ pub async fn execute(
     request: &[Vec<u8>],
     broker: &dsu::State<Broker>,
     session: &mut dsu::State<Session>,
-    outbox: &UnboundedSender<Push>,
+    outbox: &Outbox,
     output: &mut Vec<u8>,
 ) -> Flow {
     let name = request[0].to_ascii_lowercase();
@@ -48,7 +46,13 @@ pub async fn execute(
 
 /// Writes a message that came for the connection.
 #[dsu::updateable]
-pub fn deliver(_session: &mut dsu::State<Session>, push: &Push, output: &mut Vec<u8>) {
+pub fn deliver(
+    _session: &mut dsu::State<Session>,
+    outbox: &Outbox,
+    push: &Push,
+    output: &mut Vec<u8>,
+) {
+    outbox.taken(push);
     output.extend_from_slice(push);
 }
 
@@ -77,7 +81,7 @@ pub fn ping(session: &mut dsu::State<Session>, args: &[Vec<u8>], output: &mut Ve
 pub fn subscribe(
     broker: &dsu::State<Broker>,
     session: &mut dsu::State<Session>,
-    outbox: &UnboundedSender<Push>,
+    outbox: &Outbox,
     args: &[Vec<u8>],
     output: &mut Vec<u8>,
 ) {

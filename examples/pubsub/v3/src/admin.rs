@@ -6,9 +6,13 @@
 //! - `STATUS` lists the versions, the futures of updateable `async fn`s still running in each,
 //!   and the state cells by type and version.
 //!
+//! It takes RESP arrays only, as `redis-cli` sends them, and closes a connection that sends
+//! anything else: a web page that makes a browser post to the port gets no command in.
+//!
 //! A refusal is an error reply, `-ERR <kind> <message>`, where `kind` is `UpdateError::kind`
 //! or one of the port's own: `patch_outside_directory`, `patch_unreadable`,
-//! `wrong_arguments`, `unknown_command`. A refused update changes nothing.
+//! `wrong_arguments`, `unknown_command`, and `update_failed` if the update's thread panicked.
+//! A refused update changes nothing.
 //!
 //! The same in every version, and never updated: only the running program's copy runs.
 
@@ -19,7 +23,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::resp::{self, Parsed};
+use crate::resp::{self, Parsed, Progress};
 
 /// Serves the operator until the process ends, each connection in a task of its own.
 pub async fn serve(listener: TcpListener, patch_dir: PathBuf) {
@@ -35,9 +39,15 @@ pub async fn serve(listener: TcpListener, patch_dir: PathBuf) {
 }
 
 async fn operator(mut stream: TcpStream, patch_dir: Arc<PathBuf>) {
-    let mut input = Vec::new();
+    let (mut input, mut progress) = (Vec::new(), Progress::default());
     loop {
-        match resp::parse(&input) {
+        if input.first().is_some_and(|&first| first != b'*') {
+            let mut output = Vec::new();
+            resp::error(&mut output, "ERR Protocol error: the admin port takes RESP arrays only");
+            let _ = stream.write_all(&output).await;
+            return;
+        }
+        match resp::parse(&input, &mut progress) {
             Parsed::Request(args, used) => {
                 input.drain(..used);
                 let mut output = Vec::new();
@@ -95,6 +105,8 @@ async fn blocking(
             Ok(report_lines(&report))
         }
         Ok(Err(error)) => Err((error.kind(), error.to_string())),
+        // The blocking task panicked: `dsu::update` reports what went wrong as an error, so
+        // this is a defect of the update itself.
         Err(failed) => Err(("update_failed", failed.to_string())),
     }
 }

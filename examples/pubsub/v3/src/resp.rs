@@ -4,61 +4,109 @@
 //!
 //! The same in every version: it is plain code that the updateable functions call.
 
-/// The longest request taken, and the most arguments: a client that sends more is cut off.
-const MAX_REQUEST: usize = 1 << 20;
+/// The longest request taken, all its arguments together, and the most arguments: a client
+/// that sends more is answered an error and cut off.
+pub const MAX_REQUEST: usize = 1 << 20;
 const MAX_ARGS: usize = 1 << 16;
+
+/// The longest line of a length (`*2`, `$5`), and of an inline request.
+const MAX_LENGTH_LINE: usize = 32;
+const MAX_INLINE: usize = 64 * 1024;
+
+/// How far the parse of a request that is not whole yet got: the arguments read so far, how
+/// many there are to be, and where in the buffer the parse goes on. A connection keeps it
+/// between reads, so that a request that comes in pieces is read once, not again from its
+/// start at each piece.
+#[derive(dsu::Fingerprint, Default, Debug)]
+pub struct Progress {
+    args: Vec<Vec<u8>>,
+    /// The arguments of the array being read; `None` before its header, or for an inline
+    /// request, whose `at` is how far the search for its end got.
+    expected: Option<usize>,
+    at: usize,
+}
 
 /// What the start of a buffer holds.
 #[derive(Debug, PartialEq)]
 pub enum Parsed {
     /// A whole request, its arguments, and how many bytes it took.
     Request(Vec<Vec<u8>>, usize),
-    /// The start of a request: read more.
+    /// The start of a request: read more, and parse the same buffer, grown, with the same
+    /// progress.
     Incomplete,
-    /// Not RESP: answer the error and close the connection.
+    /// Not RESP, or too long: answer the error and close the connection.
     Invalid(&'static str),
 }
 
-/// Parses the first request in `input`.
-pub fn parse(input: &[u8]) -> Parsed {
-    match input.first() {
-        None => Parsed::Incomplete,
-        Some(b'*') => parse_array(input),
-        Some(_) => parse_inline(input),
+/// Parses the first request in `input`, going on from `progress`.
+pub fn parse(input: &[u8], progress: &mut Progress) -> Parsed {
+    let parsed = match input.first() {
+        None => return Parsed::Incomplete,
+        Some(b'*') => parse_array(input, progress),
+        Some(_) => parse_inline(input, progress),
+    };
+    if !matches!(parsed, Parsed::Incomplete) {
+        *progress = Progress::default();
     }
+    parsed
 }
 
-fn parse_array(input: &[u8]) -> Parsed {
-    let Some((count, mut at)) = line(input, 1) else { return incomplete(input) };
-    let Some(count) = number(count).filter(|&count| count <= MAX_ARGS) else {
-        return Parsed::Invalid("invalid multibulk length");
+fn parse_array(input: &[u8], progress: &mut Progress) -> Parsed {
+    let count = match progress.expected {
+        Some(count) => count,
+        None => {
+            let (count, next) = match length_line(input, 1) {
+                Ok(Some(line)) => line,
+                Ok(None) => return Parsed::Incomplete,
+                Err(invalid) => return invalid,
+            };
+            if count > MAX_ARGS {
+                return Parsed::Invalid("invalid multibulk length");
+            }
+            progress.args = Vec::with_capacity(count.min(64));
+            progress.expected = Some(count);
+            progress.at = next;
+            count
+        }
     };
-    let mut args = Vec::with_capacity(count);
-    for _ in 0..count {
+    while progress.args.len() < count {
+        let at = progress.at;
         match input.get(at) {
-            None => return incomplete(input),
+            None => return Parsed::Incomplete,
             Some(b'$') => {}
             Some(_) => return Parsed::Invalid("expected '$'"),
         }
-        let Some((length, start)) = line(input, at + 1) else { return incomplete(input) };
-        let Some(length) = number(length).filter(|&length| length <= MAX_REQUEST) else {
-            return Parsed::Invalid("invalid bulk length");
+        let (length, start) = match length_line(input, at + 1) {
+            Ok(Some(line)) => line,
+            Ok(None) => return Parsed::Incomplete,
+            Err(invalid) => return invalid,
         };
+        if start + length > MAX_REQUEST {
+            return Parsed::Invalid("request too long");
+        }
         let end = start + length;
         if input.len() < end + 2 {
-            return incomplete(input);
+            return Parsed::Incomplete;
         }
         if &input[end..end + 2] != b"\r\n" {
             return Parsed::Invalid("a bulk string longer than its length");
         }
-        args.push(input[start..end].to_vec());
-        at = end + 2;
+        progress.args.push(input[start..end].to_vec());
+        progress.at = end + 2;
     }
-    Parsed::Request(args, at)
+    Parsed::Request(std::mem::take(&mut progress.args), progress.at)
 }
 
-fn parse_inline(input: &[u8]) -> Parsed {
-    let Some(end) = input.iter().position(|&byte| byte == b'\n') else { return incomplete(input) };
+fn parse_inline(input: &[u8], progress: &mut Progress) -> Parsed {
+    let Some(found) = input[progress.at..].iter().position(|&byte| byte == b'\n') else {
+        progress.at = input.len();
+        return if input.len() > MAX_INLINE {
+            Parsed::Invalid("inline request too long")
+        } else {
+            Parsed::Incomplete
+        };
+    };
+    let end = progress.at + found;
     let text = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
     let args = text
         .split(|byte| byte.is_ascii_whitespace())
@@ -68,25 +116,23 @@ fn parse_inline(input: &[u8]) -> Parsed {
     Parsed::Request(args, end + 1)
 }
 
-/// The text from `from` to the next `\r\n`, and where the line after it starts.
-fn line(input: &[u8], from: usize) -> Option<(&[u8], usize)> {
-    let rest = input.get(from..)?;
-    let end = rest.windows(2).position(|pair| pair == b"\r\n")?;
-    Some((&rest[..end], from + end + 2))
-}
-
-fn number(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-fn incomplete(input: &[u8]) -> Parsed {
-    if input.len() > MAX_REQUEST {
-        Parsed::Invalid("request too long")
-    } else {
-        Parsed::Incomplete
+/// The number on the line from `from` to the next `\r\n` (a length), and where the line after
+/// it starts; `None` while the line is not whole.
+fn length_line(input: &[u8], from: usize) -> Result<Option<(usize, usize)>, Parsed> {
+    let rest = input.get(from..).unwrap_or_default();
+    let Some(end) = rest.windows(2).position(|pair| pair == b"\r\n") else {
+        return if rest.len() > MAX_LENGTH_LINE {
+            Err(Parsed::Invalid("invalid length"))
+        } else {
+            Ok(None)
+        };
+    };
+    let digits = &rest[..end];
+    let valid = !digits.is_empty() && digits.len() <= 10 && digits.iter().all(u8::is_ascii_digit);
+    let number = valid.then(|| std::str::from_utf8(digits).ok()?.parse().ok()).flatten();
+    match number {
+        Some(number) => Ok(Some((number, from + end + 2))),
+        None => Err(Parsed::Invalid("invalid length")),
     }
 }
 

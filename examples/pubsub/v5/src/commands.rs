@@ -4,9 +4,7 @@
 //! Version 1 knew `PING`, `SUBSCRIBE`, `UNSUBSCRIBE`, `PUBLISH`, `CLIENT ID`, `CLIENT INFO`,
 //! `CONFIG GET` and `QUIT`; version 3 adds `PUBSUB CHANNELS` and `PUBSUB NUMSUB`. Unlike Redis, a connection that subscribed may send any command.
 
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::broker::{self, Broker, Push};
+use crate::broker::{self, Broker, Outbox, Push};
 use crate::resp;
 use crate::session::Session;
 
@@ -25,7 +23,7 @@ pub async fn execute(
     request: &[Vec<u8>],
     broker: &dsu::State<Broker>,
     session: &mut dsu::State<Session>,
-    outbox: &UnboundedSender<Push>,
+    outbox: &Outbox,
     output: &mut Vec<u8>,
 ) -> Flow {
     let name = request[0].to_ascii_lowercase();
@@ -49,7 +47,13 @@ pub async fn execute(
 
 /// Writes a message that came for the connection, and counts it.
 #[dsu::updateable]
-pub fn deliver(session: &mut dsu::State<Session>, push: &Push, output: &mut Vec<u8>) {
+pub fn deliver(
+    session: &mut dsu::State<Session>,
+    outbox: &Outbox,
+    push: &Push,
+    output: &mut Vec<u8>,
+) {
+    outbox.taken(push);
     output.extend_from_slice(push);
     session.with_mut(|session| session.delivered += 1);
 }
@@ -79,7 +83,7 @@ pub fn ping(session: &mut dsu::State<Session>, args: &[Vec<u8>], output: &mut Ve
 pub fn subscribe(
     broker: &dsu::State<Broker>,
     session: &mut dsu::State<Session>,
-    outbox: &UnboundedSender<Push>,
+    outbox: &Outbox,
     args: &[Vec<u8>],
     output: &mut Vec<u8>,
 ) {
@@ -138,13 +142,19 @@ pub fn publish(broker: &dsu::State<Broker>, args: &[Vec<u8>], output: &mut Vec<u
     resp::integer(output, broker::publish(broker, channel, message));
 }
 
+/// The longest pattern `PUBSUB CHANNELS` takes: matching costs its length times each name's.
+const MAX_PATTERN: usize = 256;
+
 /// `PUBSUB CHANNELS [pattern]`: the channels that have subscribers, those whose name matches
-/// the glob-style pattern if one is given (`*`, `?`); `PUBSUB NUMSUB [channel ...]`: each
+/// the glob-style pattern if one is given (`*`, `?`, `\`); `PUBSUB NUMSUB [channel ...]`: each
 /// channel given, with how many subscribe to it.
 #[dsu::updateable]
 pub fn pubsub(broker: &dsu::State<Broker>, args: &[Vec<u8>], output: &mut Vec<u8>) {
     let sub = args.first().map(|sub| sub.to_ascii_lowercase());
     match (sub.as_deref(), args.len()) {
+        (Some(b"channels"), 2) if args[1].len() > MAX_PATTERN => {
+            resp::error(output, &format!("ERR patterns are at most {MAX_PATTERN} bytes long"));
+        }
         (Some(b"channels"), 1 | 2) => {
             let channels = broker::channels(broker, args.get(1).map(Vec::as_slice));
             resp::array(output, channels.len());
@@ -175,12 +185,8 @@ pub fn client(session: &mut dsu::State<Session>, args: &[Vec<u8>], output: &mut 
         (Some(b"id"), 1) => resp::integer(output, session.with(|session| session.id)),
         (Some(b"info"), 1) => {
             let info = session.with(|session| {
-                format!(
-                    "id={} sub={} delivered={}",
-                    session.id,
-                    session.channels.len(),
-                    session.delivered
-                )
+                let Session { id, channels, delivered } = session;
+                format!("id={id} sub={} delivered={delivered}", channels.len())
             });
             resp::bulk(output, info.as_bytes());
         }

@@ -7,22 +7,28 @@
 //! transaction, so an idle connection delays no update; what it does once something came, it
 //! does through updateable calls, which reach the version that runs by then.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
-use crate::broker::{Broker, Push};
+use crate::broker::{Broker, Outbox, Push};
 use crate::commands::{self, Flow};
-use crate::resp::{self, Parsed};
+use crate::resp::{self, Parsed, Progress};
 use crate::session::{self, Session};
 
 /// How much a connection reads at once.
 const BUFFER: usize = 16 * 1024;
 
-/// How many messages a turn writes at most.
-const MESSAGES_PER_WRITE: usize = 256;
+/// How much a turn writes at most: the requests and messages beyond wait for the next turn.
+const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// How long a turn waits for the client to take what it writes. A client that takes longer
+/// is too slow, and is cut off.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client's connection: what its loop keeps from one turn to the next.
 ///
@@ -31,14 +37,17 @@ const MESSAGES_PER_WRITE: usize = 256;
 #[derive(dsu::Fingerprint)]
 pub struct Connection {
     stream: TcpStream,
-    /// Bytes read and not yet parsed into requests.
+    /// Bytes read and not yet parsed into requests, and how far the parse of the first got.
     input: Vec<u8>,
+    progress: Progress,
+    /// Whether `input` may hold whole requests that the last turn left for this one.
+    more: bool,
     /// Replies and messages not yet written.
     output: Vec<u8>,
-    /// The messages of the channels it subscribed to, and the sender the broker gets a copy
+    /// The messages of the channels it subscribed to, and the outbox the broker gets a copy
     /// of at each `SUBSCRIBE`.
     inbox: UnboundedReceiver<Push>,
-    outbox: UnboundedSender<Push>,
+    outbox: Outbox,
     session: dsu::State<Session>,
 }
 
@@ -53,52 +62,78 @@ pub async fn accept_client(listener: &TcpListener, broker: &Arc<dsu::State<Broke
         Err(error) => {
             eprintln!("pubsub: accept failed: {error}");
             // Out of file descriptors, say: let the clients that are done hang up.
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
 
-/// Serves one client until it hangs up.
+/// Serves one client until it hangs up, or is cut off.
 #[dsu::updateable]
 pub async fn serve(stream: TcpStream, broker: Arc<dsu::State<Broker>>) {
-    let (outbox, inbox) = mpsc::unbounded_channel();
-    let mut connection = Connection {
+    let (messages, inbox) = mpsc::unbounded_channel();
+    let connection = Connection {
         stream,
         input: Vec::with_capacity(BUFFER),
+        progress: Progress::default(),
+        more: false,
         output: Vec::with_capacity(BUFFER),
         inbox,
-        outbox,
+        outbox: Outbox::new(messages),
         session: session::open(&broker),
     };
-    while serve_turn(&mut connection, &broker).await {}
-    session::close(&broker, connection.session);
+    // Closes the session however the loop ends, a panic included.
+    let mut open = Open { broker: &broker, connection };
+    while serve_turn(&mut open.connection, &broker).await {}
 }
 
-/// Waits for a request or a message, answers every whole request read (clients may send many
-/// before they read a reply) or writes the message, and flushes. False once the connection is
-/// to close.
+/// A connection whose session is still open: dropped, it closes it.
+struct Open<'a> {
+    broker: &'a dsu::State<Broker>,
+    connection: Connection,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        session::close(self.broker, &self.connection.session);
+    }
+}
+
+/// Waits for a request or a message, unless the last turn left whole requests, answers every
+/// whole request read (clients may send many before they read a reply) or writes the
+/// messages, and flushes. False once the connection is to close.
 #[dsu::updateable]
 pub async fn serve_turn(connection: &mut Connection, broker: &dsu::State<Broker>) -> bool {
-    let Connection { stream, input, output, inbox, outbox, session } = connection;
-    if input.capacity() - input.len() < BUFFER / 4 {
-        input.reserve(BUFFER);
-    }
-    // Both are cancel safe: the one that loses the race took nothing.
-    let mut open = tokio::select! {
-        read = stream.read_buf(input) => matches!(read, Ok(read) if read > 0),
-        Some(push) = inbox.recv() => {
-            commands::deliver(session, &push, output);
-            // The messages that came meanwhile go out in the same write.
-            for _ in 0..MESSAGES_PER_WRITE {
-                let Ok(push) = inbox.try_recv() else { break };
-                commands::deliver(session, &push, output);
-            }
-            true
+    let Connection { stream, input, progress, more, output, inbox, outbox, session } = connection;
+    if !*more {
+        if input.capacity() - input.len() < BUFFER / 4 {
+            input.reserve(BUFFER);
         }
-    };
+        // Both are cancel safe: the one that loses the race took nothing.
+        let open = tokio::select! {
+            read = stream.read_buf(input) => matches!(read, Ok(read) if read > 0),
+            Some(push) = inbox.recv() => {
+                commands::deliver(session, outbox, &push, output);
+                // The messages that came meanwhile go out in the same write.
+                while output.len() < OUTPUT_LIMIT {
+                    let Ok(push) = inbox.try_recv() else { break };
+                    commands::deliver(session, outbox, &push, output);
+                }
+                true
+            }
+        };
+        if !open {
+            return false;
+        }
+    }
+    let mut open = true;
     let mut consumed = 0;
+    *more = false;
     while open && consumed < input.len() {
-        match resp::parse(&input[consumed..]) {
+        if output.len() >= OUTPUT_LIMIT {
+            *more = true;
+            break;
+        }
+        match resp::parse(&input[consumed..], progress) {
             Parsed::Request(args, used) => {
                 consumed += used;
                 if args.is_empty() {
@@ -118,8 +153,11 @@ pub async fn serve_turn(connection: &mut Connection, broker: &dsu::State<Broker>
     if input.capacity() > 4 * BUFFER && input.len() <= BUFFER {
         input.shrink_to(BUFFER);
     }
-    let written = stream.write_all(output).await.is_ok();
+    let written = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(output)).await;
     output.clear();
     output.shrink_to(BUFFER);
-    written && open
+    // A subscriber whose messages piled up beyond the broker's limit was dropped from its
+    // channels, and missed messages: it must not go on as if it had not.
+    let evicted = outbox.evicted.load(Ordering::Relaxed);
+    matches!(written, Ok(Ok(()))) && open && !evicted
 }

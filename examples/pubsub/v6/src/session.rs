@@ -25,8 +25,8 @@ pub fn open(broker: &dsu::State<Broker>) -> dsu::State<Session> {
     dsu::State::new(Session { id, ..Session::default() })
 }
 
-/// The end of a session: its connection closed.
+/// The end of a session: its connection closed. The connection drops the cell.
 #[dsu::updateable]
-pub fn close(broker: &dsu::State<Broker>, session: dsu::State<Session>) {
+pub fn close(broker: &dsu::State<Broker>, session: &dsu::State<Session>) {
     session.with(|session| broker::disconnected(broker, session.id, &session.channels));
 }
