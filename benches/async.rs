@@ -10,6 +10,9 @@
 //! argument and result through `black_box`; the throughput is in calls.
 //!
 //! - `plain`: `triple_plain`, an `async fn` that is not updateable: the baseline.
+//! - `counted`: `triple_plain` between the two steps of the count of futures in flight that
+//!   an updateable call makes (`InFlight::start` and the guard's drop): that count's share of
+//!   what `updateable` adds.
 //! - `updateable`: `triple`, the same body, `#[dsu::updateable]`: the call reaches the
 //!   program's own version, whose future the stub awaits in place, unboxed.
 //! - `updateable_boxed`: `triple` again after the bench applied asyncapp v2 (built in release
@@ -122,8 +125,17 @@ fn main() {
     fn updateable(n: u64) -> u64 {
         sum_of(n, asyncapp::triple)
     }
+    fn counted(n: u64) -> u64 {
+        static FUTURES: dsu::__private::InFlight = dsu::__private::InFlight::new();
+        sum_of(n, |i| async move {
+            let _running = FUTURES.start();
+            asyncapp::triple_plain(i).await
+        })
+    }
     assert_eq!(plain(10), updateable(10));
+    assert_eq!(plain(10), counted(10));
     calls(&mut criterion, "plain", plain);
+    calls(&mut criterion, "counted", counted);
     calls(&mut criterion, "updateable", updateable);
 
     let mut group = criterion.benchmark_group("async_transaction");
@@ -146,6 +158,7 @@ fn main() {
         estimates::per_iteration(&home, [group, function, ""], started).map(|ns| ns / each as f64)
     };
     let summary = [
+        ("async_call", "plain", "counted", CALLS),
         ("async_call", "plain", "updateable", CALLS),
         ("async_call", "plain", "updateable_boxed", CALLS),
         ("async_transaction", "bare", "in_transaction", POLLS),
