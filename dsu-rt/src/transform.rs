@@ -7,7 +7,7 @@
 //! transformer written for one type (`#[dsu::transform] fn entry(old: &v1::Entry) -> Entry`)
 //! converts a `Mutex<HashMap<String, v1::Entry>>` too.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hash};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{self, Ordering};
@@ -110,6 +110,12 @@ impl<K: Clone + Ord, V: Transform<O>, O> Transform<BTreeMap<K, O>> for BTreeMap<
 
 impl<K: Clone + Eq + Hash, S: BuildHasher + Clone> Transform<HashSet<K, S>> for HashSet<K, S> {
     fn transform(old: &HashSet<K, S>) -> Self {
+        old.clone()
+    }
+}
+
+impl<K: Clone + Ord> Transform<BTreeSet<K>> for BTreeSet<K> {
+    fn transform(old: &BTreeSet<K>) -> Self {
         old.clone()
     }
 }
@@ -283,5 +289,12 @@ mod tests {
         let new = new.into_inner().unwrap();
         assert_eq!(new["kitchen"][0].0, 212.0);
         assert_eq!(old.lock().unwrap()["kitchen"][0].0, 100.0, "the old value is whole");
+    }
+
+    #[test]
+    fn the_items_of_sets_keep_their_type() {
+        let old = (BTreeSet::from([3u8, 1]), HashSet::from(["a".to_owned()]));
+        let new: (BTreeSet<u8>, HashSet<String>) = Transform::transform(&old);
+        assert_eq!(new, old);
     }
 }
