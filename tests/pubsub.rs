@@ -234,6 +234,21 @@ fn hostile_clients_are_cut_off_and_the_broker_goes_on() {
         assert!(reply.starts_with("-ERR Protocol error: "), "{garbage:?} answered {reply:?}");
     }
     assert!(raw(server.port, &vec![b'x'; 100 << 10]).starts_with("-ERR Protocol error: inline"));
+    let words = "a ".repeat(40_000) + "\n";
+    assert!(raw(server.port, words.as_bytes()).starts_with("-ERR Protocol error: inline"));
+    // A connection subscribes to so many channels, of names so long, and no more.
+    let many: Vec<String> = (0..10_001).map(|n| format!("c{n}")).collect();
+    let mut subscribe: Vec<&str> = vec!["SUBSCRIBE"];
+    subscribe.extend(many.iter().map(String::as_str));
+    let refused = client.ask(&subscribe);
+    assert_eq!(
+        refused,
+        Value::Error("ERR a connection subscribes to at most 10000 channels".into())
+    );
+    let long_name = "n".repeat(1025);
+    let refused = client.ask(&["SUBSCRIBE", &long_name]);
+    assert_eq!(refused, Value::Error("ERR channel names are at most 1024 bytes long".into()));
+    assert_eq!(client.ask(&["PUBSUB", "NUMSUB", "c1"]).strings(), ["c1", "0"]);
     // A request that comes a byte at a time is answered once it is whole.
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     for byte in encode(&["PUBLISH", "drip", "one byte at a time"]) {

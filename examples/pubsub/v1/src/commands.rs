@@ -4,9 +4,15 @@
 //! Version 1 knows `PING`, `SUBSCRIBE`, `UNSUBSCRIBE`, `PUBLISH`, `CLIENT ID`, `CLIENT INFO`,
 //! `CONFIG GET` and `QUIT`. Unlike Redis, a connection that subscribed may send any command.
 
+use std::collections::BTreeSet;
+
 use crate::broker::{self, Broker, Outbox, Push};
 use crate::resp;
 use crate::session::Session;
+
+/// The most channels one connection subscribes to, and the longest name of one.
+const MAX_CHANNELS: usize = 10_000;
+const MAX_CHANNEL_NAME: usize = 1024;
 
 /// Whether the connection stays open after a request.
 #[derive(dsu::Fingerprint, Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,7 +82,8 @@ pub fn ping(session: &mut dsu::State<Session>, args: &[Vec<u8>], output: &mut Ve
 }
 
 /// `SUBSCRIBE channel [channel ...]`: each is answered with `subscribe`, the channel, and how
-/// many channels the connection listens to.
+/// many channels the connection listens to. A request that would take the connection beyond
+/// `MAX_CHANNELS`, or names a channel longer than `MAX_CHANNEL_NAME`, is refused whole.
 #[dsu::updateable]
 pub fn subscribe(
     broker: &dsu::State<Broker>,
@@ -88,10 +95,19 @@ pub fn subscribe(
     if args.is_empty() {
         return arity("subscribe", output);
     }
+    if args.iter().any(|channel| channel.len() > MAX_CHANNEL_NAME) {
+        let refusal = format!("ERR channel names are at most {MAX_CHANNEL_NAME} bytes long");
+        return resp::error(output, &refusal);
+    }
     session.with_mut(|session| {
+        let new: BTreeSet<&Vec<u8>> =
+            args.iter().filter(|channel| !session.channels.contains(*channel)).collect();
+        if session.channels.len() + new.len() > MAX_CHANNELS {
+            let refusal = format!("ERR a connection subscribes to at most {MAX_CHANNELS} channels");
+            return resp::error(output, &refusal);
+        }
         for (index, channel) in args.iter().enumerate() {
-            if !session.channels.contains(channel) {
-                session.channels.push(channel.clone());
+            if session.channels.insert(channel.clone()) {
                 broker::subscribe(broker, channel, session.id, outbox);
             }
             resp::array(output, 3);
@@ -112,7 +128,11 @@ pub fn unsubscribe(
     output: &mut Vec<u8>,
 ) {
     session.with_mut(|session| {
-        let channels = if args.is_empty() { session.channels.clone() } else { args.to_vec() };
+        let channels: Vec<Vec<u8>> = if args.is_empty() {
+            session.channels.iter().cloned().collect()
+        } else {
+            args.to_vec()
+        };
         if channels.is_empty() {
             resp::array(output, 3);
             resp::bulk(output, b"unsubscribe");
@@ -120,8 +140,7 @@ pub fn unsubscribe(
             resp::integer(output, 0);
         }
         for channel in channels {
-            if let Some(at) = session.channels.iter().position(|listened| *listened == channel) {
-                session.channels.remove(at);
+            if session.channels.remove(&channel) {
                 broker::unsubscribe(broker, &channel, session.id);
             }
             resp::array(output, 3);

@@ -3,6 +3,8 @@
 //! (`server::Connection`); a version that changes its type converts every open connection's
 //! session where it is, and the next turn of each loop runs that version's code on it.
 
+use std::collections::BTreeSet;
+
 use crate::broker::{self, Broker};
 
 /// What the broker knows of one connection.
@@ -11,8 +13,8 @@ use crate::broker::{self, Broker};
 pub struct Session {
     /// `CLIENT ID`.
     pub id: u64,
-    /// The channels it subscribed to, in the order it did.
-    pub channels: Vec<Vec<u8>>,
+    /// The channels it subscribed to.
+    pub channels: BTreeSet<Vec<u8>>,
 }
 
 /// The session of a connection that just opened. Updateable, so that a loop of an old version

@@ -107,6 +107,9 @@ fn parse_inline(input: &[u8], progress: &mut Progress) -> Parsed {
         };
     };
     let end = progress.at + found;
+    if end > MAX_INLINE {
+        return Parsed::Invalid("inline request too long");
+    }
     let text = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
     let args = text
         .split(|byte| byte.is_ascii_whitespace())

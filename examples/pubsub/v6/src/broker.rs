@@ -6,7 +6,7 @@
 //! never with `with` of its own: a future finishes in the version it started in, and the
 //! update may have converted the broker while it waited.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -102,14 +102,14 @@ pub fn connected(broker: &dsu::State<Broker>) -> u64 {
     })
 }
 
-/// Counts a connection out and takes it off the channels it listened to.
+/// Counts a connection out and takes it off the channels it listened to, one channel at a
+/// time: publishers wait for one removal at most.
 #[dsu::updateable]
-pub fn disconnected(broker: &dsu::State<Broker>, id: u64, channels: &[Vec<u8>]) {
+pub fn disconnected(broker: &dsu::State<Broker>, id: u64, channels: &BTreeSet<Vec<u8>>) {
     broker.with(|broker| {
         broker.clients.fetch_sub(1, Ordering::Relaxed);
-        let mut map = broker.channels();
         for channel in channels {
-            remove(&mut map, channel, id);
+            remove(&mut broker.channels(), channel, id);
         }
     })
 }

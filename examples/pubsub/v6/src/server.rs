@@ -23,11 +23,12 @@ use crate::session::{self, Session};
 /// How much a connection reads at once.
 const BUFFER: usize = 16 * 1024;
 
-/// How much a turn writes at most: the requests and messages beyond wait for the next turn.
+/// How much a turn gathers to write before it leaves the requests and messages beyond for the
+/// next turn.
 const OUTPUT_LIMIT: usize = 1 << 20;
 
-/// How long a turn waits for the client to take what it writes. A client that takes longer
-/// is too slow, and is cut off.
+/// How long a turn waits for the client to take any of what it writes. A client that takes
+/// nothing for longer is too slow, and is cut off.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client's connection: what its loop keeps from one turn to the next.
@@ -153,11 +154,23 @@ pub async fn serve_turn(connection: &mut Connection, broker: &dsu::State<Broker>
     if input.capacity() > 4 * BUFFER && input.len() <= BUFFER {
         input.shrink_to(BUFFER);
     }
-    let written = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(output)).await;
+    let written = write(stream, output).await;
     output.clear();
     output.shrink_to(BUFFER);
     // A subscriber whose messages piled up beyond the broker's limit was dropped from its
     // channels, and missed messages: it must not go on as if it had not.
     let evicted = outbox.evicted.load(Ordering::Relaxed);
-    matches!(written, Ok(Ok(()))) && open && !evicted
+    written && open && !evicted
+}
+
+/// Writes all of `output`, unless the client takes nothing of it for `WRITE_TIMEOUT`.
+async fn write(stream: &mut TcpStream, output: &[u8]) -> bool {
+    let mut written = 0;
+    while written < output.len() {
+        match tokio::time::timeout(WRITE_TIMEOUT, stream.write(&output[written..])).await {
+            Ok(Ok(wrote)) if wrote > 0 => written += wrote,
+            _ => return false,
+        }
+    }
+    true
 }
