@@ -12,7 +12,6 @@ mod support;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,20 +26,9 @@ const FILLED: usize = 10_000;
 
 #[test]
 fn kvstore_is_updated_through_its_release_series_under_load() {
-    for tool in ["redis-cli", "redis-benchmark"] {
-        let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "{tool} is needed: run `bash scripts/setup.sh`, which installs Debian's redis-tools \
-             (`bash scripts/test.sh` runs it before the suite)"
-        );
-    }
-    let run = support::fixture_target().join("kvstore-run");
-    let _ = fs::remove_dir_all(&run);
+    support::require_redis_tools();
     // The server loads patches only from a directory no one else may write to.
-    let patches = run.join("patches");
-    fs::create_dir_all(&patches).unwrap();
-    fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    let (run, patches) = support::fresh_run("kvstore-run");
     let program = support::build_example("kvstore", 1, &patches);
     let patch: Vec<PathBuf> =
         (2..=6).map(|version| support::build_example("kvstore", version, &patches)).collect();

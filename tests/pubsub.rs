@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,20 +26,9 @@ const BENCH_RUN: u64 = 20_000;
 
 #[test]
 fn pubsub_is_updated_through_its_release_series_under_load() {
-    for tool in ["redis-cli", "redis-benchmark"] {
-        let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "{tool} is needed: run `bash scripts/setup.sh`, which installs Debian's redis-tools \
-             (`bash scripts/test.sh` runs it before the suite)"
-        );
-    }
-    let run = support::fixture_target().join("pubsub-run");
-    let _ = fs::remove_dir_all(&run);
+    support::require_redis_tools();
     // The broker loads patches only from a directory no one else may write to.
-    let patches = run.join("patches");
-    fs::create_dir_all(&patches).unwrap();
-    fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    let (run, patches) = support::fresh_run("pubsub-run");
     let program = support::build_sharing_example("pubsub", 1, &run, &patches);
     for version in 2..=6 {
         support::build_sharing_example("pubsub", version, &run, &patches);
@@ -206,11 +194,7 @@ fn pubsub_is_updated_through_its_release_series_under_load() {
 
 #[test]
 fn hostile_clients_are_cut_off_and_the_broker_goes_on() {
-    let run = support::fixture_target().join("pubsub-hostile-run");
-    let _ = fs::remove_dir_all(&run);
-    let patches = run.join("patches");
-    fs::create_dir_all(&patches).unwrap();
-    fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    let (run, patches) = support::fresh_run("pubsub-hostile-run");
     let program = support::build_sharing_example("pubsub", 1, &run, &patches);
     for version in 2..=3 {
         support::build_sharing_example("pubsub", version, &run, &patches);

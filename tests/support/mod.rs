@@ -187,6 +187,30 @@ fn build_sharing_at(
     copy
 }
 
+/// Asserts that the Redis clients the tests of the Redis-speaking examples drive are here.
+pub(crate) fn require_redis_tools() {
+    for tool in ["redis-cli", "redis-benchmark"] {
+        let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "{tool} is needed: run `bash scripts/setup.sh`, which installs Debian's redis-tools \
+             (`bash scripts/test.sh` runs it before the suite)"
+        );
+    }
+}
+
+/// A fresh `<fixture target>/<name>` for a server's run, and in it the directory it loads
+/// patches from, which no one else may write to. Returns both.
+pub(crate) fn fresh_run(name: &str) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let run = fixture_target().join(name);
+    let _ = fs::remove_dir_all(&run);
+    let patches = run.join("patches");
+    fs::create_dir_all(&patches).unwrap();
+    fs::set_permissions(&patches, fs::Permissions::from_mode(0o700)).unwrap();
+    (run, patches)
+}
+
 /// The directory of the standard library's shared object, which a program built with
 /// `-C prefer-dynamic` loads (cargo puts it on the search path of what it runs).
 pub(crate) fn std_library_dir() -> PathBuf {
