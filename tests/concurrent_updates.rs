@@ -6,6 +6,7 @@ mod support;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 #[test]
 fn calls_go_on_while_updates_serialise() {
@@ -44,16 +45,20 @@ fn calls_go_on_while_updates_serialise() {
             let patches = patches.clone();
             thread::spawn(move || {
                 let mut applied = 0;
+                // The other updater's update may take longer than the default second on a
+                // loaded machine: waiting for it is the serialised outcome this test is after.
+                let mut options = dsu::UpdateOptions::default();
+                options.timeout = Duration::from_secs(60);
                 for round in 0..8 {
                     let patch = &patches[(round + id) % 2];
                     // Another updater may have applied this very file already: then it is
                     // refused, which is the serialised outcome.
-                    match dsu::update(patch) {
+                    match dsu::update_with(patch, &options) {
                         Ok(_) => applied += 1,
                         Err(dsu::UpdateError::AlreadyApplied { .. }) => {}
                         Err(other) => panic!("unexpected: {other}"),
                     }
-                    match dsu::rollback() {
+                    match dsu::rollback_with(&options) {
                         Ok(_) | Err(dsu::UpdateError::NothingToRollBack) => {}
                         Err(other) => panic!("unexpected: {other}"),
                     }
