@@ -60,11 +60,11 @@ fn kvstore_is_updated_through_its_release_series_under_load() {
     assert_eq!(server.cli(&["INCR", "counter"]), "ERR unknown command 'INCR'");
     // What is not RESP closes its own connection, with an error, and nothing else.
     for garbage in ["*x\r\n", "*1\r\n$-5\r\n", "*1\r\n+PING\r\n", "*1\r\n$1\r\nabc\r\n"] {
-        let reply = raw(server.port, garbage);
+        let reply = support::raw(server.port, garbage.as_bytes());
         assert!(reply.starts_with("-ERR Protocol error: "), "{garbage:?} answered {reply:?}");
     }
     assert_eq!(
-        raw(server.port, "PING\r\nECHO  inline\r\nQUIT\r\n"),
+        support::raw(server.port, b"PING\r\nECHO  inline\r\nQUIT\r\n"),
         "+PONG\r\n$6\r\ninline\r\n+OK\r\n"
     );
     // A request that arrives a byte at a time.
@@ -555,16 +555,6 @@ impl Resp {
         self.reader.read_exact(&mut bulk).map_err(|e| format!("the connection broke: {e}"))?;
         Ok(format!("${}", String::from_utf8_lossy(&bulk[..len])))
     }
-}
-
-/// Sends `request` on a connection of its own and reads until the server closes it.
-fn raw(port: u16, request: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).expect("the server closes the connection");
-    reply
 }
 
 /// Sends `request` a byte at a time, each written on its own, and reads until the server

@@ -214,12 +214,13 @@ fn hostile_clients_are_cut_off_and_the_broker_goes_on() {
         "*99999999\r\n",
         &long,
     ] {
-        let reply = raw(server.port, garbage.as_bytes());
+        let reply = support::raw(server.port, garbage.as_bytes());
         assert!(reply.starts_with("-ERR Protocol error: "), "{garbage:?} answered {reply:?}");
     }
-    assert!(raw(server.port, &vec![b'x'; 100 << 10]).starts_with("-ERR Protocol error: inline"));
+    assert!(support::raw(server.port, &vec![b'x'; 100 << 10])
+        .starts_with("-ERR Protocol error: inline"));
     let words = "a ".repeat(40_000) + "\n";
-    assert!(raw(server.port, words.as_bytes()).starts_with("-ERR Protocol error: inline"));
+    assert!(support::raw(server.port, words.as_bytes()).starts_with("-ERR Protocol error: inline"));
     // A connection subscribes to so many channels, of names so long, and no more.
     let many: Vec<String> = (0..10_001).map(|n| format!("c{n}")).collect();
     let mut subscribe: Vec<&str> = vec!["SUBSCRIBE"];
@@ -271,22 +272,11 @@ fn hostile_clients_are_cut_off_and_the_broker_goes_on() {
     // The admin port takes RESP arrays only: a web page that makes a browser post a command
     // to it runs nothing.
     let smuggled = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nROLLBACK\r\n";
-    let reply = raw(server.admin_port, smuggled.as_bytes());
+    let reply = support::raw(server.admin_port, smuggled.as_bytes());
     assert!(reply.starts_with("-ERR Protocol error: the admin port takes RESP arrays"), "{reply}");
     assert_eq!(labels(&server.status()).last(), Some(&"pubsub@3.0.0"));
     let log = server.stop();
     assert!(!log.contains("panicked"), "the broker's log:\n{log}");
-}
-
-/// Sends `request` on a connection of its own, and returns everything the broker answers
-/// until it closes the connection.
-fn raw(port: u16, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    stream.write_all(request).unwrap();
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    String::from_utf8_lossy(&reply).into_owned()
 }
 
 #[test]

@@ -211,6 +211,19 @@ pub(crate) fn fresh_run(name: &str) -> (PathBuf, PathBuf) {
     (run, patches)
 }
 
+/// Sends `request` on a connection of its own to the server on 127.0.0.1:`port`, and returns
+/// everything it answers until it closes the connection (within 30 s). A server that cuts the
+/// connection off while the request is still being written answers what it wrote before.
+pub(crate) fn raw(port: u16, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let _ = stream.write_all(request);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
 /// The directory of the standard library's shared object, which a program built with
 /// `-C prefer-dynamic` loads (cargo puts it on the search path of what it runs).
 pub(crate) fn std_library_dir() -> PathBuf {
