@@ -43,6 +43,9 @@ impl Outbox {
     /// Queues a message for the connection. False if the connection is gone, or too far
     /// behind: then it is evicted, and gets no more.
     pub fn send(&self, push: &Push) -> bool {
+        // Relaxed throughout: the count and the flag are limits, not a way to hand data over
+        // (the channel does that); a publisher that reads them a moment late lets one message
+        // more through.
         if self.evicted.load(Ordering::Relaxed) {
             return false;
         }
